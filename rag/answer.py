@@ -1,0 +1,196 @@
+"""Extractive, grounded answering: the sentences that answer the question, quoted verbatim.
+
+The answerer never writes a word of its own into a claim: each answer line is a sentence
+of a retrieved passage, followed by its [n] marker, and each citation records the exact
+character span it quotes. It abstains when the evidence does not cover the question:
+numbers and names in the question must appear in the passages the answer quotes from,
+enough of the question's content terms must be covered, and the best sentence must be
+semantically close enough. The two thresholds are calibrated by `bench/calibrate.py` on
+a question set of answerable and unanswerable questions kept apart from the evaluation
+set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embeddings import Embedder
+from rag.text import is_number, terms
+from rag.types import Answer, Citation, Hit
+
+NOT_FOUND = "I couldn't find this in the documents."
+# Calibrated on tests/eval/calibration_qa.jsonl by bench/calibrate.py.
+MIN_COVERAGE = 0.6
+MIN_SIMILARITY = 0.35
+
+# Question words that carry no evidence of their own.
+_GENERIC = frozenset(terms("company companies document documents mention mentioned describe explain "
+                           "discuss article report text passage main key reason reasons th st nd rd"))
+_NEGATION = ("un", "non", "in", "dis")
+# Words that carry a cause, a cost or a risk: a "why" question is answered by sentences
+# that give reasons, not by sentences that restate the question.
+_CAUSAL = frozenset(terms("because due driven cause causes result since requires requiring cost costly expensive "
+                          "debt indebted leverage burn loss losses risk risks competition rivalry dependence "
+                          "dependent concentration pressure intensive intensity constraint constraints vulnerable "
+                          "shortage delay exposure interest"))
+_CAPITALISED = re.compile(r"\b[A-Z][\w&-]*")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit_index: int
+    start: int  # offsets into the document
+    end: int
+    text: str
+    score: float = 0.0
+    similarity: float = 0.0
+
+
+def question_terms(question: str) -> tuple[list[str], set[str]]:
+    """Content terms of a question, and the required ones (numbers and names).
+
+    'Who is the CEO of CoreWeave in 2024?' -> (['ceo', 'coreweav', '2024'], {'ceo', 'coreweav', '2024'})
+    """
+    content = [t for t in dict.fromkeys(terms(question)) if t not in _GENERIC]
+    required = {t for t in content if is_number(t)}
+    text = question.strip()
+    for match in _CAPITALISED.finditer(text):
+        if not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".?!:":
+            continue  # capitalised because it starts a sentence, not because it is a name
+        required.update(t for t in terms(match.group()) if t not in _GENERIC)
+    return content, required & set(content)
+
+
+def covers(term: str, vocabulary: set[str]) -> bool:
+    """'unprofit' is covered by 'profit': a negated form asks about the same thing."""
+    if term in vocabulary:
+        return True
+    return any(term.startswith(p) and len(term) - len(p) >= 4 and term[len(p):] in vocabulary for p in _NEGATION)
+
+
+def is_why(question: str) -> bool:
+    q = question.lower()
+    return bool(re.search(r"\b(why|reasons?|how come|what (?:makes|drives|explains)|explain|risks?|challenges?)\b", q))
+
+
+class ExtractiveAnswerer:
+    def __init__(self, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE,
+                 min_similarity: float = MIN_SIMILARITY) -> None:
+        self.embedder = embedder
+        self.min_coverage = min_coverage
+        self.min_similarity = min_similarity
+
+    def candidates(self, hits: list[Hit]) -> list[Candidate]:
+        """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
+        seen: set[tuple[str, int]] = set()
+        out = []
+        for i, hit in enumerate(hits):
+            chunk = hit.chunk
+            for a, b in sentence_spans(chunk.text):
+                text = chunk.text[a:b]
+                key = (chunk.source, chunk.start + a)
+                if key in seen or text.rstrip().endswith("?") or len(re.findall(r"\w+", text)) < 5:
+                    continue
+                seen.add(key)
+                out.append(Candidate(i, chunk.start + a, chunk.start + b, text))
+        return out
+
+    @staticmethod
+    def _in_context(candidate: Candidate, hits: list[Hit]) -> str:
+        section = hits[candidate.hit_index].chunk.section
+        return f"{section.strip('*# :')}: {candidate.text}" if section else candidate.text
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        content, required = question_terms(question)
+        cands = self.candidates(hits)
+        if not cands or not content:
+            return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0})
+        # A sentence is embedded under its section heading: "The company is highly indebted"
+        # is about CoreWeave only through the heading "CoreWeave's Challenges" above it.
+        vectors = self.embedder.embed_documents([self._in_context(c, hits) for c in cands])
+        qvec = self.embedder.embed_query(question)
+        sims = vectors @ qvec
+        weights = {t: (2.0 if t in required else 1.0) for t in content}
+        total = sum(weights.values())
+        why = is_why(question)
+        contexts = [set(terms(h.chunk.text)) | set(terms(h.chunk.section or "")) for h in hits]
+        scored = []
+        for c, sim in zip(cands, sims, strict=True):
+            vocab = set(terms(c.text))
+            context = contexts[c.hit_index]
+            lexical = sum(w * (1.0 if covers(t, vocab) else 0.5 if covers(t, context) else 0.0)
+                          for t, w in weights.items()) / total
+            rank_prior = 0.05 / (1 + c.hit_index)
+            if why:
+                cue = min(1.0, 0.6 * len(vocab & _CAUSAL))
+                score = 0.4 * float(sim) + 0.3 * lexical + 0.3 * cue + rank_prior
+            else:
+                score = 0.55 * float(sim) + 0.45 * lexical + rank_prior
+            scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim)))
+        chosen = self._select(question, scored, vectors, [h.chunk.source for h in hits])
+        evidence = set()
+        for c in chosen:
+            chunk = hits[c.hit_index].chunk
+            evidence.update(terms(chunk.text), terms(chunk.section or ""), terms(chunk.source))
+        coverage = sum(w for t, w in weights.items() if covers(t, evidence)) / total
+        missing = sorted(t for t in required if not covers(t, evidence))
+        best = max(c.similarity for c in chosen)
+        signals = {"coverage": round(coverage, 4), "similarity": round(best, 4), "missing_required": len(missing)}
+        if missing or coverage < self.min_coverage or best < self.min_similarity:
+            return self._abstain(question, hits, signals)
+        return self._compose(question, hits, chosen, signals)
+
+    def passages_for(self, question: str, k: int) -> int:
+        """A "why" question's reasons are spread over more passages than a fact is."""
+        return 2 * k if is_why(question) else k
+
+    def _select(
+        self, question: str, scored: list[Candidate], vectors: np.ndarray, sources: list[str]
+    ) -> list[Candidate]:
+        """Maximal marginal relevance: the best sentences that say different things,
+        preferring a second document when it has a good one.
+
+        A "why" question gets up to five reasons; a factual one, one or two sentences.
+        """
+        limit, floor = (5, 0.6) if is_why(question) else (2, 0.85)
+        order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
+        top = scored[order[0]].score
+        picked: list[int] = [order[0]]
+        while len(picked) < limit:
+            best_i, best_val = -1, -1e9
+            for i in order:
+                if i in picked or scored[i].score < floor * top:
+                    continue
+                redundancy = max(float(vectors[i] @ vectors[j]) for j in picked)
+                new_source = sources[scored[i].hit_index] not in {sources[scored[j].hit_index] for j in picked}
+                value = 0.7 * scored[i].score - 0.3 * redundancy + (0.1 if new_source else 0.0)
+                if redundancy < 0.8 and value > best_val:
+                    best_i, best_val = i, value
+            if best_i < 0:
+                break
+            picked.append(best_i)
+        return [scored[i] for i in picked]
+
+    def _compose(self, question: str, hits: list[Hit], chosen: list[Candidate], signals: dict[str, float]) -> Answer:
+        """Lines grouped by source (best source first), in document order within a source."""
+        best_by_source: dict[str, float] = {}
+        for c in chosen:
+            src = hits[c.hit_index].chunk.source
+            best_by_source[src] = max(best_by_source.get(src, -1e9), c.score)
+        ordered = sorted(chosen, key=lambda c: (-best_by_source[hits[c.hit_index].chunk.source], c.start))
+        citations = []
+        lines = []
+        for n, c in enumerate(ordered, start=1):
+            chunk = hits[c.hit_index].chunk
+            citations.append(Citation(n, chunk.source, chunk.page, c.start, c.end, c.text, chunk.section))
+            lines.append(f"{c.text} [{n}]")
+        text = lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
+        return Answer(question, text, False, "extractive", tuple(citations), tuple(hits), signals=signals)
+
+    def _abstain(self, question: str, hits: list[Hit], signals: dict[str, float]) -> Answer:
+        return Answer(question, NOT_FOUND, True, "extractive", (), tuple(hits), signals=signals)
+

@@ -1,0 +1,151 @@
+"""Sentence-aware, token-aware chunking with exact character offsets.
+
+Chunks are packed from whole sentences and measured in the embedding model's own
+tokenizer, so the embedder never silently truncates a chunk. Every chunk is a span of the
+document: `doc.text[chunk.start:chunk.end] == chunk.text`, which is what lets a citation
+point at the exact characters it quotes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+
+from rag.types import Chunk, Document
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+# A list marker at the start of a line: "•", "-", "*", "1.", "2)", "a)".
+_BULLET = re.compile(r"[ \t]*(?:[•·\-*–]|\d{1,3}[.)]|[a-z][)])[ \t]+")
+# End of a sentence: terminal punctuation, closing quotes/brackets, then white space.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]*]*\s+")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st inc corp ltd co vs etc e.g i.e fig no approx est dept "
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text`, list markers and edge space excluded.
+
+    Each line break ends a sentence (bullets and headings are lines of their own).
+    'Risks:\\n- High debt. Low cash.' -> [(0, 6), (9, 19), (20, 29)]
+    """
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        start, end = line.start(), line.end()
+        marker = _BULLET.match(text, start, end)
+        if marker:
+            start = marker.end()
+        cursor = start
+        for boundary in _BOUNDARY.finditer(text, start, end):
+            if _is_abbreviation(text, cursor, boundary.start()):
+                continue
+            nxt = boundary.end()
+            if nxt < end and not (text[nxt].isupper() or text[nxt].isdigit() or text[nxt] in "\"'“‘([$*"):
+                continue
+            _append_stripped(text, cursor, boundary.end(), spans)
+            cursor = boundary.end()
+        _append_stripped(text, cursor, end, spans)
+    return spans
+
+
+def _is_abbreviation(text: str, start: int, dot: int) -> bool:
+    """True when the word ending at `dot` is an abbreviation or an initial ('U.S.', 'J.')."""
+    word = re.search(r"[\w.]+$", text[start:dot])
+    if word is None:
+        return False
+    token = word.group().lower()
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _append_stripped(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def _split_long(text: str, span: tuple[int, int], count: TokenCounter, limit: int) -> list[tuple[int, int]]:
+    """Cut a sentence longer than `limit` tokens at word boundaries.
+
+    WordPiece-style tokenizers split on white space first, so a span's token count is the
+    sum of its words' counts; no piece exceeds `limit` unless a single word does.
+    """
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
+    sizes = count([text[span[0] + a : span[0] + b] for a, b in words])
+    pieces: list[tuple[int, int]] = []
+    piece_start, prev_end, used = words[0][0], words[0][1], 0
+    for (a, b), size in zip(words, sizes, strict=True):
+        if used and used + size > limit:
+            pieces.append((span[0] + piece_start, span[0] + prev_end))
+            piece_start, used = a, 0
+        used += size
+        prev_end = b
+    pieces.append((span[0] + piece_start, span[0] + prev_end))
+    return pieces
+
+
+def chunk_document(
+    doc: Document, count: TokenCounter, max_tokens: int = 200, overlap_tokens: int = 40
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most `max_tokens`, repeating trailing
+    sentences of up to `overlap_tokens` at the start of the next chunk.
+
+    A new section (heading) always starts a new chunk, so a chunk's section label is true
+    for all of its text.
+    """
+    if max_tokens < 1 or overlap_tokens < 0 or overlap_tokens >= max_tokens:
+        raise ValueError("chunk settings need 0 <= overlap < max_tokens")
+    spans = sentence_spans(doc.text)
+    if not spans:
+        return []
+    sizes = count([doc.text[a:b] for a, b in spans])
+    units: list[tuple[int, int, int]] = []
+    for span, size in zip(spans, sizes, strict=True):
+        if size > max_tokens:
+            pieces = _split_long(doc.text, span, count, max_tokens)
+            units.extend((a, b, s) for (a, b), s in zip(pieces, count([doc.text[a:b] for a, b in pieces]), strict=True))
+        else:
+            units.append((span[0], span[1], size))
+
+    section_starts = {s.start for s in doc.sections}
+    groups: list[list[tuple[int, int, int]]] = []
+    current: list[tuple[int, int, int]] = []
+    for unit in units:
+        at_heading = any(current and current[-1][1] <= s <= unit[0] for s in section_starts)
+        if current and (at_heading or sum(u[2] for u in current) + unit[2] > max_tokens):
+            groups.append(current)
+            current = [] if at_heading else _overlap(current, overlap_tokens, max_tokens - unit[2])
+        current.append(unit)
+    groups.append(current)
+    return [_make_chunk(doc, group[0][0], group[-1][1]) for group in groups]
+
+
+def _overlap(units: list[tuple[int, int, int]], budget: int, room: int) -> list[tuple[int, int, int]]:
+    """The trailing units that fit in both the overlap budget and the room left."""
+    kept: list[tuple[int, int, int]] = []
+    used = 0
+    for unit in reversed(units[1:]):
+        if used + unit[2] > min(budget, room):
+            break
+        kept.insert(0, unit)
+        used += unit[2]
+    return kept
+
+
+def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
+    text = doc.text[start:end]
+    digest = hashlib.sha256(f"{doc.source}\0{doc.sha256}\0{start}\0{end}".encode()).hexdigest()
+    return Chunk(
+        id=digest[:16],
+        source=doc.source,
+        text=text,
+        start=start,
+        end=end,
+        page=doc.page_at(start),
+        section=doc.section_at(start),
+    )

