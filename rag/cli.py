@@ -197,3 +197,59 @@ def chat(corpus: Path | None, index: Path | None, k: int | None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command(name="eval")
+@common_options
+@click.option("--qa", "qa", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Question set (JSONL: id, question, answer|null, facts, sources).")
+@click.option("--json", "as_json", is_flag=True, help="Print {summary, results} as one JSON object.")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write report.json, report.md and report.html here.")
+@click.option("--compare", "compare_to", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="An earlier report.json to show each metric's change against.")
+@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE",
+              help="Exit 1 if METRIC falls short (latency and false_abstention_rate: if above).")
+def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Path, as_json: bool,
+                 out: Path | None, compare_to: Path | None, gates: tuple[str, ...]) -> None:
+    """Score answer accuracy on a question set, offline."""
+    from rag import report as rpt
+    from rag.evaluate import QuestionSetError, load_questions, run_eval
+
+    try:
+        questions = load_questions(qa)
+    except QuestionSetError as exc:
+        raise click.ClickException(str(exc)) from None
+    settings = make_settings(corpus=corpus, index=index, k=k)
+    ingest_report = run_ingest(settings)
+    _print_failures(ingest_report)
+    engine = build_engine(settings)
+    embedder = _embedder(settings.embedding_model, settings.embed_batch_size)
+
+    if as_json or not sys.stderr.isatty():
+        result = run_eval(engine, questions, settings.corpus, embedder.embed_documents)
+    else:
+        from rich.progress import Progress
+
+        with Progress(console=_stderr_console()) as bar:
+            task = bar.add_task("questions", total=len(questions))
+            result = run_eval(engine, questions, settings.corpus, embedder.embed_documents,
+                              progress=lambda done, total: bar.update(task, completed=done))
+    payload = result.to_json()
+    try:
+        parsed_gates = rpt.parse_gates(gates, result.summary)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    changes = rpt.compare(result.summary, compare_to) if compare_to else None
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        click.echo(rpt.table(result.summary, changes))
+    if out:
+        for path in rpt.write_reports(out, payload):
+            click.echo(f"wrote {path}", err=True)
+    missed = rpt.failed_gates(result.summary, parsed_gates)
+    for line in missed:
+        click.echo(f"gate failed: {line}", err=True)
+    if missed:
+        sys.exit(1)
