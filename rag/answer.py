@@ -24,8 +24,8 @@ from rag.types import Answer, Citation, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
 # Calibrated on tests/eval/calibration_qa.jsonl by bench/calibrate.py.
-MIN_COVERAGE = 0.6
-MIN_SIMILARITY = 0.35
+COVERAGE_WEIGHT = 1.0
+MIN_CONFIDENCE = 0.3
 
 # Question words that carry no evidence of their own.
 _GENERIC = frozenset(terms("company companies document documents mention mentioned describe explain "
@@ -37,6 +37,11 @@ _CAUSAL = frozenset(terms("because due driven cause causes result since requires
                           "debt indebted leverage burn loss losses risk risks competition rivalry dependence "
                           "dependent concentration pressure intensive intensity constraint constraints vulnerable "
                           "shortage delay exposure interest"))
+_EXPECTS_NUMBER = re.compile(
+    r"\b(how (many|much|large|big|fast)|what (percentage|share|size|amount|multiple)|by what percentage)\b", re.I)
+_EXPECTS_DATE = re.compile(r"\b(when|what year|which year|what date)\b", re.I)
+_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+                   r"october|november|december|century|decade)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w&-]*")
 
 
@@ -78,11 +83,11 @@ def is_why(question: str) -> bool:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE,
-                 min_similarity: float = MIN_SIMILARITY) -> None:
+    def __init__(self, embedder: Embedder, *, coverage_weight: float = COVERAGE_WEIGHT,
+                 min_confidence: float = MIN_CONFIDENCE) -> None:
         self.embedder = embedder
-        self.min_coverage = min_coverage
-        self.min_similarity = min_similarity
+        self.coverage_weight = coverage_weight
+        self.min_confidence = min_confidence
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
@@ -108,7 +113,7 @@ class ExtractiveAnswerer:
         content, required = question_terms(question)
         cands = self.candidates(hits)
         if not cands or not content:
-            return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0})
+            return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
         # A sentence is embedded under its section heading: "The company is highly indebted"
         # is about CoreWeave only through the heading "CoreWeave's Challenges" above it.
         vectors = self.embedder.embed_documents([self._in_context(c, hits) for c in cands])
@@ -125,24 +130,50 @@ class ExtractiveAnswerer:
             lexical = sum(w * (1.0 if covers(t, vocab) else 0.5 if covers(t, context) else 0.0)
                           for t, w in weights.items()) / total
             rank_prior = 0.05 / (1 + c.hit_index)
-            if why:
-                cue = min(1.0, 0.6 * len(vocab & _CAUSAL))
-                score = 0.4 * float(sim) + 0.3 * lexical + 0.3 * cue + rank_prior
-            else:
-                score = 0.55 * float(sim) + 0.45 * lexical + rank_prior
+            score = 0.55 * float(sim) + 0.45 * lexical + rank_prior
+            if why:  # on-topic sentences that give a cause, a cost or a risk rise
+                score *= 1 + 0.3 * min(1.0, 0.6 * len(vocab & _CAUSAL))
             scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim)))
         chosen = self._select(question, scored, vectors, [h.chunk.source for h in hits])
-        evidence = set()
-        for c in chosen:
-            chunk = hits[c.hit_index].chunk
-            evidence.update(terms(chunk.text), terms(chunk.section or ""), terms(chunk.source))
-        coverage = sum(w for t, w in weights.items() if covers(t, evidence)) / total
-        missing = sorted(t for t in required if not covers(t, evidence))
-        best = max(c.similarity for c in chosen)
-        signals = {"coverage": round(coverage, 4), "similarity": round(best, 4), "missing_required": len(missing)}
-        if missing or coverage < self.min_coverage or best < self.min_similarity:
+        signals = self.signals(question, content, required, chosen, hits)
+        confidence = self.coverage_weight * signals["coverage"] + (1 - self.coverage_weight) * signals["similarity"]
+        signals["confidence"] = round(confidence, 4)
+        if signals["missing_required"] or signals["wrong_type"] or confidence < self.min_confidence:
             return self._abstain(question, hits, signals)
         return self._compose(question, hits, chosen, signals)
+
+    def signals(
+        self, question: str, content: list[str], required: set[str], chosen: list[Candidate], hits: list[Hit]
+    ) -> dict[str, float]:
+        """The evidence the abstention decision rests on.
+
+        - missing_required: numbers, and the name of a single-subject question, must be in
+          the passage of the best sentence; every name must be in some quoted passage.
+        - wrong_type: a "how many" question needs a figure, a "when" question a date.
+        - coverage: share of the other content terms found in the quoted passages.
+        - similarity: cosine of the question and the best sentence.
+        """
+        def vocab(hit: Hit) -> set[str]:
+            return set(terms(hit.chunk.text)) | set(terms(hit.chunk.section or "")) | set(terms(hit.chunk.source))
+
+        top = vocab(hits[chosen[0].hit_index])
+        evidence = set().union(*(vocab(hits[c.hit_index]) for c in chosen))
+        figures = {t for t in required if any(ch.isdigit() for ch in t)}
+        names = required - figures
+        need_top = figures | (names if len(names) <= 1 else set())
+        missing = {t for t in need_top if not covers(t, top)} | {t for t in required if not covers(t, evidence)}
+        others = [t for t in content if t not in required]
+        coverage = sum(covers(t, evidence) for t in others) / len(others) if others else 1.0
+        quoted = " ".join(c.text for c in chosen)
+        wrong_type = (_EXPECTS_NUMBER.search(question) and not re.search(r"\d", quoted)) or (
+            _EXPECTS_DATE.search(question) and not _DATE.search(quoted)
+        )
+        return {
+            "coverage": round(coverage, 4),
+            "similarity": round(max(c.similarity for c in chosen), 4),
+            "missing_required": len(missing),
+            "wrong_type": float(bool(wrong_type)),
+        }
 
     def passages_for(self, question: str, k: int) -> int:
         """A "why" question's reasons are spread over more passages than a fact is."""
@@ -181,7 +212,9 @@ class ExtractiveAnswerer:
         for c in chosen:
             src = hits[c.hit_index].chunk.source
             best_by_source[src] = max(best_by_source.get(src, -1e9), c.score)
-        ordered = sorted(chosen, key=lambda c: (-best_by_source[hits[c.hit_index].chunk.source], c.start))
+        ordered = chosen
+        if is_why(question):  # reasons read best grouped by document, in document order
+            ordered = sorted(chosen, key=lambda c: (-best_by_source[hits[c.hit_index].chunk.source], c.start))
         citations = []
         lines = []
         for n, c in enumerate(ordered, start=1):

@@ -111,6 +111,10 @@ def chunk_document(
             units.extend((a, b, s) for (a, b), s in zip(pieces, count([doc.text[a:b] for a, b in pieces]), strict=True))
         else:
             units.append((span[0], span[1], size))
+    # A chunk spanning two lines also holds the list marker between them ("\n- ", "\n2. "):
+    # charge each unit for the text since the previous one, so markers count toward the limit.
+    gaps = count([doc.text[prev[1] : unit[0]] for prev, unit in zip(units, units[1:], strict=False)])
+    units = units[:1] + [(a, b, s + g) for (a, b, s), g in zip(units[1:], gaps, strict=True)]
 
     section_starts = {s.start for s in doc.sections}
     groups: list[list[tuple[int, int, int]]] = []

@@ -1,0 +1,84 @@
+"""Calibrate the extractive answerer's abstention on a question set kept for the purpose.
+
+    python bench/calibrate.py [--qa tests/eval/calibration_qa.jsonl] [--corpus corpus]
+
+Answers every question with abstention disabled, records the evidence signals, then
+searches the coverage weight w and threshold t of `w * coverage + (1 - w) * similarity >= t`
+for the best balanced accuracy of the abstain decision (ties: the larger margin). Hard
+rules (a missing number or name, a figure or date the answer lacks) are applied as the
+answerer applies them. Prints the chosen values for rag/answer.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.answer import ExtractiveAnswerer  # noqa: E402
+from rag.config import BUNDLED_MODEL, resolve_model_path  # noqa: E402
+from rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
+from rag.engine import Engine  # noqa: E402
+from rag.evaluate import load_questions  # noqa: E402
+from rag.index import IndexStore  # noqa: E402
+from rag.ingest import ingest  # noqa: E402
+from rag.retriever import HybridRetriever  # noqa: E402
+
+
+def collect(qa: Path, corpus: Path, embedder: SentenceTransformerEmbedder) -> list[tuple[bool, dict[str, float]]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        ingest(corpus, Path(tmp), embedder)
+        store = IndexStore.load(Path(tmp))
+    answerer = ExtractiveAnswerer(embedder, min_confidence=-1.0)
+    engine = Engine(HybridRetriever(store=store, embedder=embedder, k=5), answerer)
+    out = []
+    for q in load_questions(qa):
+        answer = engine.ask(q.question)
+        out.append((q.answerable, answer.signals))
+    return out
+
+
+def balanced_accuracy(rows: list[tuple[bool, dict[str, float]]], w: float, t: float) -> float:
+    right_abstain = right_answer = n_un = n_ans = 0
+    for answerable, s in rows:
+        hard = s.get("missing_required", 0) or s.get("wrong_type", 0)
+        abstain = bool(hard) or w * s["coverage"] + (1 - w) * s["similarity"] < t
+        if answerable:
+            n_ans += 1
+            right_answer += not abstain
+        else:
+            n_un += 1
+            right_abstain += abstain
+    return 0.5 * (right_abstain / max(1, n_un) + right_answer / max(1, n_ans))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--qa", type=Path, default=Path("tests/eval/calibration_qa.jsonl"))
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    args = parser.parse_args()
+    embedder = SentenceTransformerEmbedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
+    rows = collect(args.qa, args.corpus, embedder)
+    grid = [(w / 10, t / 100) for w in range(11) for t in range(0, 101)]
+    scored = [(balanced_accuracy(rows, w, t), w, t) for w, t in grid]
+    best = max(s for s, _, _ in scored)
+    # Among the best, the middle of the widest run of thresholds generalises best.
+    ties = sorted((w, t) for s, w, t in scored if s == best)
+    by_w: dict[float, list[float]] = {}
+    for w, t in ties:
+        by_w.setdefault(w, []).append(t)
+    w, ts = max(by_w.items(), key=lambda item: len(item[1]))
+    t = ts[len(ts) // 2]
+    for answerable, s in rows:
+        print(f"{'A' if answerable else 'U'} {s}")
+    print(f"balanced accuracy {best:.3f} at COVERAGE_WEIGHT = {w}, MIN_CONFIDENCE = {t} "
+          f"(thresholds {ts[0]}..{ts[-1]} tie)")
+
+
+if __name__ == "__main__":
+    main()
