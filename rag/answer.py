@@ -13,13 +13,14 @@ set.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.embeddings import Embedder
-from rag.text import is_number, terms
+from rag.text import is_number, names, terms
 from rag.types import Answer, Citation, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
@@ -42,7 +43,9 @@ _EXPECTS_NUMBER = re.compile(
 _EXPECTS_DATE = re.compile(r"\b(when|what year|which year|what date)\b", re.I)
 _DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
                    r"october|november|december|century|decade)\b", re.I)
-_CAPITALISED = re.compile(r"\b[A-Z][\w&-]*")
+# A sentence opening that refers back to the subject of the sentence before it.
+_ANAPHORA = re.compile(r"(?:the (?:company|firm|group|stock|deal|agreement)|it|its|this|these|they|their|he|she)\b",
+                       re.I)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Candidate:
     text: str
     score: float = 0.0
     similarity: float = 0.0
+    lead: str = ""  # the previous sentence, when this one refers back to it ("The company ...")
 
 
 def question_terms(question: str) -> tuple[list[str], set[str]]:
@@ -61,12 +65,7 @@ def question_terms(question: str) -> tuple[list[str], set[str]]:
     'Who is the CEO of CoreWeave in 2024?' -> (['ceo', 'coreweav', '2024'], {'ceo', 'coreweav', '2024'})
     """
     content = [t for t in dict.fromkeys(terms(question)) if t not in _GENERIC]
-    required = {t for t in content if is_number(t)}
-    text = question.strip()
-    for match in _CAPITALISED.finditer(text):
-        if not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".?!:":
-            continue  # capitalised because it starts a sentence, not because it is a name
-        required.update(t for t in terms(match.group()) if t not in _GENERIC)
+    required = {t for t in content if is_number(t)} | names(question)
     return content, required & set(content)
 
 
@@ -84,10 +83,25 @@ def is_why(question: str) -> bool:
 
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, *, coverage_weight: float = COVERAGE_WEIGHT,
-                 min_confidence: float = MIN_CONFIDENCE) -> None:
+                 min_confidence: float = MIN_CONFIDENCE, cache_size: int = 50_000) -> None:
         self.embedder = embedder
         self.coverage_weight = coverage_weight
         self.min_confidence = min_confidence
+        # Sentence vectors by their text in context: the same passages come back for related
+        # questions, and embedding their sentences is most of the cost of answering.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _embed_sentences(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed_documents(missing), strict=True):
+                self._cache[text] = vector
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return np.vstack([self._cache[t] for t in texts])
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
@@ -95,13 +109,16 @@ class ExtractiveAnswerer:
         out = []
         for i, hit in enumerate(hits):
             chunk = hit.chunk
+            previous = ""
             for a, b in sentence_spans(chunk.text):
                 text = chunk.text[a:b]
                 key = (chunk.source, chunk.start + a)
+                lead = previous if _ANAPHORA.match(text) else ""
+                previous = text
                 if key in seen or text.rstrip().endswith("?") or len(re.findall(r"\w+", text)) < 5:
                     continue
                 seen.add(key)
-                out.append(Candidate(i, chunk.start + a, chunk.start + b, text))
+                out.append(Candidate(i, chunk.start + a, chunk.start + b, text, lead=lead))
         return out
 
     @staticmethod
@@ -116,7 +133,7 @@ class ExtractiveAnswerer:
             return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
         # A sentence is embedded under its section heading: "The company is highly indebted"
         # is about CoreWeave only through the heading "CoreWeave's Challenges" above it.
-        vectors = self.embedder.embed_documents([self._in_context(c, hits) for c in cands])
+        vectors = self._embed_sentences([self._in_context(c, hits) for c in cands])
         qvec = self.embedder.embed_query(question)
         sims = vectors @ qvec
         weights = {t: (2.0 if t in required else 1.0) for t in content}
@@ -125,7 +142,7 @@ class ExtractiveAnswerer:
         contexts = [set(terms(h.chunk.text)) | set(terms(h.chunk.section or "")) for h in hits]
         scored = []
         for c, sim in zip(cands, sims, strict=True):
-            vocab = set(terms(c.text))
+            vocab = set(terms(c.text)) | set(terms(c.lead))
             context = contexts[c.hit_index]
             lexical = sum(w * (1.0 if covers(t, vocab) else 0.5 if covers(t, context) else 0.0)
                           for t, w in weights.items()) / total
@@ -133,7 +150,7 @@ class ExtractiveAnswerer:
             score = 0.55 * float(sim) + 0.45 * lexical + rank_prior
             if why:  # on-topic sentences that give a cause, a cost or a risk rise
                 score *= 1 + 0.3 * min(1.0, 0.6 * len(vocab & _CAUSAL))
-            scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim)))
+            scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim), c.lead))
         chosen = self._select(question, scored, vectors, [h.chunk.source for h in hits])
         signals = self.signals(question, content, required, chosen, hits)
         confidence = self.coverage_weight * signals["coverage"] + (1 - self.coverage_weight) * signals["similarity"]

@@ -9,6 +9,7 @@ point at the exact characters it quotes.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 
@@ -113,7 +114,7 @@ def chunk_document(
             units.append((span[0], span[1], size))
     # A chunk spanning two lines also holds the list marker between them ("\n- ", "\n2. "):
     # charge each unit for the text since the previous one, so markers count toward the limit.
-    gaps = count([doc.text[prev[1] : unit[0]] for prev, unit in zip(units, units[1:], strict=False)])
+    gaps = count([doc.text[prev[1] : unit[0]] for prev, unit in itertools.pairwise(units)])
     units = units[:1] + [(a, b, s + g) for (a, b, s), g in zip(units[1:], gaps, strict=True)]
 
     section_starts = {s.start for s in doc.sections}

@@ -195,10 +195,6 @@ def chat(corpus: Path | None, index: Path | None, k: int | None) -> None:
         click.echo(render_answer(engine.ask(question)) + "\n")
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command(name="eval")
 @common_options
 @click.option("--qa", "qa", type=click.Path(path_type=Path, dir_okay=False), required=True,
@@ -216,9 +212,18 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
     from rag import report as rpt
     from rag.evaluate import QuestionSetError, load_questions, run_eval
 
+    # Everything a user can get wrong is checked before the model loads and the questions run.
     try:
         questions = load_questions(qa)
     except QuestionSetError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        parsed_gates = rpt.parse_gates(gates)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        previous = rpt.load_summary(compare_to) if compare_to else None
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     settings = make_settings(corpus=corpus, index=index, k=k)
     ingest_report = run_ingest(settings)
@@ -236,11 +241,7 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
             result = run_eval(engine, questions, settings.corpus, embedder.embed_documents,
                               progress=lambda done, total: bar.update(task, completed=done))
     payload = result.to_json()
-    try:
-        parsed_gates = rpt.parse_gates(gates, result.summary)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    changes = rpt.compare(result.summary, compare_to) if compare_to else None
+    changes = rpt.compare(result.summary, previous) if previous is not None else None
     if as_json:
         click.echo(json.dumps(payload, ensure_ascii=False))
     else:
@@ -253,3 +254,7 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
         click.echo(f"gate failed: {line}", err=True)
     if missed:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,7 @@ import numpy as np
 
 from rag.engine import Engine, answer_json
 from rag.loaders import LoadError, load_document
+from rag.text import is_number, names, terms
 from rag.types import Answer, Document
 
 
@@ -90,9 +91,18 @@ def normalize(text: str) -> str:
 
 
 def contains_all(text: str, facts: Sequence[str]) -> bool:
-    """True when every fact occurs in the text after normalising both."""
+    """True when every fact occurs in the text, as whole words, after normalising both.
+
+    Whole words so that a wrong figure does not pass for a right one: '$14 billion' does
+    not contain '$4 billion', and '5.15' does not contain '5.1'.
+    """
     haystack = normalize(text)
-    return all(normalize(f) in haystack for f in facts)
+    return all(_whole(normalize(f)).search(haystack) is not None for f in facts)
+
+
+def _whole(fact: str) -> re.Pattern[str]:
+    # Not inside a word, and not the tail or head of a longer number ("2.5" / "4.5").
+    return re.compile(rf"(?<!\w)(?<!\d[.,]){re.escape(fact)}(?!\w)(?![.,]\d)")
 
 
 def token_f1(prediction: str, reference: str) -> float:
@@ -130,7 +140,8 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    # round() first: 0.07 * 100 is 7.000000000000001 in floating point, and ceil would give rank 8.
+    return ordered[max(0, math.ceil(round(q * len(ordered), 9)) - 1)]
 
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -151,20 +162,26 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+def plain_text(text: str) -> str:
+    """The answer's words, for scoring against a reference: no bullets, no [n] markers.
+
+    '- A rose. [1]\\n- B fell. [2][3]' -> 'A rose. B fell.'
+    """
+    return " ".join(claim for claim, _ in answer_sentences(text))
+
+
 def supported(claim: str, passages: Sequence[str]) -> bool:
     """A claim is supported when the cited passages, together, contain it verbatim
-    (extractive answers), or contain all its numbers and at least 80% of its content
-    words (a deterministic check for paraphrase)."""
+    (extractive answers), or contain all its numbers and capitalised names and at least
+    80% of its content words (a deterministic check for paraphrase)."""
     joined = " ".join(passages)
     if normalize(claim) in normalize(joined):
         return True
-    from rag.text import is_number, terms
-
     claim_terms = set(terms(claim))
     if not claim_terms:
         return False
     have = set(terms(joined))
-    if any(is_number(t) and t not in have for t in claim_terms):
+    if any(is_number(t) and t not in have for t in claim_terms) or not names(claim, sentence_initial=True) <= have:
         return False
     return len(claim_terms & have) / len(claim_terms) >= 0.8
 
@@ -232,8 +249,8 @@ def evaluate_one(
             "hit_at_k": float(any(s in q.sources for s in retrieved_sources)),
             "mrr": reciprocal_rank(retrieved_sources, q.sources),
             "context_fact_recall": float(contains_all(" ".join(h.chunk.text for h in hits), q.facts)),
-            "fact_recall": float(not answer.abstained and contains_all(answer.text, q.facts)),
-            "token_f1": 0.0 if answer.abstained else token_f1(answer.text, q.answer or ""),
+            "fact_recall": float(not answer.abstained and contains_all(plain_text(answer.text), q.facts)),
+            "token_f1": 0.0 if answer.abstained else token_f1(plain_text(answer.text), q.answer or ""),
             "semantic_similarity": 0.0 if answer.abstained else similarity,
             "source_recall": float(any(c.source in q.sources for c in answer.citations)),
         }
@@ -306,7 +323,7 @@ def run_eval(
                     documents[c.source] = None
         similarity = 0.0
         if q.answerable and not answer.abstained:
-            vectors = embed([answer.text, q.answer or ""])
+            vectors = embed([plain_text(answer.text), q.answer or ""])
             similarity = float(vectors[0] @ vectors[1])
         rows.append(evaluate_one(q, answer, latency, documents, similarity))
     if progress:

@@ -26,7 +26,7 @@ from rag.types import Chunk
 
 # (stage, done, total): stages are "load", "embed" and "write".
 ProgressFn = Callable[[str, int, int], None]
-SPLITTER = "sentence-v1"
+SPLITTER = "sentence-v2"  # v2: list markers between sentences count toward max_tokens
 
 
 @dataclass

@@ -7,6 +7,8 @@ a CI run or mailed, and every piece of document or answer text in it is escaped.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,21 +23,27 @@ GROUPS: dict[str, list[str]] = {
 }
 # Lower is better for these; a gate on them means "at most".
 LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_p50_ms", "latency_p95_ms"})
+# Known before any question is answered, so a mistyped gate fails before the model loads.
+GATEABLE = frozenset(name for names in GROUPS.values() for name in names)
 
 
-def parse_gates(specs: tuple[str, ...], summary: dict[str, float]) -> dict[str, float]:
+def parse_gates(specs: Iterable[str], known: Iterable[str] = GATEABLE) -> dict[str, float]:
     """'fact_recall=0.9' -> {'fact_recall': 0.9}; unknown metrics are an error naming them."""
+    known = sorted(known)
     gates = {}
     for spec in specs:
         name, sep, value = spec.partition("=")
         if not sep:
             raise ValueError(f"--fail-under {spec!r}: expected METRIC=VALUE")
-        if name not in summary:
-            raise ValueError(f"--fail-under: unknown metric {name!r} (known: {', '.join(sorted(summary))})")
+        if name not in known:
+            raise ValueError(f"--fail-under: unknown metric {name!r} (known: {', '.join(known)})")
         try:
-            gates[name] = float(value)
+            bound = float(value)
         except ValueError:
             raise ValueError(f"--fail-under {spec!r}: {value!r} is not a number") from None
+        if not math.isfinite(bound):  # every comparison with nan is False: the gate would never fail
+            raise ValueError(f"--fail-under {spec!r}: {value!r} is not a finite number")
+        gates[name] = bound
     return gates
 
 
@@ -51,10 +59,23 @@ def failed_gates(summary: dict[str, float], gates: dict[str, float]) -> list[str
     return out
 
 
-def compare(summary: dict[str, float], old_path: Path) -> dict[str, tuple[float, float]]:
-    """metric -> (old, new) for the metrics both reports have."""
-    old = json.loads(old_path.read_text("utf-8"))
-    old_summary = old.get("summary", old)
+def load_summary(path: Path) -> dict[str, float]:
+    """The numeric summary of an earlier report.json (or of a bare summary object)."""
+    try:
+        old = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read earlier report ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a report.json written by `rag eval --out` ({exc})") from None
+    summary = old.get("summary", old) if isinstance(old, dict) else None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path}: not a report.json written by `rag eval --out` (no summary object)")
+    return {k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def compare(summary: dict[str, float], old: Path | Mapping[str, float]) -> dict[str, tuple[float, float]]:
+    """metric -> (old, new) for the metrics both reports have; `old` is a report.json or its summary."""
+    old_summary = load_summary(old) if isinstance(old, Path) else old
     return {k: (float(old_summary[k]), float(v)) for k, v in summary.items() if k in old_summary}
 
 

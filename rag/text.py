@@ -57,3 +57,22 @@ def terms(text: str) -> list[str]:
 
 def is_number(term: str) -> bool:
     return term[:1].isdigit()
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w&-]*")
+
+
+def names(text: str, *, sentence_initial: bool = False) -> set[str]:
+    """Stemmed terms of capitalised words: 'Who leads CoreWeave in the US?' -> {'coreweav', 'us'}.
+
+    A capitalised word that opens a sentence is usually not a name, so it is left out
+    unless `sentence_initial` asks for the stricter reading.
+    """
+    out: set[str] = set()
+    text = text.strip()
+    for match in _CAPITALISED.finditer(text):
+        before = text[: match.start()].rstrip()
+        if not sentence_initial and (not before or before[-1] in ".?!:"):
+            continue
+        out.update(terms(match.group()))
+    return out

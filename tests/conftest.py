@@ -15,17 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Set before anything imports huggingface_hub / transformers, which read these once.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from rag.config import BUNDLED_MODEL, resolve_model_path  # noqa: E402
-from rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
-from rag.index import IndexStore  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
+from rag.config import BUNDLED_MODEL, resolve_model_path
+from rag.embeddings import SentenceTransformerEmbedder
+from rag.index import IndexStore
+from rag.ingest import ingest
 
 SHIPPED_CORPUS = Path(__file__).parent.parent / "corpus"
+
+# Property tests draw the same examples on every run; HYPOTHESIS_PROFILE=explore searches afresh.
+settings.register_profile("deterministic", derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 class NetworkBlocked(RuntimeError):

@@ -1,0 +1,159 @@
+"""Hybrid retrieval: fusion arithmetic, de-duplication, and exact figures found by the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from langchain_core.documents import Document as LCDocument
+
+from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from rag.index import IndexStore, Manifest, write_generation
+from rag.loaders import load_document
+from rag.retriever import HybridRetriever, rrf
+from rag.text import terms
+from rag.types import Chunk, Hit
+
+# ---------------------------------------------------------------- rrf
+
+
+@pytest.mark.parametrize(
+    ("rankings", "k", "expected"),
+    [
+        ([], 60, {}),
+        ([[]], 60, {}),
+        ([[5]], 0, {5: 1.0}),
+        ([[3, 1], [1, 2]], 60, {1: 1 / 62 + 1 / 61, 3: 1 / 61, 2: 1 / 62}),
+        ([[1, 2], []], 1, {1: 1 / 2, 2: 1 / 3}),
+        ([[1, 2], [2, 1]], 60, {1: 1 / 61 + 1 / 62, 2: 1 / 62 + 1 / 61}),
+        ([[7], [7], [7]], 10, {7: 3 / 11}),
+    ],
+)
+def test_rrf(rankings: list[list[int]], k: int, expected: dict[int, float]) -> None:
+    assert rrf(rankings, k) == pytest.approx(expected)
+
+
+def test_rrf_rewards_agreement_over_a_single_top_rank() -> None:
+    fused = rrf([[1, 2, 3], [4, 2, 5]])
+    assert max(fused, key=fused.__getitem__) == 2
+
+
+# ---------------------------------------------------------------- near-duplicate removal (hashing fake)
+
+
+def _store_with_duplicates(root: Path) -> IndexStore:
+    base = "Steel output rose sharply at the alpha plant in the north this spring."
+    chunks = [
+        Chunk("a", "x.txt", base, 0, len(base)),
+        # Same source, overlapping the first by far more than half of the shorter span.
+        Chunk("b", "x.txt", base[10:], 10, len(base)),
+        # Another source with the same words: a copied paragraph.
+        Chunk("c", "y.txt", base, 500, 500 + len(base)),
+        # Same source, overlapping by less than half: distinct enough to keep.
+        Chunk("d", "x.txt", base[-12:] + " Wages rose too, and the river flooded the yard twice.", 59, 124),
+        Chunk("e", "z.txt", "Bread and rye at the gamma bakery, baked every morning.", 0, 55),
+    ]
+    embedder = HashingEmbedder()
+    vectors = embedder.embed_documents([c.text for c in chunks])
+    manifest = Manifest(embedder.name, embedder.dim, {}, chunks=len(chunks))
+    write_generation(root, manifest, chunks, vectors, [terms(c.text) for c in chunks])
+    return IndexStore.load(root)
+
+
+def test_overlapping_and_copied_chunks_are_collapsed(tmp_path: Path) -> None:
+    retriever = HybridRetriever(store=_store_with_duplicates(tmp_path), embedder=HashingEmbedder(), k=5)
+    ids = [hit.chunk.id for hit in retriever.search("steel output alpha plant")]
+    assert ids[0] in {"a", "b", "c"}
+    assert not {"a", "b"} <= set(ids), "same source, overlapping by more than half"
+    assert not {"a", "c"} <= set(ids), "same words in another file"
+    assert {"d", "e"} <= set(ids), "distinct passages are kept"
+    assert len(ids) == len(set(ids)) < 5
+
+
+def test_search_honours_k_and_orders_by_score(tmp_path: Path) -> None:
+    retriever = HybridRetriever(store=_store_with_duplicates(tmp_path), embedder=HashingEmbedder(), k=5)
+    hits = retriever.search("steel wages bakery river", k=2)
+    assert len(hits) == 2
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+# ---------------------------------------------------------------- the shipped corpus, real model
+
+
+@pytest.fixture(scope="module")
+def retriever(shipped_store: IndexStore, real_embedder: SentenceTransformerEmbedder) -> HybridRetriever:
+    return HybridRetriever(store=shipped_store, embedder=real_embedder, k=5)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("Which GPU clusters has Microsoft deployed?", "GB300"),
+        ("What is the value of the Meta agreement?", "$14.2 billion"),
+        ("What is the name of Microsoft's Wisconsin AI campus?", "Fairwater"),
+        ("What is CoreWeave's 2025 capex guidance?", "$20–$23 billion"),
+        ("What is CoreWeave's Price/Book multiple?", "24.09X"),
+        ("What is the cumulative contract value with OpenAI?", "$22.4 billion"),
+    ],
+)
+def test_exact_figures_are_retrieved_in_top_5(retriever: HybridRetriever, question: str, figure: str) -> None:
+    hits = retriever.search(question)
+    assert len(hits) == 5
+    assert any(figure in hit.chunk.text for hit in hits), [hit.chunk.text[:80] for hit in hits]
+
+
+QUESTIONS = [
+    "Why is CoreWeave unprofitable?",
+    "What are the risks for Microsoft?",
+    "How much is Meta spending on AI infrastructure in 2025?",
+    "What does the NVIDIA capacity guarantee do?",
+]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_no_two_hits_of_one_source_overlap_by_more_than_half(retriever: HybridRetriever, question: str) -> None:
+    hits = retriever.search(question, k=10)
+    for i, a in enumerate(hits):
+        for b in hits[i + 1 :]:
+            if a.chunk.source != b.chunk.source:
+                continue
+            shared = max(0, min(a.chunk.end, b.chunk.end) - max(a.chunk.start, b.chunk.start))
+            shorter = min(a.chunk.end - a.chunk.start, b.chunk.end - b.chunk.start)
+            assert shared <= 0.5 * shorter, (a.chunk.id, b.chunk.id)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_hits_record_the_ranks_that_produced_them(retriever: HybridRetriever, question: str) -> None:
+    hits: list[Hit] = retriever.search(question)
+    assert hits and [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for hit in hits:
+        assert hit.dense_rank is not None or hit.sparse_rank is not None
+        expected = sum(1 / (60 + r) for r in (hit.dense_rank, hit.sparse_rank) if r is not None)
+        assert hit.score == pytest.approx(expected)
+
+
+@pytest.mark.model
+def test_langchain_invoke_returns_documents_with_provenance(retriever: HybridRetriever, shipped_corpus: Path) -> None:
+    docs = retriever.invoke("What is the value of the Meta agreement?")
+    assert 1 <= len(docs) <= 5
+    for doc in docs:
+        assert isinstance(doc, LCDocument)
+        assert {"source", "start", "end"} <= set(doc.metadata)
+        loaded = load_document(shipped_corpus / doc.metadata["source"], shipped_corpus)
+        assert loaded.text[doc.metadata["start"] : doc.metadata["end"]] == doc.page_content
+    assert any("$14.2 billion" in doc.page_content for doc in docs)
+
+
+@pytest.mark.model
+def test_dense_search_ranks_an_exact_chunk_first(
+    shipped_store: IndexStore, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    chunk = shipped_store.chunks[len(shipped_store) // 2]
+    rows = shipped_store.dense_search(real_embedder.embed_query(chunk.text), 3)
+    assert rows[0][0] == len(shipped_store) // 2
+    assert rows[0][1] == pytest.approx(1.0, abs=1e-4)
+    assert np.isclose(np.linalg.norm(shipped_store.vectors([0])[0]), 1.0, atol=1e-4)
