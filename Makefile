@@ -31,6 +31,7 @@ chat: run
 
 lint: install
 	$(VENV)/bin/ruff check rag tests bench
+	$(VENV)/bin/mypy rag
 
 # The quality gate: each bound sits just under what the engine reaches on the seed set,
 # so a regression in retrieval, answers, citations or abstention fails the build.

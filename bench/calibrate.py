@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer import ExtractiveAnswerer  # noqa: E402
-from rag.config import BUNDLED_MODEL, resolve_model_path  # noqa: E402
-from rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
-from rag.engine import Engine  # noqa: E402
-from rag.evaluate import load_questions  # noqa: E402
-from rag.index import IndexStore  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
-from rag.retriever import HybridRetriever  # noqa: E402
+from rag.answer import ExtractiveAnswerer
+from rag.config import BUNDLED_MODEL, resolve_model_path
+from rag.embeddings import SentenceTransformerEmbedder
+from rag.engine import Engine
+from rag.evaluate import load_questions
+from rag.index import IndexStore
+from rag.ingest import ingest
+from rag.retriever import HybridRetriever
 
 
 def collect(qa: Path, corpus: Path, embedder: SentenceTransformerEmbedder) -> list[tuple[bool, dict[str, float]]]:

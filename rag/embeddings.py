@@ -44,9 +44,12 @@ class SentenceTransformerEmbedder:
                 f"could not load embedding model {model!r} (setting RAG_EMBEDDING_MODEL): {exc}"
             ) from exc
         self.name = name or model
-        self.dim = int(self._model.get_embedding_dimension())
+        dim, seq = self._model.get_embedding_dimension(), self._model.max_seq_length
+        if dim is None or seq is None:
+            raise RuntimeError(f"embedding model {model!r} does not report its dimension and input length")
+        self.dim = int(dim)
         # Two positions go to the [CLS] and [SEP] special tokens.
-        self.max_tokens = int(self._model.max_seq_length) - 2
+        self.max_tokens = int(seq) - 2
         self._batch_size = batch_size
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
