@@ -48,15 +48,23 @@ def _embedder(model: str, batch_size: int) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
-def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False) -> Any:
-    from rag.index import IndexUnavailable
-    from rag.ingest import ingest
+def make_workspace(settings: Settings) -> Any:
+    """The one place that turns settings into real objects."""
+    from rag.workspace import Workspace
 
     embedder = _embedder(settings.embedding_model, settings.embed_batch_size)
+    return Workspace(settings.corpus, settings.index, embedder, k=settings.k,
+                     chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
+
+
+def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,
+               workspace: Any = None) -> Any:
+    from rag.index import IndexUnavailable
+
+    ws = workspace or make_workspace(settings)
     try:
         if not show_progress:
-            return ingest(settings.corpus, settings.index, embedder, chunk_tokens=settings.chunk_tokens,
-                          chunk_overlap=settings.chunk_overlap, rebuild=rebuild)
+            return ws.ingest(rebuild=rebuild)
         from rich.progress import Progress
 
         with Progress(transient=False, console=_stderr_console()) as bar:
@@ -67,35 +75,35 @@ def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool
                     tasks[stage] = bar.add_task(stage, total=max(total, 1))
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-            return ingest(settings.corpus, settings.index, embedder, chunk_tokens=settings.chunk_tokens,
-                          chunk_overlap=settings.chunk_overlap, rebuild=rebuild, progress=tick)
+            return ws.ingest(rebuild=rebuild, progress=tick)
     except (IndexUnavailable, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
-def build_engine(settings: Settings) -> Any:
-    """Load the index (ingesting first if there is none) and wire the answer chain."""
-    from rag.answer import ExtractiveAnswerer
-    from rag.engine import Engine
-    from rag.index import IndexStore, IndexUnavailable, live_generation
-    from rag.retriever import HybridRetriever
+def open_workspace(settings: Settings, *, refresh: bool = False) -> Any:
+    """A workspace with a loaded index: ingested first if there is none (or if `refresh`)."""
+    from rag.index import IndexUnavailable, live_generation
 
-    if live_generation(settings.index) is None:
-        click.echo(f"No index in {settings.index}; indexing {settings.corpus} first.", err=True)
-        report = run_ingest(settings)
-        _print_failures(report)
-    embedder = _embedder(settings.embedding_model, settings.embed_batch_size)
+    ws = make_workspace(settings)
+    if refresh or live_generation(settings.index) is None:
+        if not refresh:
+            click.echo(f"No index in {settings.index}; indexing {settings.corpus} first.", err=True)
+        _print_failures(run_ingest(settings, workspace=ws))
     try:
-        store = IndexStore.load(settings.index)
+        manifest = ws.engine.retriever.store.manifest
     except IndexUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    if store.manifest.embedding_model != embedder.name:
+    if manifest.embedding_model != ws.embedder.name:
         raise click.ClickException(
-            f"index {settings.index} was built with {store.manifest.embedding_model!r} but the setting "
-            f"RAG_EMBEDDING_MODEL is {embedder.name!r}: run `rag ingest` to rebuild it"
+            f"index {settings.index} was built with {manifest.embedding_model!r} but the setting "
+            f"RAG_EMBEDDING_MODEL is {ws.embedder.name!r}: run `rag ingest` to rebuild it"
         )
-    retriever = HybridRetriever(store=store, embedder=embedder, k=settings.k)
-    return Engine(retriever, ExtractiveAnswerer(embedder))
+    return ws
+
+
+def build_engine(settings: Settings) -> Any:
+    """Load the index (ingesting first if there is none) and wire the answer chain."""
+    return open_workspace(settings).engine
 
 
 def _stderr_console() -> Any:
@@ -204,11 +212,17 @@ def chat(corpus: Path | None, index: Path | None, k: int | None) -> None:
               help="Write report.json, report.md and report.html here.")
 @click.option("--compare", "compare_to", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="An earlier report.json to show each metric's change against.")
-@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE",
-              help="Exit 1 if METRIC falls short (latency and false_abstention_rate: if above).")
+@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE ...",
+              help="Exit 1 if METRIC falls short (latency and false_abstention_rate: if above). "
+                   "Several gates may follow one flag.")
+@click.argument("more_gates", nargs=-1, metavar="")
 def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Path, as_json: bool,
-                 out: Path | None, compare_to: Path | None, gates: tuple[str, ...]) -> None:
+                 out: Path | None, compare_to: Path | None, gates: tuple[str, ...],
+                 more_gates: tuple[str, ...]) -> None:
     """Score answer accuracy on a question set, offline."""
+    if more_gates and not gates:
+        raise click.UsageError(f"unexpected arguments {' '.join(more_gates)}: gates go after --fail-under")
+    gates = gates + more_gates
     from rag import report as rpt
     from rag.evaluate import QuestionSetError, load_questions, run_eval
 
@@ -226,10 +240,8 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     settings = make_settings(corpus=corpus, index=index, k=k)
-    ingest_report = run_ingest(settings)
-    _print_failures(ingest_report)
-    engine = build_engine(settings)
-    embedder = _embedder(settings.embedding_model, settings.embed_batch_size)
+    ws = open_workspace(settings, refresh=True)
+    engine, embedder = ws.engine, ws.embedder
 
     if as_json or not sys.stderr.isatty():
         result = run_eval(engine, questions, settings.corpus, embedder.embed_documents)
@@ -254,6 +266,55 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
         click.echo(f"gate failed: {line}", err=True)
     if missed:
         sys.exit(1)
+
+
+
+@main.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; beyond this machine only with --auth.")
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--auth", "auth", default=None, metavar="USER:PASS", envvar="RAG_UI_AUTH",
+              help="Require a login [RAG_UI_AUTH].")
+def ui(corpus: Path | None, index: Path | None, k: int | None, host: str, port: int, auth: str | None) -> None:
+    """Start the chat UI in the browser (indexes the corpus first, incrementally)."""
+    import ui as web
+
+    settings = make_settings(corpus=corpus, index=index, k=k)
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise click.UsageError("--auth / RAG_UI_AUTH must be USER:PASS")
+        credentials = (user, password)
+    if host not in {"127.0.0.1", "localhost", "::1"} and credentials is None:
+        raise click.UsageError(f"binding to {host} shares the app beyond this machine: set --auth USER:PASS")
+    ws = open_workspace(settings, refresh=True)
+    app = web.create_app(ws)
+    click.echo(f"Serving {settings.corpus} on http://{host}:{port}", err=True)
+    web.launch(app, host=host, port=port, auth=credentials)
+
+
+@main.group()
+def feedback() -> None:
+    """Work with the thumbs up/down ratings given in the UI."""
+
+
+@feedback.command("export")
+@common_options
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Question-set JSONL to write (usable with rag eval --qa).")
+def feedback_export(corpus: Path | None, index: Path | None, k: int | None, out: Path) -> None:
+    """Turn liked answers into a regression question set for `rag eval`."""
+    from rag.workspace import feedback_to_questions
+
+    settings = make_settings(corpus=corpus, index=index, k=k)
+    source = settings.index / "feedback.jsonl"
+    if not source.exists():
+        raise click.ClickException(f"no feedback yet in {source}: rate answers in `rag ui` first")
+    questions, disliked = feedback_to_questions(source.read_text("utf-8").splitlines())
+    out.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), "utf-8")
+    click.echo(f"wrote {len(questions)} questions to {out}; {disliked} disliked answers left for review")
 
 
 if __name__ == "__main__":

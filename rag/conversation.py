@@ -1,0 +1,66 @@
+"""Follow-up questions made standalone, deterministically (no LLM needed).
+
+Retrieval sees one question at a time, so "And what about Microsoft?" after "Why is
+CoreWeave unprofitable?" must become "Why is Microsoft unprofitable?" before it reaches
+the retriever, and "What is its capex guidance?" must name the company it means.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_FOLLOW_UP = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+|^\s*(?:and|also|same\s+for|what\s+of)\s+", re.I)
+_PRONOUN = re.compile(r"\b(its|their|it|they|them)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*")
+_NOT_NAMES = frozenset("I The A An And What How Why When Where Who Which Is Are Was Were Do Does Did".split())
+
+
+def surface_names(text: str, *, drop_initial: bool = True) -> list[str]:
+    """Capitalised names as written, sentence openers left out:
+    'Why is CoreWeave unprofitable?' -> ['CoreWeave']."""
+    out = []
+    for match in _NAME.finditer(text):
+        words = match.group().split()
+        before = text[: match.start()].rstrip()
+        if drop_initial and (not before or before[-1] in ".?!:"):
+            words = words[1:]
+        while words and words[0] in _NOT_NAMES:
+            words = words[1:]
+        if words:
+            out.append(" ".join(words).removesuffix("'s").removesuffix("’s"))
+    return list(dict.fromkeys(out))
+
+
+def standalone(question: str, history: Sequence[str]) -> str:
+    """Rewrite a follow-up using the previous (already standalone) question.
+
+    ('And what about Microsoft?', ['Why is CoreWeave unprofitable?']) -> 'Why is Microsoft unprofitable?'
+    ('What is its capex guidance?', ['Tell me about CoreWeave']) -> "What is CoreWeave's capex guidance?"
+    """
+    question = question.strip()
+    if not history:
+        return question
+    previous = history[-1]
+    old_names = surface_names(previous)
+    follow = _FOLLOW_UP.match(question)
+    if follow:
+        rest = question[follow.end():].strip().rstrip("?.! ")
+        new_names = surface_names(rest, drop_initial=False)
+        if rest and not new_names and old_names:  # a new aspect of the same subject
+            return f"What about {rest} for {' and '.join(old_names)}?"
+        if new_names and len(rest.split()) <= 5:
+            if old_names:
+                rewritten = previous
+                for i, old in enumerate(old_names):
+                    rewritten = rewritten.replace(old, " and ".join(new_names) if i == 0 else "", 1)
+                return re.sub(r"\s{2,}", " ", rewritten).replace(" and ?", "?").strip()
+            return f"{previous.rstrip('?.! ')} — {rest}?"
+    if old_names and not surface_names(question) and _PRONOUN.search(question):
+        subject = " and ".join(old_names)
+
+        def replace(match: re.Match[str]) -> str:
+            return f"{subject}'s" if match.group().lower() in {"its", "their"} else subject
+
+        return _PRONOUN.sub(replace, question, count=1)
+    return question

@@ -1,0 +1,192 @@
+"""A corpus, its index and the engine over it, kept in step for a long-running app.
+
+The UI adds and removes documents while people keep asking questions: writers take a
+lock and re-ingest incrementally, then swap in a new engine; readers keep using the
+engine they started with, so a question in flight never sees a half-built index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.answer import ExtractiveAnswerer
+from rag.conversation import standalone
+from rag.embeddings import Embedder
+from rag.engine import Engine, answer_json
+from rag.index import IndexStore, live_generation
+from rag.ingest import IngestReport, ingest
+from rag.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
+from rag.retriever import HybridRetriever
+from rag.types import Answer
+
+UPLOAD_DIR = "uploads"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class WorkspaceError(Exception):
+    """A request the workspace refuses, with a reason a person can act on."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    name: str
+    reason: str
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave its folder: '../../etc/passwd' -> 'passwd'."""
+    base = re.split(r"[\\/]", name)[-1].strip()
+    base = re.sub(r"[^\w.\- ()]", "_", base).lstrip(".") or "upload"
+    return base[:120]
+
+
+class Workspace:
+    def __init__(
+        self,
+        corpus: Path,
+        index: Path,
+        embedder: Embedder,
+        *,
+        k: int = 5,
+        chunk_tokens: int = 200,
+        chunk_overlap: int = 40,
+        feedback_path: Path | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.index = index
+        self.embedder = embedder
+        self.k = k
+        self._chunking = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap}
+        self.feedback_path = feedback_path or index / "feedback.jsonl"
+        self._answerer = ExtractiveAnswerer(embedder)
+        self._write_lock = threading.Lock()
+        self._engine: Engine | None = None
+
+    # ------------------------------------------------------------------ index
+    def ingest(self, *, rebuild: bool = False, progress: Any = None) -> IngestReport:
+        """Bring the index up to date with the corpus, then serve the new index."""
+        with self._write_lock:
+            report = ingest(self.corpus, self.index, self.embedder, rebuild=rebuild, progress=progress,
+                            **self._chunking)
+            self._engine = self._build()
+        return report
+
+    def ensure_index(self) -> IngestReport | None:
+        """Ingest only when there is no index yet (fast start for `rag ask`)."""
+        if live_generation(self.index) is None:
+            return self.ingest()
+        return None
+
+    def _build(self) -> Engine:
+        store = IndexStore.load(self.index)
+        return Engine(HybridRetriever(store=store, embedder=self.embedder, k=self.k), self._answerer)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._build()
+        return self._engine
+
+    def documents(self) -> list[tuple[str, int]]:
+        """(source, chunk count) for every indexed document."""
+        return sorted((s, e.chunks) for s, e in self.engine.retriever.store.manifest.files.items())
+
+    def stats(self) -> tuple[int, int]:
+        store = self.engine.retriever.store
+        return len(store.manifest.files), len(store)
+
+    # ------------------------------------------------------------------ asking
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None) -> tuple[str, Answer]:
+        """Answer a question in a conversation; returns the standalone question too."""
+        query = standalone(question, history)
+        return query, self.engine.ask(query, k)
+
+    def passage_context(self, source: str, start: int, end: int, margin: int = 240) -> tuple[str, str, str]:
+        """(before, quote, after) around a citation, for highlighting it in its context."""
+        try:
+            text = load_document(self.corpus / source, self.corpus).text
+        except (LoadError, OSError):
+            return "", "", ""
+        return text[max(0, start - margin) : start], text[start:end], text[end : end + margin]
+
+    # ------------------------------------------------------------------ documents
+    def add_files(self, paths: Sequence[Path], names: Sequence[str] | None = None) -> tuple[
+            IngestReport | None, list[Refused]]:
+        """Copy uploads into the corpus under safe names and index them.
+
+        Each file is checked before it joins the corpus (type, size, readable text), so a
+        bad file is refused with its reason and never reaches the index.
+        """
+        refused: list[Refused] = []
+        target = self.corpus / UPLOAD_DIR
+        accepted = 0
+        for i, path in enumerate(paths):
+            shown = names[i] if names else path.name
+            name = safe_name(shown)
+            suffix = Path(name).suffix.lower()
+            if suffix not in SUPPORTED_SUFFIXES:
+                refused.append(Refused(shown, f"unsupported file type {suffix or '(none)'!r}; "
+                                              f"accepted: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
+                continue
+            size = path.stat().st_size
+            if size > MAX_UPLOAD_BYTES:
+                refused.append(Refused(shown, f"too large ({size // 1_048_576} MB; limit "
+                                              f"{MAX_UPLOAD_BYTES // 1_048_576} MB)"))
+                continue
+            staging = self.index / ".staging"
+            staging.mkdir(parents=True, exist_ok=True)
+            staged = staging / name
+            shutil.copyfile(path, staged)
+            try:
+                load_document(staged, staging)
+            except LoadError as exc:
+                refused.append(Refused(shown, exc.reason))
+                staged.unlink(missing_ok=True)
+                continue
+            target.mkdir(parents=True, exist_ok=True)
+            staged.replace(target / name)
+            accepted += 1
+        return (self.ingest() if accepted else None), refused
+
+    def remove(self, source: str) -> IngestReport:
+        """Delete a document from the corpus and the index."""
+        path = (self.corpus / source).resolve()
+        if not path.is_relative_to(self.corpus.resolve()) or not path.is_file():
+            raise WorkspaceError(f"{source!r} is not a document in {self.corpus}")
+        path.unlink()
+        return self.ingest()
+
+    # ------------------------------------------------------------------ feedback
+    def record_feedback(self, question: str, answer: Answer, liked: bool) -> None:
+        """Append a rating with the question, answer and citations to the feedback log."""
+        record = {"time": time.time(), "liked": liked, **answer_json(answer), "asked": question}
+        self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.feedback_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def feedback_to_questions(lines: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
+    """Liked answers become regression questions (their cited sources as evidence); the
+    disliked ones are counted for review, since a thumbs-down does not say what is right."""
+    out, disliked = [], 0
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not row.get("liked"):
+            disliked += 1
+            continue
+        out.append({
+            "id": f"fb{i:04d}", "question": row["question"],
+            "answer": None if row.get("abstained") else row["answer"],
+            "facts": [], "sources": sorted({c["source"] for c in row.get("citations", [])}),
+        })
+    return out, disliked

@@ -1,0 +1,241 @@
+"""The chat UI: a Gradio app over a `Workspace`, and the only module importing gradio.
+
+`create_app(workspace)` builds the page from an already loaded workspace, so the model
+is loaded once per process and tests can start the app on any free port. Document and
+answer text is always HTML-escaped before it reaches the page: text inside documents is
+data, never markup.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.engine import answer_json
+from rag.loaders import SUPPORTED_SUFFIXES
+from rag.types import Answer
+from rag.workspace import MAX_UPLOAD_BYTES, Workspace, WorkspaceError
+
+log = logging.getLogger("rag.ui")
+
+EXAMPLES = [
+    "Why is CoreWeave unprofitable?",
+    "What is CoreWeave's 2025 capex guidance?",
+    "How does CoreWeave's Price/Book multiple compare with Microsoft's?",
+]
+
+CSS = """
+.rag-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
+.rag-sources { margin-top: .6em; border-top: 1px solid #ddd; padding-top: .4em; font-size: .92em; }
+.rag-src summary { cursor: pointer; }
+.rag-src blockquote { margin: .3em 0 .6em 0; padding: .3em .6em; border-left: 3px solid #4a7bd0;
+  white-space: pre-wrap; }
+.rag-src mark { background: #ffe58a; }
+.rag-src:target, .rag-src.rag-flash { outline: 2px solid #4a7bd0; }
+.rag-abstain { font-weight: 600; color: #8a5300; }
+.rag-query { font-size: .85em; color: #666; }
+"""
+
+# Clicking [n] opens and shows its source; delegated, so it works for streamed messages.
+HEAD = """<script>
+document.addEventListener('click', function (e) {
+  const a = e.target.closest && e.target.closest('a.rag-cite');
+  if (!a) return;
+  e.preventDefault(); e.stopPropagation();
+  const id = (a.getAttribute('href') || '').slice(1);
+  const el = document.getElementById(id);
+  if (el) { el.open = true; el.classList.add('rag-flash'); el.scrollIntoView({block: 'nearest'}); }
+}, true);
+</script>"""
+
+
+_PROGRESS = gr.Progress()
+
+
+def _where(source: str, page: int | None, section: str | None) -> str:
+    place = f"p. {page}" if page else (section.strip("*# :") if section else "")
+    return escape(source) + (f" — {escape(place)}" if place else "")
+
+
+def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None, query: str | None = None,
+                  show_retrieved: bool = False) -> str:
+    """An answer as HTML: [n] markers link to numbered sources, each quote highlighted in
+    its surrounding text; an abstention is marked as such with the closest passages."""
+    parts = []
+    if query:
+        parts.append(f'<div class="rag-query">Searched for: {escape(query)}</div>')
+    if answer.abstained:
+        parts.append('<div class="rag-abstain">Not found in the documents.</div>'
+                     f"<p>{escape(answer.text)} The closest passages:</p>")
+        parts.append('<div class="rag-sources">')
+        for i, hit in enumerate(answer.hits[:3], start=1):
+            ch = hit.chunk
+            where = _where(ch.source, ch.page, ch.section)
+            parts.append(f'<details class="rag-src" id="src-{turn}-{i}"><summary>{where}'
+                         f"</summary><blockquote>{escape(ch.text)}</blockquote></details>")
+        parts.append("</div>")
+        return "".join(parts)
+
+    def link(match: re.Match[str]) -> str:
+        n = match.group(1)
+        return f'<a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>'
+
+    lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
+    items = [re.sub(r"\[(\d+)\]", link, escape(line)) for line in lines]
+    listed = "".join(f"<li>{i}</li>" for i in items)
+    parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
+    parts.append('<div class="rag-sources"><b>Sources</b>')
+    for c in answer.citations:
+        before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")
+        quote = quote or c.quote
+        body = f"…{escape(before)}<mark>{escape(quote)}</mark>{escape(after)}…"
+        parts.append(f'<details class="rag-src" id="src-{turn}-{c.id}"><summary>[{c.id}] '
+                     f"{_where(c.source, c.page, c.section)}, chars {c.start}–{c.end}</summary>"
+                     f"<blockquote>{body}</blockquote></details>")
+    parts.append("</div>")
+    if show_retrieved:
+        rows = "".join(f"<li>{escape(h.chunk.source)} ({h.score:.4f}): {escape(h.chunk.text[:300])}…</li>"
+                       for h in answer.hits)
+        parts.append(f"<details><summary>Retrieved passages ({len(answer.hits)})</summary><ol>{rows}</ol></details>")
+    return "".join(parts)
+
+
+def _header(ws: Workspace) -> str:
+    docs, chunks = ws.stats()
+    return (f"### rag — answers from your documents\nCorpus **{escape(str(ws.corpus))}**: "
+            f"{docs} documents, {chunks} chunks. Answers quote the documents verbatim and cite them; "
+            "when the documents don't hold the answer, it says so.")
+
+
+def create_app(ws: Workspace) -> gr.Blocks:
+    with gr.Blocks(title="rag") as app:
+        header = gr.Markdown(_header(ws))
+        session = gr.State({"queries": [], "answers": {}, "turn": 0})
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(height=560, label="Chat", feedback_options=("Like", "Dislike"),
+                                  elem_id="rag-chat", sanitize_html=True)
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                     scale=5, elem_id="rag-question", max_length=2000)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                gr.Examples(EXAMPLES, inputs=[box], label="Examples")
+                status = gr.Markdown("", elem_id="rag-status")
+            with gr.Column(scale=1):
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, 20, value=ws.k, step=1, label="Passages (top-k)")
+                    gr.Radio(["extractive"], value="extractive", label="Answer mode",
+                             info="Extractive quotes the documents; no LLM is configured.")
+                    show = gr.Checkbox(False, label="Show retrieved passages")
+                with gr.Accordion("Documents", open=True):
+                    upload = gr.File(label="Add documents", file_count="multiple", elem_id="rag-upload",
+                                     file_types=sorted(SUPPORTED_SUFFIXES))
+                    docs = gr.Dataframe(value=ws.documents(), headers=["document", "chunks"],
+                                        interactive=False, elem_id="rag-docs")
+                    which = gr.Dropdown([s for s, _ in ws.documents()], label="Document", value=None)
+                    with gr.Row():
+                        remove = gr.Button("Remove", variant="stop")
+                        reindex = gr.Button("Re-index")
+
+        def respond(message: str, history: list[dict[str, Any]], state: dict[str, Any], top_k: int,
+                    show_retrieved: bool):
+            message = (message or "").strip()
+            if not message:
+                yield history, "", state, ""
+                return
+            history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+            yield history, "", state, ""
+            try:
+                query, answer = ws.ask(message, state["queries"], int(top_k))
+            except Exception as exc:  # the page must stay usable whatever fails below
+                log.exception("answering failed")
+                history[-1] = {"role": "assistant", "content": f"Something went wrong: {escape(str(exc))}"}
+                yield history, "", state, "**Error:** the question could not be answered; see the server log."
+                return
+            state = {**state, "queries": [*state["queries"], query], "turn": state["turn"] + 1}
+            state["answers"] = {**state["answers"], len(history) - 1: (message, answer)}
+            lines = answer.text.splitlines()
+            for i in range(1, len(lines)):  # stream line by line, sources last
+                history[-1] = {"role": "assistant", "content": escape("\n".join(lines[:i]))}
+                yield history, "", state, ""
+            shown_query = query if query != message else None
+            history[-1] = {"role": "assistant",
+                           "content": render_answer(answer, state["turn"], ws, shown_query, show_retrieved)}
+            yield history, "", state, ""
+
+        outputs = [chat, box, session, status]
+        send.click(respond, [box, chat, session, k, show], outputs, api_visibility="private")
+        box.submit(respond, [box, chat, session, k, show], outputs, api_visibility="private")
+
+        def on_feedback(data: gr.LikeData, state: dict[str, Any]) -> str:
+            index = data.index if isinstance(data.index, int) else data.index[0]
+            if index not in state["answers"]:
+                return ""
+            question, answer = state["answers"][index]
+            ws.record_feedback(question, answer, bool(data.liked))
+            return "Thanks — feedback saved."
+
+        chat.like(on_feedback, [session], [status])
+
+        def refreshed(note: str) -> tuple[Any, ...]:
+            sources = [s for s, _ in ws.documents()]
+            return _header(ws), ws.documents(), gr.update(choices=sources, value=None), note
+
+        def on_upload(files: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
+            if not files:
+                return refreshed("")
+            progress(0.1, desc="indexing")
+            paths = [Path(f) for f in files]
+            try:
+                report, refused = ws.add_files(paths, [p.name for p in paths])
+            except Exception as exc:
+                log.exception("upload failed")
+                return refreshed(f"**Error:** upload failed: {escape(str(exc))}")
+            notes = []
+            if report:
+                notes.append(f"Indexed: {report.added} added, {report.updated} updated "
+                             f"({report.chunks_embedded} chunks embedded).")
+            notes += [f"Refused **{escape(r.name)}**: {escape(r.reason)}" for r in refused]
+            return refreshed("  \n".join(notes))
+
+        upload.upload(on_upload, [upload], [header, docs, which, status], api_visibility="private")
+
+        def on_remove(source: str | None) -> tuple[Any, ...]:
+            if not source:
+                return refreshed("Choose a document to remove.")
+            try:
+                ws.remove(source)
+            except WorkspaceError as exc:
+                return refreshed(f"**Error:** {escape(str(exc))}")
+            return refreshed(f"Removed {escape(source)}.")
+
+        remove.click(on_remove, [which], [header, docs, which, status], api_visibility="private")
+
+        def on_reindex() -> tuple[Any, ...]:
+            report = ws.ingest()
+            failed = "".join(f"  \nFailed {escape(f['path'])}: {escape(f['error'])}" for f in report.failed)
+            return refreshed(f"Re-indexed: {report.added} added, {report.updated} updated, "
+                             f"{report.removed} removed, {report.unchanged} unchanged.{failed}")
+
+        reindex.click(on_reindex, None, [header, docs, which, status], api_visibility="private")
+
+        def ask(question: str, top_k: int = 0) -> dict[str, Any]:
+            """Answer one question; the same object as `rag ask --json`."""
+            return answer_json(ws.engine.ask(question, top_k or None))
+
+        gr.api(ask, api_name="ask")
+    return app
+
+
+def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           block: bool = True) -> gr.Blocks:
+    """Serve the app: a bounded queue, an upload size limit, our CSS and citation script."""
+    app.queue(default_concurrency_limit=4, max_size=256)
+    app.launch(server_name=host, server_port=port, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
+               css=CSS, head=HEAD, show_error=False, prevent_thread_lock=not block, footer_links=["api"])
+    return app
