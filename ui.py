@@ -9,10 +9,13 @@ data, never markup.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from html import escape
 from pathlib import Path
 from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the product runs offline
 
 import gradio as gr
 
@@ -57,9 +60,19 @@ document.addEventListener('click', function (e) {
 _PROGRESS = gr.Progress()
 
 
+def _text(text: str) -> str:
+    """Document text as HTML that no Markdown pass can reinterpret: escaped, and on one line.
+
+    The chat renders Markdown, and a blank line would end the HTML block and turn the text
+    after it into Markdown ('**x**' -> bold, '![](url)' -> a remote image); newlines become
+    character references instead, which the pre-wrap style still shows as line breaks.
+    """
+    return escape(text).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
 def _where(source: str, page: int | None, section: str | None) -> str:
     place = f"p. {page}" if page else (section.strip("*# :") if section else "")
-    return escape(source) + (f" — {escape(place)}" if place else "")
+    return _text(source) + (f" — {_text(place)}" if place else "")
 
 
 def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None, query: str | None = None,
@@ -68,16 +81,16 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
     its surrounding text; an abstention is marked as such with the closest passages."""
     parts = []
     if query:
-        parts.append(f'<div class="rag-query">Searched for: {escape(query)}</div>')
+        parts.append(f'<div class="rag-query">Searched for: {_text(query)}</div>')
     if answer.abstained:
         parts.append('<div class="rag-abstain">Not found in the documents.</div>'
-                     f"<p>{escape(answer.text)} The closest passages:</p>")
+                     f"<p>{_text(answer.text)} The closest passages:</p>")
         parts.append('<div class="rag-sources">')
         for i, hit in enumerate(answer.hits[:3], start=1):
             ch = hit.chunk
             where = _where(ch.source, ch.page, ch.section)
             parts.append(f'<details class="rag-src" id="src-{turn}-{i}"><summary>{where}'
-                         f"</summary><blockquote>{escape(ch.text)}</blockquote></details>")
+                         f"</summary><blockquote>{_text(ch.text)}</blockquote></details>")
         parts.append("</div>")
         return "".join(parts)
 
@@ -86,20 +99,20 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
         return f'<a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>'
 
     lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
-    items = [re.sub(r"\[(\d+)\]", link, escape(line)) for line in lines]
+    items = [re.sub(r"\[(\d+)\]", link, _text(line)) for line in lines]
     listed = "".join(f"<li>{i}</li>" for i in items)
     parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
     parts.append('<div class="rag-sources"><b>Sources</b>')
     for c in answer.citations:
         before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")
         quote = quote or c.quote
-        body = f"…{escape(before)}<mark>{escape(quote)}</mark>{escape(after)}…"
+        body = f"…{_text(before)}<mark>{_text(quote)}</mark>{_text(after)}…"
         parts.append(f'<details class="rag-src" id="src-{turn}-{c.id}"><summary>[{c.id}] '
                      f"{_where(c.source, c.page, c.section)}, chars {c.start}–{c.end}</summary>"
                      f"<blockquote>{body}</blockquote></details>")
     parts.append("</div>")
     if show_retrieved:
-        rows = "".join(f"<li>{escape(h.chunk.source)} ({h.score:.4f}): {escape(h.chunk.text[:300])}…</li>"
+        rows = "".join(f"<li>{_text(h.chunk.source)} ({h.score:.4f}): {_text(h.chunk.text[:300])}…</li>"
                        for h in answer.hits)
         parts.append(f"<details><summary>Retrieved passages ({len(answer.hits)})</summary><ol>{rows}</ol></details>")
     return "".join(parts)
@@ -129,12 +142,16 @@ def create_app(ws: Workspace) -> gr.Blocks:
             with gr.Column(scale=1):
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 20, value=ws.k, step=1, label="Passages (top-k)")
-                    gr.Radio(["extractive"], value="extractive", label="Answer mode",
-                             info="Extractive quotes the documents; no LLM is configured.")
+                    generative = "generative" in ws.modes
+                    mode = gr.Radio(ws.modes, value=ws.modes[-1], label="Answer mode",
+                                    info="Generative sentences are each verified against their citations."
+                                    if generative else "Extractive quotes the documents; no LLM is configured.")
                     show = gr.Checkbox(False, label="Show retrieved passages")
                 with gr.Accordion("Documents", open=True):
-                    upload = gr.File(label="Add documents", file_count="multiple", elem_id="rag-upload",
-                                     file_types=sorted(SUPPORTED_SUFFIXES))
+                    # No `file_types`: Gradio would reject a whole batch over one bad file with a
+                    # passing toast; add_files accepts the good ones and says why it refused the rest.
+                    upload = gr.File(label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
+                                     file_count="multiple", elem_id="rag-upload")
                     docs = gr.Dataframe(value=ws.documents(), headers=["document", "chunks"],
                                         interactive=False, elem_id="rag-docs")
                     which = gr.Dropdown([s for s, _ in ws.documents()], label="Document", value=None)
@@ -143,15 +160,26 @@ def create_app(ws: Workspace) -> gr.Blocks:
                         reindex = gr.Button("Re-index")
 
         def respond(message: str, history: list[dict[str, Any]], state: dict[str, Any], top_k: int,
-                    show_retrieved: bool):
+                    show_retrieved: bool, answer_mode: str):
             message = (message or "").strip()
             if not message:
                 yield history, "", state, ""
                 return
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
             yield history, "", state, ""
+            shown: list[str] = []
+            answer: Answer | None = None
             try:
-                query, answer = ws.ask(message, state["queries"], int(top_k))
+                query = ws.standalone(message, state["queries"])
+                for item in ws.stream(query, int(top_k), answer_mode):  # verified text as it comes
+                    if isinstance(item, Answer):
+                        answer = item
+                        continue
+                    shown.append(item)
+                    history[-1] = {"role": "assistant", "content": escape("\n".join(shown))}
+                    yield history, "", state, ""
+                if answer is None:
+                    raise RuntimeError("no answer was produced")
             except Exception as exc:  # the page must stay usable whatever fails below
                 log.exception("answering failed")
                 history[-1] = {"role": "assistant", "content": f"Something went wrong: {escape(str(exc))}"}
@@ -159,18 +187,14 @@ def create_app(ws: Workspace) -> gr.Blocks:
                 return
             state = {**state, "queries": [*state["queries"], query], "turn": state["turn"] + 1}
             state["answers"] = {**state["answers"], len(history) - 1: (message, answer)}
-            lines = answer.text.splitlines()
-            for i in range(1, len(lines)):  # stream line by line, sources last
-                history[-1] = {"role": "assistant", "content": escape("\n".join(lines[:i]))}
-                yield history, "", state, ""
             shown_query = query if query != message else None
             history[-1] = {"role": "assistant",
                            "content": render_answer(answer, state["turn"], ws, shown_query, show_retrieved)}
             yield history, "", state, ""
 
         outputs = [chat, box, session, status]
-        send.click(respond, [box, chat, session, k, show], outputs, api_visibility="private")
-        box.submit(respond, [box, chat, session, k, show], outputs, api_visibility="private")
+        send.click(respond, [box, chat, session, k, show, mode], outputs, api_visibility="private")
+        box.submit(respond, [box, chat, session, k, show, mode], outputs, api_visibility="private")
 
         def on_feedback(data: gr.LikeData, state: dict[str, Any]) -> str:
             index = data.index if isinstance(data.index, int) else data.index[0]
@@ -204,6 +228,13 @@ def create_app(ws: Workspace) -> gr.Blocks:
             return refreshed("  \n".join(notes))
 
         upload.upload(on_upload, [upload], [header, docs, which, status], api_visibility="private")
+
+        def on_load() -> tuple[Any, ...]:
+            return refreshed("")[:3]
+
+        # The values above are fixed when the app is built; a page opened after an upload or
+        # removal (a reload, a second tab) must show the documents as they are now.
+        app.load(on_load, None, [header, docs, which], api_visibility="private")
 
         def on_remove(source: str | None) -> tuple[Any, ...]:
             if not source:

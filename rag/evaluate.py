@@ -23,8 +23,8 @@ import numpy as np
 
 from rag.engine import Engine, answer_json
 from rag.loaders import LoadError, load_document
-from rag.text import is_number, names, terms
 from rag.types import Answer, Document
+from rag.verify import lexical_check
 
 
 class QuestionSetError(ValueError):
@@ -172,18 +172,11 @@ def plain_text(text: str) -> str:
 
 def supported(claim: str, passages: Sequence[str]) -> bool:
     """A claim is supported when the cited passages, together, contain it verbatim
-    (extractive answers), or contain all its numbers and capitalised names and at least
-    80% of its content words (a deterministic check for paraphrase)."""
-    joined = " ".join(passages)
-    if normalize(claim) in normalize(joined):
+    (extractive answers), or pass the lexical check the generative verifier uses: all its
+    numbers and capitalised names, and at least 80% of its content words."""
+    if normalize(claim) in normalize(" ".join(passages)):
         return True
-    claim_terms = set(terms(claim))
-    if not claim_terms:
-        return False
-    have = set(terms(joined))
-    if any(is_number(t) and t not in have for t in claim_terms) or not names(claim, sentence_initial=True) <= have:
-        return False
-    return len(claim_terms & have) / len(claim_terms) >= 0.8
+    return lexical_check(claim, passages).supported
 
 
 def citation_scores(claims: list[tuple[str, list[int]]], quotes: dict[int, str]) -> tuple[float, float]:
@@ -256,6 +249,10 @@ def evaluate_one(
         }
     if claims:
         metrics |= {"citation_recall": cit_recall, "citation_precision": cit_precision}
+    if answer.sentences:  # generative: the share of generated sentences that passed verification
+        metrics["sentences_verified"] = sum(s.supported for s in answer.sentences) / len(answer.sentences)
+    elif claims:  # extractive: every sentence is a quote, verified when it sits at its offsets
+        metrics["sentences_verified"] = float(len(quotes) == len(answer.citations))
     return {
         "id": q.id, "question": q.question, "reference": q.answer, "facts": list(q.facts),
         "sources": list(q.sources), "answer": row["answer"], "abstained": answer.abstained,
@@ -289,6 +286,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
         "source_recall": mean("source_recall", answerable),
         "citation_recall": mean("citation_recall", rows),
         "citation_precision": mean("citation_precision", rows),
+        "sentences_verified": mean("sentences_verified", rows),
         "abstention_precision": round(precision, 4),
         "abstention_recall": round(recall, 4),
         "abstention_f1": round(f1, 4),

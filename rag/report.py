@@ -17,7 +17,7 @@ from typing import Any
 GROUPS: dict[str, list[str]] = {
     "retrieval": ["hit_at_k", "mrr", "context_fact_recall"],
     "answer": ["fact_recall", "token_f1", "semantic_similarity"],
-    "citations": ["source_recall", "citation_recall", "citation_precision"],
+    "citations": ["source_recall", "citation_recall", "citation_precision", "sentences_verified"],
     "abstention": ["abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate"],
     "latency": ["latency_p50_ms", "latency_p95_ms"],
 }

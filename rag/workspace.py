@@ -12,7 +12,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from rag.answer import ExtractiveAnswerer
 from rag.conversation import standalone
 from rag.embeddings import Embedder
 from rag.engine import Engine, answer_json
+from rag.generate import GenerativeAnswerer, condense
 from rag.index import IndexStore, live_generation
 from rag.ingest import IngestReport, ingest
 from rag.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
@@ -42,9 +43,15 @@ class Refused:
 
 
 def safe_name(name: str) -> str:
-    """A file name that cannot leave its folder: '../../etc/passwd' -> 'passwd'."""
+    """A file name that cannot leave its folder: '../../etc/passwd' -> 'passwd'.
+
+    Long names are cut to 120 characters keeping the extension, which decides the loader.
+    """
     base = re.split(r"[\\/]", name)[-1].strip()
     base = re.sub(r"[^\w.\- ()]", "_", base).lstrip(".") or "upload"
+    stem, dot, suffix = base.rpartition(".")
+    if dot and stem and len(suffix) <= 10 and len(base) > 120:
+        return f"{stem[: 119 - len(suffix)]}.{suffix}"
     return base[:120]
 
 
@@ -59,7 +66,11 @@ class Workspace:
         chunk_tokens: int = 200,
         chunk_overlap: int = 40,
         feedback_path: Path | None = None,
+        chat_model: Any = None,
+        generate_options: dict[str, Any] | None = None,
     ) -> None:
+        """`chat_model` (a LangChain chat model) turns on generative answers, verified
+        sentence by sentence, with the extractive answerer as their fallback."""
         self.corpus = corpus
         self.index = index
         self.embedder = embedder
@@ -67,8 +78,13 @@ class Workspace:
         self._chunking = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap}
         self.feedback_path = feedback_path or index / "feedback.jsonl"
         self._answerer = ExtractiveAnswerer(embedder)
+        self.chat_model = chat_model
+        self._answerers: dict[str, Any] = {"extractive": self._answerer}
+        if chat_model is not None:
+            self._answerers["generative"] = GenerativeAnswerer(chat_model, embedder, self._answerer,
+                                                               **(generate_options or {}))
         self._write_lock = threading.Lock()
-        self._engine: Engine | None = None
+        self._engines: dict[str, Engine] | None = None
 
     # ------------------------------------------------------------------ index
     def ingest(self, *, rebuild: bool = False, progress: Any = None) -> IngestReport:
@@ -76,7 +92,7 @@ class Workspace:
         with self._write_lock:
             report = ingest(self.corpus, self.index, self.embedder, rebuild=rebuild, progress=progress,
                             **self._chunking)
-            self._engine = self._build()
+            self._engines = self._build()
         return report
 
     def ensure_index(self) -> IngestReport | None:
@@ -85,15 +101,24 @@ class Workspace:
             return self.ingest()
         return None
 
-    def _build(self) -> Engine:
+    def _build(self) -> dict[str, Engine]:
         store = IndexStore.load(self.index)
-        return Engine(HybridRetriever(store=store, embedder=self.embedder, k=self.k), self._answerer)
+        retriever = HybridRetriever(store=store, embedder=self.embedder, k=self.k)
+        return {mode: Engine(retriever, answerer) for mode, answerer in self._answerers.items()}
+
+    @property
+    def modes(self) -> list[str]:
+        """Answer modes on offer; the last is the default."""
+        return list(self._answerers)
+
+    def engine_for(self, mode: str | None = None) -> Engine:
+        if self._engines is None:
+            self._engines = self._build()
+        return self._engines[mode if mode in self._engines else self.modes[-1]]
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = self._build()
-        return self._engine
+        return self.engine_for(None)
 
     def documents(self) -> list[tuple[str, int]]:
         """(source, chunk count) for every indexed document."""
@@ -104,10 +129,23 @@ class Workspace:
         return len(store.manifest.files), len(store)
 
     # ------------------------------------------------------------------ asking
-    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None) -> tuple[str, Answer]:
+    def standalone(self, question: str, history: Sequence[str] = ()) -> str:
+        """The follow-up made standalone: by the LLM when there is one, else by rule."""
+        if self.chat_model is not None and history:
+            rewritten = condense(self.chat_model, question, history)
+            if rewritten:
+                return rewritten
+        return standalone(question, history)
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
+            mode: str | None = None) -> tuple[str, Answer]:
         """Answer a question in a conversation; returns the standalone question too."""
-        query = standalone(question, history)
-        return query, self.engine.ask(query, k)
+        query = self.standalone(question, history)
+        return query, self.engine_for(mode).ask(query, k)
+
+    def stream(self, query: str, k: int | None = None, mode: str | None = None) -> Iterator[str | Answer]:
+        """Text as it is verified, then the final Answer (see Engine.stream)."""
+        return self.engine_for(mode).stream(query, k)
 
     def passage_context(self, source: str, start: int, end: int, margin: int = 240) -> tuple[str, str, str]:
         """(before, quote, after) around a citation, for highlighting it in its context."""
