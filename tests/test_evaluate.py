@@ -328,11 +328,13 @@ def _row(answerable: bool, abstained: bool, latency: float, **metrics: float) ->
 def test_summarize_by_hand() -> None:
     rows = [
         _row(True, False, 10, hit_at_k=1, mrr=1, context_fact_recall=1, fact_recall=1, token_f1=0.8,
-             semantic_similarity=0.9, source_recall=1, citation_recall=1, citation_precision=1),
+             semantic_similarity=0.9, source_recall=1, citation_recall=1, citation_precision=1,
+             sentences_verified=1.0),
         _row(True, True, 20, hit_at_k=1, mrr=0.5, context_fact_recall=0, fact_recall=0, token_f1=0,
              semantic_similarity=0, source_recall=0),  # false abstention
         _row(True, False, 30, hit_at_k=0, mrr=0, context_fact_recall=0, fact_recall=0, token_f1=0.2,
-             semantic_similarity=0.3, source_recall=1, citation_recall=0, citation_precision=0.5),
+             semantic_similarity=0.3, source_recall=1, citation_recall=0, citation_precision=0.5,
+             sentences_verified=0.5),
         _row(False, True, 40),  # correct abstention
         _row(False, False, 50, citation_recall=1, citation_precision=0),  # answered the unanswerable
         _row(False, False, 60),
@@ -345,6 +347,7 @@ def test_summarize_by_hand() -> None:
         "hit_at_k": 0.6667, "mrr": 0.5, "context_fact_recall": 0.3333, "fact_recall": 0.3333,
         "token_f1": 0.3333, "semantic_similarity": 0.4, "source_recall": 0.6667,
         "citation_recall": 0.6667, "citation_precision": 0.5,  # over the 3 rows that have claims
+        "sentences_verified": 0.75,  # over the 2 rows that report it: (1 + 0.5) / 2
         "abstention_precision": 0.5, "abstention_recall": 0.3333, "abstention_f1": 0.4,
         "false_abstention_rate": 0.3333,
         "latency_p50_ms": 30, "latency_p95_ms": 60,  # ranks ceil(3) = 3 and ceil(5.7) = 6 of 6
