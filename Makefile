@@ -33,7 +33,7 @@ install-dev: $(DEV)
 index: install
 	$(RAG) ingest
 
-run: index
+run: install
 	$(RAG) ui
 
 chat: index

@@ -221,7 +221,29 @@ class ExtractiveAnswerer:
             if best_i < 0:
                 break
             picked.append(best_i)
-        return [scored[i] for i in picked]
+        return [scored[i] for i in self._cover_names(question, scored, order, picked, top)]
+
+    @staticmethod
+    def _cover_names(question: str, scored: list[Candidate], order: list[int], picked: list[int],
+                     top: float) -> list[int]:
+        """A question that names several subjects ("How does CoreWeave's multiple compare with
+        Microsoft's?") gets, for each subject no chosen sentence mentions, the best sentence
+        that does, if it is at least half as good as the best answer."""
+        subjects = {t for t in names(question) if not is_number(t)}
+        if len(subjects) < 2:
+            return picked
+
+        def mentions(i: int) -> set[str]:
+            return set(terms(scored[i].text)) | set(terms(scored[i].lead))
+
+        aspects = set(terms(question)) - subjects  # what is asked of each subject
+        for subject in sorted(subjects):
+            if any(subject in mentions(i) for i in picked):
+                continue
+            options = [i for i in order if i not in picked and scored[i].score >= 0.5 * top and subject in mentions(i)]
+            if options:
+                picked.append(max(options, key=lambda i: (len(aspects & mentions(i)), scored[i].score)))
+        return picked
 
     def _compose(self, question: str, hits: list[Hit], chosen: list[Candidate], signals: dict[str, float]) -> Answer:
         """Lines grouped by source (best source first), in document order within a source."""

@@ -9,10 +9,13 @@ in meaning to some sentence of the passages, which catches "same words, other me
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.chunking import sentence_spans
+from rag.embeddings import Embedder
 from rag.text import is_number, names, terms
 
 # Calibrated on the hand-labelled claims in tests/eval/claims.jsonl by bench/calibrate_verifier.py.
@@ -29,22 +32,37 @@ def _normalize(text: str) -> str:
     return " ".join(text.lower().replace("$", "").split())
 
 
+def _contains(passage: str, claim: str) -> bool:
+    """Whole-word containment after normalisation, so a figure cannot match part of another.
+
+    ('capex of $20 billion', 'capex of $2') -> False; ('$14.2 billion', '$14') -> False
+    """
+    needle = _normalize(claim).rstrip(".!?;:, ")
+    if not needle:
+        return False
+    # Not inside a word, and not a piece of a longer figure ("14" of "14.2", "5" of "1.5").
+    pattern = r"(?<!\w)(?<!\d[.,])" + re.escape(needle) + r"(?!\w)(?![.,]\d)"
+    return re.search(pattern, _normalize(passage)) is not None
+
+
 @dataclass(frozen=True)
 class Check:
     supported: bool
     overlap: float
     similarity: float | None
     reason: str = ""
+    # Per passage, its sentence closest in meaning to the claim: (start, end, cosine).
+    closest: tuple[tuple[int, int, float] | None, ...] = ()
 
 
-def lexical_check(claim: str, passages: Sequence[str]) -> Check:
+def lexical_check(claim: str, passages: Sequence[str], min_overlap: float = MIN_OVERLAP) -> Check:
     """Numbers and names must all appear; then the share of content terms found.
 
     ('CoreWeave guided $20 billion', ['CoreWeave guided capex of $20 billion']) -> supported
     ('CoreWeave guided $25 billion', [...same...]) -> unsupported: number 25 not in passage
     """
     joined = " ".join(passages)
-    if _normalize(claim) and _normalize(claim) in _normalize(joined):
+    if _contains(joined, claim):
         return Check(True, 1.0, None, "verbatim")
     claim_terms = set(terms(claim))
     if not claim_terms:
@@ -57,15 +75,97 @@ def lexical_check(claim: str, passages: Sequence[str]) -> Check:
     if missing_names:
         return Check(False, 0.0, None, f"names not in the passage: {', '.join(missing_names)}")
     overlap = len(claim_terms & have) / len(claim_terms)
-    ok = overlap >= MIN_OVERLAP
+    ok = overlap >= min_overlap
     return Check(ok, round(overlap, 4), None, "" if ok else f"only {overlap:.0%} of its words are in the passage")
 
 
-_MARKER = re.compile(r"\s*\[(\d+)\]")
+# Grammatical negation. Embeddings barely register "not", so a claim must agree in
+# polarity with the passage span it is matched to: "X does not reduce risk" is not backed
+# by "X reduces risk", nor "Y still holds a right" by "Y no longer holds a right".
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|cannot)\b|n[’']t\b", re.I)
+# Where a sentence divides into clauses: punctuation, or before a conjunction.
+_CLAUSE_CUT = re.compile(r"[,;:—–()]+\s*|\s(?=(?:but|though|although|while|whereas|and|with|because|where|which)\s)")
+_MAX_CLAUSES = 4
+
+
+def negated(text: str) -> bool:
+    """Odd number of negations: 'not without risks' -> False; 'no longer holds' -> True."""
+    return len(_NEGATION.findall(text)) % 2 == 1
+
+
+def clause_spans(text: str, sentence: tuple[int, int]) -> list[tuple[int, int]]:
+    """The sentence, and each run of up to four of its clauses with at least three words.
+
+    A generated sentence often restates one clause of a long source sentence; compared
+    with the whole sentence, its cosine is diluted by the clauses it does not restate.
+    'A rose, and B fell sharply today.' -> [(0, 33), (8, 33)]
+    """
+    a, b = sentence
+    cuts = [a, *(m.end() for m in _CLAUSE_CUT.finditer(text, a, b)), b]
+    pieces = [(x, y) for x, y in itertools.pairwise(cuts) if text[x:y].strip(" ,;:—–()")]
+    out = {sentence}
+    for i in range(len(pieces)):
+        for j in range(i, min(i + _MAX_CLAUSES, len(pieces))):
+            start, end = pieces[i][0], pieces[j][1]
+            while end > start and text[end - 1] in " ,;:—–()":
+                end -= 1
+            if len(text[start:end].split()) >= 3:
+                out.add((start, end))
+    return sorted(out)
+
+
+def closest_sentences(claim: str, passages: Sequence[str], embedder: Embedder
+                      ) -> list[tuple[int, int, float] | None]:
+    """For each passage, its sentence holding the span nearest the claim in meaning, and that cosine.
+
+    Spans are whole sentences and runs of their clauses; only spans that agree with the
+    claim in negation count, so a passage whose matching clause has the other polarity
+    gives None. One model call for all passages.
+    ('Revenue rose.', ['Costs fell. Revenue grew.']) -> [(12, 24, 0.9...)]
+    """
+    polarity = negated(claim)
+    spans = [(i, sentence, span) for i, p in enumerate(passages) for sentence in sentence_spans(p)
+             for span in clause_spans(p, sentence) if negated(p[span[0]:span[1]]) == polarity]
+    out: list[tuple[int, int, float] | None] = [None] * len(passages)
+    if not spans:
+        return out
+    vectors = embedder.embed_documents([claim] + [passages[i][a:b] for i, _, (a, b) in spans])
+    for (i, (a, b), _), vector in zip(spans, vectors[1:], strict=True):
+        sim = float(vector @ vectors[0])
+        best = out[i]
+        if best is None or sim > best[2]:
+            out[i] = (a, b, sim)
+    return out
+
+
+def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, min_overlap: float = MIN_OVERLAP,
+           min_similarity: float = MIN_SIMILARITY) -> Check:
+    """The lexical check on the passages together, then meaning: unless the claim is quoted
+    verbatim, some sentence of the passages must be within `min_similarity` cosine of it.
+
+    The model is asked only when the lexical check passes; the result records each
+    passage's closest sentence so a citation can point at it.
+    """
+    lexical = lexical_check(claim, passages, min_overlap)
+    if not lexical.supported:
+        return lexical
+    closest = tuple(closest_sentences(claim, passages, embedder))
+    sims = [c[2] for c in closest if c is not None]
+    if not sims:
+        return Check(False, lexical.overlap, None, "no sentence of the passage agrees with it in negation", closest)
+    best = round(max(sims), 4)
+    if lexical.reason != "verbatim" and best < min_similarity:
+        return Check(False, lexical.overlap, best, f"no sentence close in meaning (best cosine {best:.2f})", closest)
+    return Check(True, lexical.overlap, best, lexical.reason, closest)
+
+
+# "[1]", "[1][3]", "[1, 3]": the citation markers a model writes after a sentence.
+MARKER = r"\[\d+(?:\s*,\s*\d+)*\]"
+_MARKER = re.compile(r"\s*(" + MARKER + ")")
 
 
 def split_markers(sentence: str) -> tuple[str, list[int]]:
-    """'Revenue rose [1][3].' -> ('Revenue rose.', [1, 3])."""
-    ids = [int(n) for n in _MARKER.findall(sentence)]
+    """'Revenue rose [1][3].' -> ('Revenue rose.', [1, 3]); 'A [1, 2].' -> ('A.', [1, 2])."""
+    ids = [int(n) for group in _MARKER.findall(sentence) for n in re.findall(r"\d+", group)]
     text = _MARKER.sub("", sentence).strip()
     return re.sub(r"\s+([.,;:!?])", r"\1", text), ids

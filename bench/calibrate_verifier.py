@@ -1,0 +1,146 @@
+"""Calibrate the generative verifier on hand-labelled claims.
+
+    python bench/calibrate_verifier.py [--claims tests/eval/claims.jsonl]
+
+For every claim, records the verifier's signals against its passage with the real
+bundled embedder: the lexical check (numbers and names present, share of content words)
+and the verifier's similarity, the best cosine between the claim and a span of the
+passage (a sentence or a run of its clauses) that agrees with it in negation. Then searches
+MIN_OVERLAP and MIN_SIMILARITY for the decision `rag.verify.verify` takes
+
+    lexical check passes (overlap >= MIN_OVERLAP) and (verbatim or similarity >= MIN_SIMILARITY)
+
+maximising precision first (no unsupported claim accepted), then recall; ties go to the
+thresholds farthest from any claim's signal. When precision 1.0 cannot be reached, the
+best F0.5 is chosen and the accepted unsupported claims are listed. For comparison, the
+same search is run with the plain best cosine between the claim and a whole sentence of
+the passage. Prints the values for rag/verify.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rag.chunking import sentence_spans
+from rag.config import BUNDLED_MODEL, resolve_model_path
+from rag.embeddings import SentenceTransformerEmbedder
+from rag.verify import closest_sentences, lexical_check
+
+OVERLAPS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
+SIMILARITIES = [round(0.30 + 0.025 * i, 3) for i in range(25)]  # 0.300 .. 0.900
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    kind: str
+    supported: bool
+    hard_fail: str  # a missing number or name: rejected whatever the thresholds
+    verbatim: bool
+    overlap: float
+    similarity: float  # the verifier's: polarity-consistent sentence or clause span
+    sentence_cosine: float  # plain: best whole sentence, negation ignored
+
+
+def signals(claims: Path, embedder: SentenceTransformerEmbedder) -> list[Row]:
+    rows = []
+    for line in claims.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        c = json.loads(line)
+        lexical = lexical_check(c["claim"], [c["passage"]], min_overlap=0.0)
+        closest = closest_sentences(c["claim"], [c["passage"]], embedder)[0]
+        sentences = [c["passage"][a:b] for a, b in sentence_spans(c["passage"])]
+        vectors = embedder.embed_documents([c["claim"], *sentences])
+        plain = float((vectors[1:] @ vectors[0]).max())
+        rows.append(Row(c["id"], c["kind"], c["supported"], "" if lexical.supported else lexical.reason,
+                        lexical.reason == "verbatim", lexical.overlap, closest[2] if closest else 0.0, plain))
+    return rows
+
+
+def accepted(row: Row, min_overlap: float, min_similarity: float) -> bool:
+    if row.hard_fail or row.overlap < min_overlap:
+        return False
+    return row.verbatim or row.similarity >= min_similarity
+
+
+def scores(rows: list[Row], o: float, s: float) -> tuple[float, float, float]:
+    """(precision, recall, F0.5) of accepting claims as supported."""
+    tp = sum(r.supported and accepted(r, o, s) for r in rows)
+    fp = sum(not r.supported and accepted(r, o, s) for r in rows)
+    positives = sum(r.supported for r in rows)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / positives if positives else 0.0
+    beta2 = 0.25
+    f = (1 + beta2) * precision * recall / (beta2 * precision + recall) if precision + recall else 0.0
+    return precision, recall, f
+
+
+def margin(rows: list[Row], o: float, s: float) -> float:
+    """Distance from the thresholds to the nearest signal that they decide on."""
+    live = [r for r in rows if not r.hard_fail and not r.verbatim]
+    return min(min(abs(r.overlap - o) for r in live), min(abs(r.similarity - s) for r in live))
+
+
+def choose(rows: list[Row]) -> tuple[float, float, tuple[float, float, float]]:
+    grid = [(o, s, scores(rows, o, s)) for o in OVERLAPS for s in SIMILARITIES]
+    if any(p == 1.0 and r > 0 for _, _, (p, r, _) in grid):
+        key = [(p, r) for _, _, (p, r, _) in grid]
+        best = max(key)
+        tied = [(o, s, sc) for (o, s, sc), k in zip(grid, key, strict=True) if k == best]
+    else:
+        best_f = max(sc[2] for _, _, sc in grid)
+        tied = [(o, s, sc) for o, s, sc in grid if sc[2] == best_f]
+    return max(tied, key=lambda t: margin(rows, t[0], t[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--claims", type=Path, default=Path("tests/eval/claims.jsonl"))
+    args = parser.parse_args()
+    embedder = SentenceTransformerEmbedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
+    rows = signals(args.claims, embedder)
+    plain_rows = [dataclasses.replace(r, similarity=r.sentence_cosine) for r in rows]
+    po, ps, (pp, pr, pf) = choose(plain_rows)
+    plain_misses = [r.id for r in plain_rows if not r.supported and accepted(r, po, ps)]
+    o, s, (precision, recall, f) = choose(rows)
+
+    print(f"{'id':5} {'label':5} {'kind':13} {'overlap':>7} {'span':>6} {'sent.':>6}  decision  hard rule")
+    for r in sorted(rows, key=lambda r: (not r.supported, r.kind, r.id)):
+        verdict = "accept" if accepted(r, o, s) else "reject"
+        wrong = " <-- wrong" if accepted(r, o, s) != r.supported else ""
+        print(f"{r.id:5} {'yes' if r.supported else 'no':5} {r.kind:13} {r.overlap:7.3f} {r.similarity:6.3f} "
+              f"{r.sentence_cosine:6.3f}  "
+              f"{verdict:8}  {'verbatim' if r.verbatim else r.hard_fail}{wrong}")
+
+    print("\nverifier similarity: recall at precision 1.0 ('-' where an unsupported claim is accepted)")
+    print("overlap \\ cosine " + " ".join(f"{x:5.3f}" for x in SIMILARITIES[::2]))
+    for oo in OVERLAPS:
+        cells = []
+        for ss in SIMILARITIES[::2]:
+            p, r, _ = scores(rows, oo, ss)
+            cells.append(f"{r:5.3f}" if p == 1.0 else "    -")
+        print(f"{oo:16.2f} " + " ".join(cells))
+
+    kinds = sorted({r.kind for r in rows})
+    print("\naccepted by kind: " + ", ".join(
+        f"{k} {sum(accepted(r, o, s) for r in rows if r.kind == k)}/{sum(r.kind == k for r in rows)}" for k in kinds))
+    misses = [r.id for r in rows if not r.supported and accepted(r, o, s)]
+    print(f"plain sentence cosine, for comparison: MIN_OVERLAP = {po}  MIN_SIMILARITY = {ps}  "
+          f"precision {pp:.3f}  recall {pr:.3f}  F0.5 {pf:.3f}"
+          + (f"  unsupported accepted: {', '.join(plain_misses)}" if plain_misses else ""))
+    print(f"claims: {len(rows)} ({sum(r.supported for r in rows)} supported)")
+    print(f"chosen: MIN_OVERLAP = {o}  MIN_SIMILARITY = {s}")
+    print(f"precision {precision:.3f}  recall {recall:.3f}  F0.5 {f:.3f}"
+          + (f"  unsupported accepted: {', '.join(misses)}" if misses else ""))
+
+
+if __name__ == "__main__":
+    main()
