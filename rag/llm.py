@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 PROVIDERS = ("openai", "openai-compatible", "ollama", "llamacpp")
 
 
@@ -61,8 +63,8 @@ def chat_model(spec: LLMSpec) -> Any:
         key = spec.api_key or ("not-needed" if spec.provider == "openai-compatible" else None)
         if key is None:
             raise LLMConfigError("--llm openai:... needs OPENAI_API_KEY in the environment")
-        return ChatOpenAI(model=spec.model, base_url=spec.base_url, api_key=key, temperature=0,
-                          timeout=spec.timeout, max_retries=2, max_tokens=spec.answer_tokens)
+        return ChatOpenAI(model=spec.model, base_url=spec.base_url, api_key=SecretStr(key), temperature=0,
+                          timeout=spec.timeout, max_retries=2, max_completion_tokens=spec.answer_tokens)
     if spec.provider == "ollama":
         try:
             from langchain_ollama import ChatOllama

@@ -7,6 +7,7 @@ engine they started with, so a question in flight never sees a half-built index.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -149,8 +150,10 @@ class Workspace:
 
     def passage_context(self, source: str, start: int, end: int, margin: int = 240) -> tuple[str, str, str]:
         """(before, quote, after) around a citation, for highlighting it in its context."""
+        path = self.corpus / source
         try:
-            text = load_document(self.corpus / source, self.corpus).text
+            stat = path.stat()
+            text = _document_text(str(path), str(self.corpus), stat.st_mtime_ns, stat.st_size)
         except (LoadError, OSError):
             return "", "", ""
         return text[max(0, start - margin) : start], text[start:end], text[end : end + margin]
@@ -209,6 +212,12 @@ class Workspace:
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
         with self.feedback_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _document_text(path: str, corpus: str, mtime_ns: int, size: int) -> str:
+    """Loaded text, cached until the file changes (a PDF is not re-parsed per citation)."""
+    return load_document(Path(path), Path(corpus)).text
 
 
 def feedback_to_questions(lines: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
