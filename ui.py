@@ -94,8 +94,12 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
         parts.append("</div>")
         return "".join(parts)
 
+    cited = {str(c.id) for c in answer.citations}
+
     def link(match: re.Match[str]) -> str:
         n = match.group(1)
+        if n not in cited:  # "[99]" quoted from a document is text, not a citation
+            return match.group(0)
         return f'<a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>'
 
     lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]

@@ -5,22 +5,26 @@
 For every claim, records the verifier's signals against its passage with the real
 bundled embedder: the lexical check (numbers and names present, share of content words)
 and the verifier's similarity, the best cosine between the claim and a span of the
-passage (a sentence or a run of its clauses) that agrees with it in negation. Then searches
-MIN_OVERLAP and MIN_SIMILARITY for the decision `rag.verify.verify` takes
+passage (a sentence or a run of its clauses) that agrees with it in negation. Then
+searches MIN_OVERLAP and MIN_SIMILARITY for the decision `rag.verify.verify` takes
 
     lexical check passes (overlap >= MIN_OVERLAP) and (verbatim or similarity >= MIN_SIMILARITY)
 
-maximising precision first (no unsupported claim accepted), then recall; ties go to the
-thresholds farthest from any claim's signal. When precision 1.0 cannot be reached, the
-best F0.5 is chosen and the accepted unsupported claims are listed. For comparison, the
-same search is run with the plain best cosine between the claim and a whole sentence of
-the passage. Prints the values for rag/verify.py.
+maximising precision first (no unsupported claim accepted), then recall. MIN_OVERLAP is
+searched on a 0.05 grid and MIN_SIMILARITY at the midpoints between observed cosines, so
+the chosen cosine sits in the middle of its gap. Ties go to the higher MIN_OVERLAP (it
+also stands alone in `rag eval`'s citation scores, with no cosine behind it), then to the
+wider gap. When precision 1.0 cannot be reached, the best F0.5 is chosen and the accepted
+unsupported claims are listed. For comparison, the same search is run with the plain
+best cosine between the claim and a whole sentence of the passage, negation ignored.
+Prints the values for rag/verify.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -34,7 +38,7 @@ from rag.embeddings import SentenceTransformerEmbedder
 from rag.verify import closest_sentences, lexical_check
 
 OVERLAPS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
-SIMILARITIES = [round(0.30 + 0.025 * i, 3) for i in range(25)]  # 0.300 .. 0.900
+TABLE_SIMILARITIES = [round(0.30 + 0.05 * i, 2) for i in range(14)]  # 0.30 .. 0.95, for the printed table
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,8 @@ class Row:
     hard_fail: str  # a missing number or name: rejected whatever the thresholds
     verbatim: bool
     overlap: float
-    similarity: float  # the verifier's: polarity-consistent sentence or clause span
+    similarity: float  # the verifier's: polarity-consistent sentence or clause span (0 if none agrees)
+    agrees: bool  # some span agrees with the claim in negation; a verbatim claim needs one too
     sentence_cosine: float  # plain: best whole sentence, negation ignored
 
 
@@ -61,14 +66,15 @@ def signals(claims: Path, embedder: SentenceTransformerEmbedder) -> list[Row]:
         vectors = embedder.embed_documents([c["claim"], *sentences])
         plain = float((vectors[1:] @ vectors[0]).max())
         rows.append(Row(c["id"], c["kind"], c["supported"], "" if lexical.supported else lexical.reason,
-                        lexical.reason == "verbatim", lexical.overlap, closest[2] if closest else 0.0, plain))
+                        lexical.reason == "verbatim", lexical.overlap,
+                        closest[2] if closest else 0.0, closest is not None, plain))
     return rows
 
 
 def accepted(row: Row, min_overlap: float, min_similarity: float) -> bool:
     if row.hard_fail or row.overlap < min_overlap:
         return False
-    return row.verbatim or row.similarity >= min_similarity
+    return (row.verbatim and row.agrees) or row.similarity >= min_similarity
 
 
 def scores(rows: list[Row], o: float, s: float) -> tuple[float, float, float]:
@@ -83,22 +89,22 @@ def scores(rows: list[Row], o: float, s: float) -> tuple[float, float, float]:
     return precision, recall, f
 
 
-def margin(rows: list[Row], o: float, s: float) -> float:
-    """Distance from the thresholds to the nearest signal that they decide on."""
-    live = [r for r in rows if not r.hard_fail and not r.verbatim]
-    return min(min(abs(r.overlap - o) for r in live), min(abs(r.similarity - s) for r in live))
+def midpoints(rows: list[Row]) -> list[tuple[float, float]]:
+    """(threshold, gap width): the middle of each gap between observed cosines."""
+    values = sorted({round(r.similarity, 4) for r in rows if not r.hard_fail and not r.verbatim})
+    return [(round((a + b) / 2, 3), b - a) for a, b in itertools.pairwise(values)]
 
 
 def choose(rows: list[Row]) -> tuple[float, float, tuple[float, float, float]]:
-    grid = [(o, s, scores(rows, o, s)) for o in OVERLAPS for s in SIMILARITIES]
-    if any(p == 1.0 and r > 0 for _, _, (p, r, _) in grid):
-        key = [(p, r) for _, _, (p, r, _) in grid]
-        best = max(key)
-        tied = [(o, s, sc) for (o, s, sc), k in zip(grid, key, strict=True) if k == best]
+    grid = [(o, s, gap, scores(rows, o, s)) for o in OVERLAPS for s, gap in midpoints(rows)]
+    if any(p == 1.0 and r > 0 for *_, (p, r, _) in grid):
+        best = max((p, r) for *_, (p, r, _) in grid)
+        tied = [g for g in grid if g[3][:2] == best]
     else:
-        best_f = max(sc[2] for _, _, sc in grid)
-        tied = [(o, s, sc) for o, s, sc in grid if sc[2] == best_f]
-    return max(tied, key=lambda t: margin(rows, t[0], t[1]))
+        best_f = max(g[3][2] for g in grid)
+        tied = [g for g in grid if g[3][2] == best_f]
+    o, s, _, sc = max(tied, key=lambda g: (g[0], g[2]))
+    return o, s, sc
 
 
 def main() -> None:
@@ -107,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
     rows = signals(args.claims, embedder)
-    plain_rows = [dataclasses.replace(r, similarity=r.sentence_cosine) for r in rows]
+    plain_rows = [dataclasses.replace(r, similarity=r.sentence_cosine, agrees=True) for r in rows]
     po, ps, (pp, pr, pf) = choose(plain_rows)
     plain_misses = [r.id for r in plain_rows if not r.supported and accepted(r, po, ps)]
     o, s, (precision, recall, f) = choose(rows)
@@ -121,10 +127,10 @@ def main() -> None:
               f"{verdict:8}  {'verbatim' if r.verbatim else r.hard_fail}{wrong}")
 
     print("\nverifier similarity: recall at precision 1.0 ('-' where an unsupported claim is accepted)")
-    print("overlap \\ cosine " + " ".join(f"{x:5.3f}" for x in SIMILARITIES[::2]))
+    print("overlap \\ cosine " + " ".join(f"{x:5.2f}" for x in TABLE_SIMILARITIES))
     for oo in OVERLAPS:
         cells = []
-        for ss in SIMILARITIES[::2]:
+        for ss in TABLE_SIMILARITIES:
             p, r, _ = scores(rows, oo, ss)
             cells.append(f"{r:5.3f}" if p == 1.0 else "    -")
         print(f"{oo:16.2f} " + " ".join(cells))
@@ -136,6 +142,10 @@ def main() -> None:
     print(f"plain sentence cosine, for comparison: MIN_OVERLAP = {po}  MIN_SIMILARITY = {ps}  "
           f"precision {pp:.3f}  recall {pr:.3f}  F0.5 {pf:.3f}"
           + (f"  unsupported accepted: {', '.join(plain_misses)}" if plain_misses else ""))
+    fo, fs, (fp, fr, ff) = max(((oo, ss, scores(rows, oo, ss)) for oo in OVERLAPS for ss, _ in midpoints(rows)),
+                               key=lambda g: (g[2][2], g[0]))
+    print(f"best F0.5, for comparison: MIN_OVERLAP = {fo}  MIN_SIMILARITY = {fs}  "
+          f"precision {fp:.3f}  recall {fr:.3f}  F0.5 {ff:.3f}")
     print(f"claims: {len(rows)} ({sum(r.supported for r in rows)} supported)")
     print(f"chosen: MIN_OVERLAP = {o}  MIN_SIMILARITY = {s}")
     print(f"precision {precision:.3f}  recall {recall:.3f}  F0.5 {f:.3f}"

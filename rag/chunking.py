@@ -8,6 +8,7 @@ point at the exact characters it quotes.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import re
@@ -117,17 +118,24 @@ def chunk_document(
     gaps = count([doc.text[prev[1] : unit[0]] for prev, unit in itertools.pairwise(units)])
     units = units[:1] + [(a, b, s + g) for (a, b, s), g in zip(units[1:], gaps, strict=True)]
 
-    section_starts = {s.start for s in doc.sections}
+    section_starts = sorted({s.start for s in doc.sections})
     groups: list[list[tuple[int, int, int]]] = []
     current: list[tuple[int, int, int]] = []
     for unit in units:
-        at_heading = any(current and current[-1][1] <= s <= unit[0] for s in section_starts)
+        at_heading = bool(current) and _any_between(section_starts, current[-1][1], unit[0])
         if current and (at_heading or sum(u[2] for u in current) + unit[2] > max_tokens):
             groups.append(current)
             current = [] if at_heading else _overlap(current, overlap_tokens, max_tokens - unit[2])
         current.append(unit)
     groups.append(current)
     return [_make_chunk(doc, group[0][0], group[-1][1]) for group in groups]
+
+
+def _any_between(points: list[int], low: int, high: int) -> bool:
+    """Is some point in [low, high]? ([3, 9], 4, 9) -> True. A binary search, as a long
+    document has thousands of headings and hundreds of thousands of sentences."""
+    i = bisect.bisect_left(points, low)
+    return i < len(points) and points[i] <= high
 
 
 def _overlap(units: list[tuple[int, int, int]], budget: int, room: int) -> list[tuple[int, int, int]]:

@@ -3,12 +3,13 @@
 Layout of an index folder (format 1, documented in the README):
 
     CURRENT              name of the live generation, replaced atomically
-    .lock                held by a writer for the duration of an ingest
+    .lock                held by a writer for the duration of an ingest; says which pid, since when
     gen-<stamp>/
         manifest.json    format, embedding model, dimension, chunking, files and hashes
         chunks.jsonl     one chunk per line; line i is FAISS row i
         vectors.faiss    faiss.write_index of a flat inner-product index
         bm25/            bm25s arrays (.npy, allow_pickle=False) and vocabulary (.json)
+        checksums.json   SHA-256 of every other file, checked before anything is parsed
 
 A writer builds a whole new generation beside the live one and then replaces CURRENT,
 so a reader sees either the old index or the new one, never a mix, and an interrupted
@@ -19,15 +20,18 @@ someone else cannot run code. This is the only module that imports faiss.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import faiss
@@ -36,6 +40,9 @@ import numpy as np
 from rag.types import Chunk
 
 FORMAT = 1
+CHECKSUMS = "checksums.json"
+
+log = logging.getLogger("rag.index")
 
 
 class IndexUnavailable(Exception):
@@ -101,6 +108,7 @@ class IndexStore:
         gen = live_generation(root)
         if gen is None:
             raise IndexUnavailable(f"no index in {root}: run `rag ingest` first")
+        _verify_checksums(gen, root)
         try:
             manifest = Manifest.from_json((gen / "manifest.json").read_text("utf-8"))
             with (gen / "chunks.jsonl").open(encoding="utf-8") as fh:
@@ -149,9 +157,13 @@ def live_generation(root: Path) -> Path | None:
 
 
 def write_generation(
-    root: Path, manifest: Manifest, chunks: Sequence[Chunk], vectors: np.ndarray, chunk_terms: Sequence[list[str]]
+    root: Path, manifest: Manifest, chunks: Sequence[Chunk], vectors: np.ndarray, chunk_terms: Iterable[list[str]]
 ) -> Path:
-    """Write a complete new generation, fsync it, then atomically make it live."""
+    """Write a complete new generation, fsync it, then atomically make it live.
+
+    `chunk_terms` (the BM25 terms of each chunk, in order) is read once and may be a
+    generator, so the terms of a large corpus need not all be held as strings at once.
+    """
     root.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     tmp = root / f".tmp-{name}"
@@ -164,10 +176,17 @@ def write_generation(
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(flat, str(tmp / "vectors.faiss"))
     if chunks:
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(term, len(vocab)) for term in terms] for terms in chunk_terms]
+        if not vocab:  # not one searchable term (stop words, punctuation): bm25s needs a vocabulary
+            vocab, ids = {"": 0}, [[0] for _ in ids]  # "" is never a query term
         bm25 = bm25s.BM25()
-        bm25.index(list(chunk_terms), show_progress=False)
+        bm25.index((ids, vocab), show_progress=False)
+        del ids
         bm25.save(str(tmp / "bm25"), show_progress=False)
     (tmp / "manifest.json").write_text(manifest.to_json(), "utf-8")
+    sums = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=2, sort_keys=True), "utf-8")
     _fsync_tree(tmp)
     os.replace(tmp, root / name)
     current_tmp = root / f".CURRENT.{uuid.uuid4().hex[:8]}"
@@ -190,25 +209,81 @@ def prune(root: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
+def _verify_checksums(gen: Path, root: Path) -> None:
+    """Refuse a generation whose files changed since they were written, before parsing any
+    of them: a truncated or edited file gets a message, never a crash deep inside faiss."""
+    try:
+        expected = json.loads((gen / CHECKSUMS).read_text("utf-8"))
+    except FileNotFoundError:
+        return  # written before checksums were kept
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailable(f"index in {root} is damaged ({CHECKSUMS}: {exc}): run `rag ingest --rebuild`") from exc
+    names = expected if isinstance(expected, dict) else {}
+    if "manifest.json" not in names:
+        raise IndexUnavailable(f"index in {root} is damaged ({CHECKSUMS} is incomplete): run `rag ingest --rebuild`")
+    for name, digest in sorted(names.items()):
+        path = gen / name
+        if ".." in Path(name).parts or not path.is_file():
+            raise IndexUnavailable(f"index in {root} is damaged ({name} is missing): run `rag ingest --rebuild`")
+        if sha256_file(path) != digest:
+            raise IndexUnavailable(
+                f"index in {root} is damaged ({name} was changed or cut short): run `rag ingest --rebuild`"
+            )
+
+
 @contextmanager
 def writer_lock(root: Path, wait_seconds: float = 600.0) -> Iterator[None]:
     """Serialise writers. The OS drops an flock when its holder dies, so a crashed
-    ingest never leaves a stale lock behind."""
+    ingest never leaves a stale lock behind; a .lock file without a holder blocks no one.
+
+    The holder writes its pid and the time it took the lock into the file, so a writer
+    that has to wait can say whom it waits for.
+    """
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("a") as fh:
-        deadline = time.monotonic() + wait_seconds
+    path = root / ".lock"
+    with path.open("a+", encoding="utf-8") as fh:
+        started = time.monotonic()
+        waiting = False
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IndexUnavailable(f"another `rag ingest` holds {root / '.lock'}") from None
+                if not waiting:
+                    waiting = True
+                    log.warning("waiting for another `rag ingest` to finish (%s%s)", path, _holder(fh))
+                if time.monotonic() - started > wait_seconds:
+                    raise IndexUnavailable(f"another `rag ingest` holds {path}{_holder(fh)}") from None
                 time.sleep(0.2)
+        if waiting:
+            log.warning("%s is free after %.1fs; ingesting", path, time.monotonic() - started)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "acquired": time.time()}) + "\n")
+        fh.flush()
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _holder(fh: Any) -> str:
+    """', held by pid 123 since 14:02:07' from the lock file, or '' if it says nothing usable."""
+    try:
+        fh.seek(0)
+        info = json.loads(fh.read() or "{}")
+        since = time.strftime("%H:%M:%S", time.localtime(float(info["acquired"])))
+        return f", held by pid {int(info['pid'])} since {since}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:

@@ -9,22 +9,31 @@ with, everything is rebuilt, so vectors from two models are never mixed.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import chunk_document
+from rag.chunking import TokenCounter, chunk_document
 from rag.embeddings import Embedder
-from rag.index import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation, writer_lock
-from rag.loaders import LoadError, list_corpus, load_document
+from rag.index import (
+    FileEntry,
+    IndexStore,
+    IndexUnavailable,
+    Manifest,
+    live_generation,
+    sha256_file,
+    write_generation,
+    writer_lock,
+)
+from rag.loaders import LoadError, list_corpus, load_document, printable
 from rag.text import terms
 from rag.types import Chunk
 
-# (stage, done, total): stages are "load", "embed" and "write".
+# (stage, done, total): stages are "load" (files), "chunk" (sentences of the file being
+# chunked, so a huge file still shows progress), "embed" (chunks), "terms" (chunks) and "write".
 ProgressFn = Callable[[str, int, int], None]
 SPLITTER = "sentence-v2"  # v2: list markers between sentences count toward max_tokens
 
@@ -55,14 +64,6 @@ class IngestReport:
             "chunks_total": self.chunks_total,
             "seconds": round(self.seconds, 3),
         }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ingest(
@@ -97,21 +98,20 @@ def ingest(
             tick("load", i, len(files))
             previous = old.manifest.files.get(source) if old else None
             try:
-                sha = _sha256(path)
+                sha = sha256_file(path)
                 if previous and previous.sha256 == sha and old is not None:
                     rows = old.rows_for(source)
                     kept[source] = (sha, [old.chunks[r] for r in rows], old.vectors(rows))
                     report.unchanged += 1
                     continue
-                doc = load_document(path, corpus)
-                chunks = chunk_document(doc, embedder.count_tokens, max_tokens, chunk_overlap)
+                sha, chunks = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap)
             except (LoadError, OSError, ValueError) as exc:
-                report.failed.append({"path": source, "error": str(exc)})
+                report.failed.append({"path": printable(source), "error": str(exc)})
                 if previous and old is not None:  # keep the last good version searchable
                     rows = old.rows_for(source)
                     kept[source] = (previous.sha256, [old.chunks[r] for r in rows], old.vectors(rows))
                 continue
-            kept[source] = (doc.sha256, chunks, None)
+            kept[source] = (sha, chunks, None)
             fresh.extend(chunks)
             if previous:
                 report.updated += 1
@@ -129,15 +129,49 @@ def ingest(
         changed = report.added or report.updated or report.removed or old is None
         t0 = time.perf_counter()
         all_chunks, all_vectors, entries = _assemble(kept, fresh, fresh_vectors, embedder.dim)
+        del kept, fresh, fresh_vectors  # the assembled copies are all that is needed now
         report.chunks_total = len(all_chunks)
         if changed:
             manifest = Manifest(embedder.name, embedder.dim, chunking, entries, len(all_chunks), created=time.time())
             tick("write", 0, 1)
-            write_generation(index_dir, manifest, all_chunks, all_vectors, [terms(c.text) for c in all_chunks])
+            write_generation(index_dir, manifest, all_chunks, all_vectors, _terms(all_chunks, tick))
             tick("write", 1, 1)
         report.stages["write"] = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _load_chunks(
+    path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int
+) -> tuple[str, list[Chunk]]:
+    """(sha256, chunks) of one file; its Document is dropped on return, as the chunks hold its text."""
+    doc = load_document(path, corpus)
+    return doc.sha256, chunk_document(doc, count, max_tokens, overlap)
+
+
+def _counting(embedder: Embedder, tick: ProgressFn, batch: int = 8192) -> TokenCounter:
+    """The embedder's token counter, reporting progress: counting is most of chunking's time."""
+
+    def count(texts: Sequence[str]) -> list[int]:
+        if len(texts) <= batch:
+            return embedder.count_tokens(texts)
+        sizes: list[int] = []
+        for i in range(0, len(texts), batch):
+            tick("chunk", i, len(texts))
+            sizes.extend(embedder.count_tokens(texts[i : i + batch]))
+        tick("chunk", len(texts), len(texts))
+        return sizes
+
+    return count
+
+
+def _terms(chunks: Sequence[Chunk], tick: ProgressFn, batch: int = 1024) -> Iterator[list[str]]:
+    """BM25 terms of each chunk, made as the index writer reads them, with progress."""
+    for i, chunk in enumerate(chunks):
+        if i % batch == 0:
+            tick("terms", i, len(chunks))
+        yield terms(chunk.text)
+    tick("terms", len(chunks), len(chunks))
 
 
 def _load_previous(
@@ -159,12 +193,13 @@ def _load_previous(
 
 
 def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = 64) -> np.ndarray:
-    parts = []
+    """One matrix filled batch by batch (stacking the batches would hold every vector twice)."""
+    out = np.empty((len(chunks), embedder.dim), dtype=np.float32)
     for i in range(0, len(chunks), batch):
         tick("embed", i, len(chunks))
-        parts.append(embedder.embed_documents([c.text for c in chunks[i : i + batch]]))
+        out[i : i + batch] = embedder.embed_documents([c.text for c in chunks[i : i + batch]])
     tick("embed", len(chunks), len(chunks))
-    return np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    return out
 
 
 def _assemble(
@@ -176,15 +211,20 @@ def _assemble(
     """Order chunks by source so a file's rows are contiguous, pairing each with its vector."""
     fresh_row = {c.id: i for i, c in enumerate(fresh)}
     chunks: list[Chunk] = []
-    vectors: list[np.ndarray] = []
     entries: dict[str, FileEntry] = {}
     for source in sorted(kept):
-        sha, file_chunks, reused = kept[source]
+        sha, file_chunks, _ = kept[source]
         chunks.extend(file_chunks)
-        if reused is not None:
-            vectors.append(reused)
-        elif file_chunks:
-            vectors.append(fresh_vectors[[fresh_row[c.id] for c in file_chunks]])
         entries[source] = FileEntry(sha256=sha, chunks=len(file_chunks))
-    matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    if len(chunks) == len(fresh) and all(a is b for a, b in zip(chunks, fresh, strict=True)):
+        return chunks, fresh_vectors, entries  # a first ingest: already in order, no copy needed
+    matrix = np.empty((len(chunks), dim), dtype=np.float32)
+    row = 0
+    for source in sorted(kept):
+        _, file_chunks, reused = kept[source]
+        if reused is not None:
+            matrix[row : row + len(file_chunks)] = reused
+        elif file_chunks:
+            matrix[row : row + len(file_chunks)] = fresh_vectors[[fresh_row[c.id] for c in file_chunks]]
+        row += len(file_chunks)
     return chunks, matrix, entries

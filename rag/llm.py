@@ -7,6 +7,9 @@ message naming the extra to install, not an ImportError.
 
 from __future__ import annotations
 
+import email.utils
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +66,21 @@ def chat_model(spec: LLMSpec) -> Any:
         key = spec.api_key or ("not-needed" if spec.provider == "openai-compatible" else None)
         if key is None:
             raise LLMConfigError("--llm openai:... needs OPENAI_API_KEY in the environment")
+        import openai
+
+        hook = _no_long_waits(spec.timeout)
+
+        async def async_hook(response: Any) -> None:
+            hook(response)
+
+        # LangChain sends the limit as max_completion_tokens, which OpenAI wants; servers that
+        # only know max_tokens (llama-cpp-python's among them) would otherwise not stop.
+        extra = {"max_tokens": spec.answer_tokens} if spec.provider == "openai-compatible" else None
         return ChatOpenAI(model=spec.model, base_url=spec.base_url, api_key=SecretStr(key), temperature=0,
-                          timeout=spec.timeout, max_retries=2, max_completion_tokens=spec.answer_tokens)
+                          timeout=spec.timeout, max_retries=2, max_completion_tokens=spec.answer_tokens,
+                          extra_body=extra,
+                          http_client=openai.DefaultHttpxClient(event_hooks={"response": [hook]}),
+                          http_async_client=openai.DefaultAsyncHttpxClient(event_hooks={"response": [async_hook]}))
     if spec.provider == "ollama":
         try:
             from langchain_ollama import ChatOllama
@@ -76,5 +92,46 @@ def chat_model(spec: LLMSpec) -> Any:
         from langchain_community.chat_models import ChatLlamaCpp
     except ImportError:
         raise _missing("llamacpp", "langchain-community and llama-cpp-python") from None
+    # rope_freq_* 0 = as the GGUF file says; ChatLlamaCpp's own default (base 10000) would
+    # override models trained with another (Llama 3: 500000, Qwen and Gemma 3: 1000000).
     return ChatLlamaCpp(model_path=spec.model, n_ctx=spec.context_tokens, temperature=0.0,
-                        max_tokens=spec.answer_tokens, verbose=False, n_threads=2)
+                        max_tokens=spec.answer_tokens, verbose=False, n_threads=2,
+                        rope_freq_base=0.0, rope_freq_scale=0.0)
+
+
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds a server asks us to wait: {'retry-after': '30'} -> 30.0, {'retry-after-ms': '250'}
+    -> 0.25, an HTTP date -> the seconds until it; None when absent or unreadable."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - (time.time() if now is None else now)
+
+
+def _no_long_waits(limit: float) -> Callable[[Any], None]:
+    """A response hook: a server asking to be retried later than `limit` seconds is not retried.
+
+    The OpenAI client honours Retry-After for up to two minutes per retry, so a rate-limited
+    server would hold an answer for minutes whatever RAG_LLM_TIMEOUT says; marked this way
+    the call fails at once and the answer falls back to quoted sentences.
+    """
+
+    def hook(response: Any) -> None:
+        wait = retry_after(response.headers)
+        if wait is not None and wait > limit:
+            response.headers["x-should-retry"] = "false"
+
+    return hook

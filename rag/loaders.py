@@ -66,7 +66,7 @@ def list_corpus(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     skipped: list[tuple[str, str]] = []
 
     def skip(path: Path, reason: str) -> None:
-        skipped.append((path.relative_to(root).as_posix(), reason))
+        skipped.append((printable(path.relative_to(root).as_posix()), reason))
 
     def unreadable(error: OSError) -> None:
         skip(Path(str(error.filename)), f"could not be read: {error.strerror}")
@@ -82,8 +82,8 @@ def list_corpus(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             path = here / name
             if name.startswith("."):
                 continue
-            if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-                skip(path, "symlink points outside the corpus")
+            if path.is_symlink() and not _inside(path, root):
+                skip(path, "symlink loop or broken link" if _dangling(path) else "symlink points outside the corpus")
             elif not path.is_file():
                 skip(path, "broken link" if path.is_symlink() else "not a regular file")
             elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -101,6 +101,10 @@ def load_document(path: Path, root: Path) -> Document:
         source = path.absolute().relative_to(root.absolute()).as_posix()
     except ValueError:
         raise LoadError(str(path), f"is not inside the corpus folder {root}") from None
+    if ".." in source.split("/") or not _inside(path, root):  # "../x" or a link that leads out
+        raise LoadError(printable(source), f"is not inside the corpus folder {root}")
+    if not _utf8(source):  # the source is written to JSON and shown in the UI
+        raise LoadError(printable(source), "file name is not valid UTF-8 (rename the file)")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(source, _unsupported(path))
@@ -122,6 +126,35 @@ def load_document(path: Path, root: Path) -> Document:
 _Loaded = tuple[str, str | None, list[int], list[Section]]  # text, title, page_starts, sections
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """True when `path`, links followed, is `root` or below it; False for a symlink loop."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
+        return False
+
+
+def _dangling(path: Path) -> bool:
+    try:
+        return not path.exists()
+    except OSError:  # ELOOP
+        return True
+
+
+def _utf8(name: str) -> bool:
+    """False for names the OS decoded with surrogate escapes (bytes that are not UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(name: str) -> str:
+    r"""A path as text that can be printed and written as UTF-8: 'caf\udce9.txt' -> 'caf\xe9.txt'."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _unsupported(path: Path) -> str:
     return f"unsupported file type '{path.suffix.lower()}'" if path.suffix else "unsupported file type (no extension)"
 
@@ -130,17 +163,31 @@ def _decode(data: bytes, source: str) -> str:
     """Bytes -> str without changing a character, so offsets stay the file's own.
 
     Only a byte-order mark is removed. Without one, UTF-8 is tried, then cp1252 (what legacy
-    Windows editors save), then Latin-1, which accepts any byte.
+    Windows editors save), then Latin-1, which accepts any byte. Since Latin-1 accepts
+    anything, bytes that are not UTF-8 and decode to many control characters are taken for
+    binary content (compressed or encrypted data holds few NUL bytes in a small file).
     """
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in data and not utf16:
         raise LoadError(source, "not a text file (binary content)")
     for codec in ["utf-16"] if utf16 else ["utf-8-sig", "cp1252", "latin-1"]:
         try:
-            return data.decode(codec)
+            text = data.decode(codec)
         except UnicodeDecodeError:
             continue
+        if codec in ("cp1252", "latin-1") and _mostly_controls(text[:65536]):
+            raise LoadError(source, "not a text file (binary content)")
+        return text
     raise LoadError(source, "not a text file (invalid UTF-16)")
+
+
+def _mostly_controls(sample: str) -> bool:
+    """More than 3% control characters (tab, line breaks and ESC aside): random bytes have ~10%."""
+    controls = sum(1 for ch in sample if ch in _CONTROLS)
+    return controls > 0.03 * len(sample)
+
+
+_CONTROLS = frozenset(map(chr, [*range(0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20), *range(0x7F, 0xA0)]))
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
@@ -173,12 +220,18 @@ def _load_plain(data: bytes, source: str) -> _Loaded:
     "- item" (a bullet) and a one-line paragraph ending in "." do not.
     """
     text = _decode(data, source)
-    lines = list(_lines(text))
-    blank = [not line.strip() for _, line in lines] + [False]  # end of file: no heading
     sections: list[Section] = []
-    for i, (start, line) in enumerate(lines):
-        words, alone = line.split(), (i == 0 or blank[i - 1]) and blank[i + 1]
-        if not (alone and words and len(line.strip()) <= 80 and len(words) <= 12):
+    # One pass with one line of look-ahead: a list of every line would hold the file again.
+    after_blank = True  # the first line stands alone at its top
+    lines = _lines(text)
+    current = next(lines, None)
+    while current is not None:
+        following = next(lines, None)
+        start, line = current
+        alone = after_blank and following is not None and not following[1].strip()  # end of file: no heading
+        after_blank, current = not line.strip(), following
+        words = line.split() if alone and len(line.strip()) <= 80 else []
+        if not (words and len(words) <= 12):
             continue
         if line.rstrip()[-1] not in ".,;:!?" and not _BULLET.match(line.lstrip()) and any(map(str.isalpha, line)):
             sections.append(Section(start, " ".join(words)))

@@ -198,9 +198,16 @@ class Workspace:
         return (self.ingest() if accepted else None), refused
 
     def remove(self, source: str) -> IngestReport:
-        """Delete a document from the corpus and the index."""
-        path = (self.corpus / source).resolve()
-        if not path.is_relative_to(self.corpus.resolve()) or not path.is_file():
+        """Delete a document from the corpus and the index.
+
+        A symlink in the corpus is removed itself, never the file it points to.
+        """
+        path = self.corpus / source
+        try:
+            inside = ".." not in Path(source).parts and path.resolve().is_relative_to(self.corpus.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside or not path.is_file():
             raise WorkspaceError(f"{source!r} is not a document in {self.corpus}")
         path.unlink()
         return self.ingest()
