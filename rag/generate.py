@@ -2,10 +2,10 @@
 
 The chat model sees numbered, fenced passages and must cite [n] after each sentence.
 Its output is cut into sentences as it streams; each sentence is shown only once the
-passages it cites support it (`rag.verify.verify`: numbers and names present, enough of
-its words, close in meaning to a sentence or clause of the passage that agrees with it in
-negation). Citations to passages that do not exist are dropped. If nothing verifiable survives, or the model fails, the extractive answer is
-given instead and the answer says so.
+passages it cites support it (`rag.verify.verify`: numbers and names present, enough
+of its words, close in meaning to a sentence or clause of the passage that agrees with it
+in negation). Citations to passages that do not exist are dropped. If nothing verifiable
+survives, or the model fails, the extractive answer is given instead and the answer says so.
 """
 
 from __future__ import annotations

@@ -165,7 +165,9 @@ def test_two_ingests_at_once_are_serialised_by_the_lock(corpus_copy: Path, tmp_p
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=subprocess_env()) for _ in range(2)]
     errs: list[list[str]] = [[], []]
+    outs: list[list[str]] = [[], []]
     readers = [_collect(p.stderr, lines) for p, lines in zip(procs, errs, strict=True)]
+    readers += [_collect(p.stdout, lines) for p, lines in zip(procs, outs, strict=True)]
     try:
         for lines in errs:
             _wait_for(lambda lines=lines: any("waiting for another `rag ingest`" in x for x in lines), "both to wait")
@@ -180,7 +182,8 @@ def test_two_ingests_at_once_are_serialised_by_the_lock(corpus_copy: Path, tmp_p
         waiter = next(i for i, p in enumerate(procs) if p.pid != first["pid"])
         assert procs[waiter].poll() is None
 
-        outputs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
+        for p in procs:
+            p.wait(timeout=TIMEOUT)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -189,7 +192,7 @@ def test_two_ingests_at_once_are_serialised_by_the_lock(corpus_copy: Path, tmp_p
         reader.join(timeout=10)
 
     assert [p.returncode for p in procs] == [0, 0], errs
-    reports = [json.loads(out) for out in outputs]
+    reports = [json.loads("".join(lines)) for lines in outs]
     winner = 1 - waiter
     # The winner indexed everything; the waiter started after it had finished, so found
     # nothing to do. Had they overlapped, both would have embedded the whole corpus.
