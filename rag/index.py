@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 import bm25s
 import faiss
@@ -267,7 +267,7 @@ def writer_lock(root: Path, wait_seconds: float = 600.0) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _holder(fh: Any) -> str:
+def _holder(fh: IO[str]) -> str:
     """', held by pid 123 since 14:02:07' from the lock file, or '' if it says nothing usable."""
     try:
         fh.seek(0)

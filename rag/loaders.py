@@ -176,7 +176,8 @@ def _decode(data: bytes, source: str) -> str:
         except UnicodeDecodeError:
             continue
         if codec in ("cp1252", "latin-1") and _mostly_controls(text[:65536]):
-            raise LoadError(source, "not a text file (binary content)")
+            raise LoadError(source, "not a text file (binary content, or text in an encoding other than "
+                                    "UTF-8, UTF-16 or cp1252: save it as UTF-8)")
         return text
     raise LoadError(source, "not a text file (invalid UTF-16)")
 
