@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from support import use_session_model
 
 import rag.cli
-from rag.config import BUNDLED_MODEL
 from rag.embeddings import SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.model
@@ -22,13 +22,7 @@ FACTUAL = "What is the value of the Meta agreement?"
 @pytest.fixture(autouse=True)
 def one_model(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransformerEmbedder) -> None:
     """The CLI builds its embedder from settings; hand it the session's copy instead of loading another."""
-
-    def embedder(model: str, batch_size: int) -> SentenceTransformerEmbedder:
-        assert model == BUNDLED_MODEL
-        return real_embedder
-
-    monkeypatch.setattr(rag.cli, "_embedder", embedder)
-    monkeypatch.delenv("RAG_K", raising=False)
+    use_session_model(monkeypatch, real_embedder)
 
 
 def invoke(*args: str | Path, input: str | None = None) -> Result:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from support import use_session_model
 
 import rag.cli
-from rag.config import BUNDLED_MODEL
 from rag.embeddings import SentenceTransformerEmbedder
 from rag.report import GROUPS
 
@@ -29,15 +29,7 @@ def invoke(*args: str | Path) -> Result:
 
 
 def use_model(mp: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder) -> None:
-    """The CLI builds its embedder from settings; hand it the session's copy instead of loading another."""
-
-    def build(model: str, batch_size: int) -> SentenceTransformerEmbedder:
-        assert model == BUNDLED_MODEL
-        return embedder
-
-    mp.setattr(rag.cli, "_embedder", build)
-    for name in ("RAG_K", "RAG_CHUNK_TOKENS", "RAG_CHUNK_OVERLAP", "RAG_EMBEDDING_MODEL"):
-        mp.delenv(name, raising=False)
+    use_session_model(mp, embedder, ("RAG_K", "RAG_CHUNK_TOKENS", "RAG_CHUNK_OVERLAP", "RAG_EMBEDDING_MODEL"))
 
 
 def forbid_model(mp: pytest.MonkeyPatch) -> list[str]:

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from typing import Any
 import pytest
 import tiktoken
 from click.testing import CliRunner
+from support import free_port
 
 import rag.cli
 from rag.answer import NOT_FOUND, ExtractiveAnswerer
@@ -84,12 +84,6 @@ def small_budget(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransfo
             monkeypatch.delenv(name)
     monkeypatch.setenv("RAG_LLM_CONTEXT", str(CONTEXT))
     monkeypatch.setenv("RAG_LLM_ANSWER_TOKENS", str(ANSWER_TOKENS))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

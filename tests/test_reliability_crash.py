@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from reliability_support import assert_clean_failure, invoke, rag_command, subprocess_env, write_prose_corpus
+from support import use_session_model
 
 import rag.cli
-from rag.config import BUNDLED_MODEL
 from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
 from rag.index import CHECKSUMS, IndexStore, live_generation
 from rag.loaders import load_document
@@ -35,14 +35,7 @@ TIMEOUT = 600
 @pytest.fixture
 def real_cli(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransformerEmbedder) -> None:
     """In-process CLI calls get the session's copy of the model instead of loading another."""
-
-    def embedder(model: str, batch_size: int) -> SentenceTransformerEmbedder:
-        assert model == BUNDLED_MODEL
-        return real_embedder
-
-    monkeypatch.setattr(rag.cli, "_embedder", embedder)
-    for name in ("RAG_K", "RAG_CORPUS", "RAG_INDEX", "RAG_LLM"):
-        monkeypatch.delenv(name, raising=False)
+    use_session_model(monkeypatch, real_embedder, ("RAG_K", "RAG_CORPUS", "RAG_INDEX", "RAG_LLM"))
 
 
 @pytest.fixture

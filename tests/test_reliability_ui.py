@@ -19,8 +19,9 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import Page, expect
 from reliability_support import ROOT, prose
+from support import served
 from test_reliability_security import INJECTION
-from test_ui import UNPROFITABLE, ask, browser, free_port, page, server, upload, workspace  # noqa: F401
+from test_ui import UNPROFITABLE, ask, browser, page, server, upload, workspace  # noqa: F401
 
 import ui
 from rag.embeddings import HashingEmbedder
@@ -135,13 +136,8 @@ def tiny_limit_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     ws = Workspace(corpus, tmp_path / "index", HashingEmbedder())
     ws.ingest()
     monkeypatch.setattr(ui, "MAX_UPLOAD_BYTES", 2**20)
-    app = ui.create_app(ws)
-    port = free_port()
-    ui.launch(app, host="127.0.0.1", port=port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with served(ui.create_app(ws)) as url:
+        yield url
 
 
 def test_the_server_refuses_uploads_over_its_size_limit(tiny_limit_app: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from gradio_client import Client
 from markdown_it import MarkdownIt
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from support import served
 
 import rag.cli
 import ui
@@ -109,12 +109,6 @@ def test_sources_show_the_quote_in_its_context_as_text_not_markdown(tmp_path: Pa
 # ---------------------------------------------------------------- the running app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def workspace(shipped_corpus: Path, shipped_index: Path, real_embedder: SentenceTransformerEmbedder,
               tmp_path_factory: pytest.TempPathFactory) -> Workspace:
@@ -132,13 +126,8 @@ def workspace(shipped_corpus: Path, shipped_index: Path, real_embedder: Sentence
 
 @pytest.fixture(scope="module")
 def server(workspace: Workspace) -> Iterator[str]:
-    app = ui.create_app(workspace)
-    port = free_port()
-    ui.launch(app, host="127.0.0.1", port=port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with served(ui.create_app(workspace)) as url:
+        yield url
 
 
 @pytest.mark.model
