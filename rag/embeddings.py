@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -72,6 +73,26 @@ class SentenceTransformerEmbedder:
             return []
         encoded = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+def load_embedder(model_path: str, *, name: str, backend: str = "onnx-int8", batch_size: int = 16,
+                  cache_dir: Path | None = None, threads: int | None = None) -> Embedder:
+    """The real model on the chosen backend.
+
+    torch and onnx give the same vectors (cosine 1.0) and share an index; int8 vectors
+    differ slightly, so the int8 model has its own name and switching to or from it
+    rebuilds the index rather than mixing the two.
+    """
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model_path, name=name, batch_size=batch_size)
+    if backend not in ("onnx", "onnx-int8"):
+        raise RuntimeError(f"unknown embedding backend {backend!r} (setting RAG_EMBEDDING_BACKEND): "
+                           "use torch, onnx or onnx-int8")
+    from rag.embed_onnx import OnnxEmbedder, default_cache_dir
+
+    quantized = backend == "onnx-int8"
+    return OnnxEmbedder(model_path, name=f"{name}#int8" if quantized else name, quantized=quantized,
+                        cache_dir=cache_dir or default_cache_dir(), batch_size=batch_size, threads=threads)
 
 
 class HashingEmbedder:

@@ -21,8 +21,8 @@ from hypothesis import settings
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from rag.config import BUNDLED_MODEL, resolve_model_path
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.config import BUNDLED_MODEL, Settings, resolve_model_path
+from rag.embeddings import Embedder, load_embedder
 from rag.index import IndexStore
 from rag.ingest import ingest
 
@@ -82,9 +82,10 @@ def _block_network() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> SentenceTransformerEmbedder:
-    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    return SentenceTransformerEmbedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
+def real_embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2 on the default backend, loaded once for the whole session."""
+    backend = Settings.model_fields["embedding_backend"].default
+    return load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=backend)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +106,7 @@ def corpus_copy(shipped_corpus: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def shipped_index(
-    shipped_corpus: Path, real_embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+    shipped_corpus: Path, real_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """The shipped corpus ingested once with the real model and default settings, shared read-only."""
     index_dir = tmp_path_factory.mktemp("shipped-index")

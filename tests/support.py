@@ -12,15 +12,15 @@ import pytest
 import rag.cli
 import ui
 from rag.config import BUNDLED_MODEL
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 
 
-def use_session_model(mp: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder,
+def use_session_model(mp: pytest.MonkeyPatch, embedder: Embedder,
                       clear: tuple[str, ...] = ("RAG_K",)) -> None:
     """The CLI builds its embedder from settings; hand it the session's copy instead of
     loading another, and drop RAG_* settings that would change what a test runs."""
 
-    def build(model: str, batch_size: int) -> SentenceTransformerEmbedder:
+    def build(model: str, *_: Any) -> Embedder:
         assert model == BUNDLED_MODEL
         return embedder
 

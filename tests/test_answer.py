@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import ExtractiveAnswerer, covers, question_terms
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.index import IndexStore
 from rag.loaders import load_document
@@ -67,7 +67,7 @@ def test_covers(term: str, vocabulary: set[str], expected: bool) -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(shipped_store: IndexStore, real_embedder: SentenceTransformerEmbedder) -> Engine:
+def engine(shipped_store: IndexStore, real_embedder: Embedder) -> Engine:
     return Engine(HybridRetriever(store=shipped_store, embedder=real_embedder, k=5), ExtractiveAnswerer(real_embedder))
 
 

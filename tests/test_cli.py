@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from support import use_session_model
 
 import rag.cli
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 
 pytestmark = pytest.mark.model
 
@@ -20,7 +20,7 @@ FACTUAL = "What is the value of the Meta agreement?"
 
 
 @pytest.fixture(autouse=True)
-def one_model(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransformerEmbedder) -> None:
+def one_model(monkeypatch: pytest.MonkeyPatch, real_embedder: Embedder) -> None:
     """The CLI builds its embedder from settings; hand it the session's copy instead of loading another."""
     use_session_model(monkeypatch, real_embedder)
 

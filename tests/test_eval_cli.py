@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from support import use_session_model
 
 import rag.cli
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 from rag.report import GROUPS
 
 pytestmark = pytest.mark.model
@@ -28,7 +28,7 @@ def invoke(*args: str | Path) -> Result:
     return CliRunner().invoke(rag.cli.main, [str(a) for a in args])
 
 
-def use_model(mp: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder) -> None:
+def use_model(mp: pytest.MonkeyPatch, embedder: Embedder) -> None:
     use_session_model(mp, embedder, ("RAG_K", "RAG_CHUNK_TOKENS", "RAG_CHUNK_OVERLAP", "RAG_EMBEDDING_MODEL"))
 
 
@@ -36,7 +36,7 @@ def forbid_model(mp: pytest.MonkeyPatch) -> list[str]:
     """Make loading the model an error, and record any attempt."""
     calls: list[str] = []
 
-    def build(model: str, batch_size: int) -> Any:
+    def build(model: str, *_: Any) -> Any:
         calls.append(model)
         raise AssertionError("the model was loaded before the command's input was checked")
 
@@ -71,7 +71,7 @@ def eval_args(root: Path, *extra: str | Path) -> list[str | Path]:
 
 
 @pytest.fixture(scope="module")
-def first_run(workspace: Path, real_embedder: SentenceTransformerEmbedder) -> tuple[Result, Path]:
+def first_run(workspace: Path, real_embedder: Embedder) -> tuple[Result, Path]:
     out = workspace / "report"
     with pytest.MonkeyPatch.context() as mp:
         use_model(mp, real_embedder)
@@ -101,7 +101,7 @@ def test_eval_json_prints_one_object_and_writes_reports(first_run: tuple[Result,
 
 
 def test_eval_gate_failure_and_comparison(
-    first_run: tuple[Result, Path], workspace: Path, real_embedder: SentenceTransformerEmbedder,
+    first_run: tuple[Result, Path], workspace: Path, real_embedder: Embedder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A gate no run can meet exits 1 and says which; --compare shows each metric's previous value."""

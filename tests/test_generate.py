@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from rag.answer import NOT_FOUND, ExtractiveAnswerer
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.generate import GenerativeAnswerer, build_messages, complete_sentences, condense, fence
 from rag.index import IndexStore
@@ -218,7 +218,7 @@ def test_condense_without_history_is_the_question() -> None:
 
 
 @pytest.fixture(scope="module")
-def retriever(shipped_store: IndexStore, real_embedder: SentenceTransformerEmbedder) -> HybridRetriever:
+def retriever(shipped_store: IndexStore, real_embedder: Embedder) -> HybridRetriever:
     return HybridRetriever(store=shipped_store, embedder=real_embedder, k=5)
 
 
@@ -234,7 +234,7 @@ def n(hits: list[Hit]) -> int:
 
 
 @pytest.fixture(scope="module")
-def answerer_for(real_embedder: SentenceTransformerEmbedder) -> Any:
+def answerer_for(real_embedder: Embedder) -> Any:
     fallback = ExtractiveAnswerer(real_embedder)
 
     def make(chat_model: Any, **options: Any) -> GenerativeAnswerer:

@@ -36,7 +36,7 @@ from support import free_port
 import rag.cli
 from rag.answer import NOT_FOUND, ExtractiveAnswerer
 from rag.chunking import sentence_spans
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 from rag.engine import Engine, answer_json
 from rag.generate import GenerativeAnswerer
 from rag.index import IndexStore
@@ -76,9 +76,9 @@ def workdir(shipped_corpus: Path, shipped_index: Path, tmp_path_factory: pytest.
 
 
 @pytest.fixture(autouse=True)
-def small_budget(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransformerEmbedder) -> None:
+def small_budget(monkeypatch: pytest.MonkeyPatch, real_embedder: Embedder) -> None:
     """The session's embedder for the CLI, no stray RAG_* settings, and a short answer on 2 cores."""
-    monkeypatch.setattr(rag.cli, "_embedder", lambda model, batch_size: real_embedder)
+    monkeypatch.setattr(rag.cli, "_embedder", lambda *_:  real_embedder)
     for name in list(os.environ):
         if name.startswith("RAG_") or name == "OPENAI_API_KEY":
             monkeypatch.delenv(name)
@@ -276,7 +276,7 @@ def test_openai_compatible_server_answer_keeps_the_guarantees(llama_server: str,
     assert_guarantees(payload, workdir)
 
 
-def generative_engine(base_url: str, workdir: tuple[Path, Path], embedder: SentenceTransformerEmbedder,
+def generative_engine(base_url: str, workdir: tuple[Path, Path], embedder: Embedder,
                       unverified: str = "remove") -> Engine:
     """The engine `rag ask --llm openai-compatible:...` builds, assembled by hand."""
     spec = parse_spec("openai-compatible:gemma", base_url=base_url, context_tokens=CONTEXT,
@@ -302,7 +302,7 @@ def streamed(engine: Engine, question: str = QUESTION) -> tuple[list[str], Answe
 
 @pytest.mark.parametrize("unverified", ["remove", "mark"])
 def test_streamed_pieces_are_the_final_answer(llama_server: str, workdir: tuple[Path, Path],
-                                              real_embedder: SentenceTransformerEmbedder, unverified: str) -> None:
+                                              real_embedder: Embedder, unverified: str) -> None:
     _, final = streamed(generative_engine(llama_server, workdir, real_embedder, unverified))
     assert_guarantees(answer_json(final), workdir, unverified)
 
@@ -387,7 +387,7 @@ def test_quoted_sentence_is_shown_and_invented_one_dropped(workdir: tuple[Path, 
 
 
 @pytest.mark.parametrize("unverified", ["remove", "mark"])
-def test_scripted_stream_is_the_final_answer(workdir: tuple[Path, Path], real_embedder: SentenceTransformerEmbedder,
+def test_scripted_stream_is_the_final_answer(workdir: tuple[Path, Path], real_embedder: Embedder,
                                              unverified: str) -> None:
     with scripted_server(chat_stream(quoting_model)) as (url, _):
         pieces, final = streamed(generative_engine(url, workdir, real_embedder, unverified))
@@ -397,7 +397,7 @@ def test_scripted_stream_is_the_final_answer(workdir: tuple[Path, Path], real_em
 
 
 def test_model_abstention_is_streamed_too(workdir: tuple[Path, Path],
-                                          real_embedder: SentenceTransformerEmbedder) -> None:
+                                          real_embedder: Embedder) -> None:
     with scripted_server(chat_stream(lambda prompt: "NOT_FOUND")) as (url, _):
         pieces, final = streamed(generative_engine(url, workdir, real_embedder))
     assert (final.mode, final.abstained, final.text) == ("generative", True, NOT_FOUND), final

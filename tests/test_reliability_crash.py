@@ -24,7 +24,7 @@ from reliability_support import assert_clean_failure, invoke, rag_command, subpr
 from support import use_session_model
 
 import rag.cli
-from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from rag.embeddings import Embedder, HashingEmbedder
 from rag.index import CHECKSUMS, IndexStore, live_generation
 from rag.loaders import load_document
 
@@ -33,7 +33,7 @@ TIMEOUT = 600
 
 
 @pytest.fixture
-def real_cli(monkeypatch: pytest.MonkeyPatch, real_embedder: SentenceTransformerEmbedder) -> None:
+def real_cli(monkeypatch: pytest.MonkeyPatch, real_embedder: Embedder) -> None:
     """In-process CLI calls get the session's copy of the model instead of loading another."""
     use_session_model(monkeypatch, real_embedder, ("RAG_K", "RAG_CORPUS", "RAG_INDEX", "RAG_LLM"))
 
@@ -203,7 +203,7 @@ def test_two_ingests_at_once_are_serialised_by_the_lock(corpus_copy: Path, tmp_p
 
 
 def test_a_lock_file_without_a_holder_does_not_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rag.cli, "_embedder", lambda model, batch_size: HashingEmbedder())
+    monkeypatch.setattr(rag.cli, "_embedder", lambda *_:  HashingEmbedder())
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     (corpus / "a.txt").write_text("The harbour crane lifted 900 containers in 2023.\n", "utf-8")

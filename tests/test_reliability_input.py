@@ -39,7 +39,7 @@ from rag.types import Document
 @pytest.fixture(autouse=True)
 def hashing_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     """`rag ingest` in process builds the hashing embedder instead of loading the model."""
-    monkeypatch.setattr(rag.cli, "_embedder", lambda model, batch_size: HashingEmbedder())
+    monkeypatch.setattr(rag.cli, "_embedder", lambda *_:  HashingEmbedder())
     for name in ("RAG_K", "RAG_CORPUS", "RAG_INDEX"):
         monkeypatch.delenv(name, raising=False)
 

@@ -17,7 +17,7 @@ import rag
 import rag.cli
 import ui
 from rag.answer import NOT_FOUND
-from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from rag.embeddings import Embedder, HashingEmbedder
 from rag.loaders import load_document
 from rag.types import Answer, Chunk, Citation, Hit
 from rag.workspace import UPLOAD_DIR, Workspace, WorkspaceError
@@ -131,7 +131,7 @@ INJECTION_QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def injected(shipped_corpus: Path, shipped_index: Path, real_embedder: SentenceTransformerEmbedder,
+def injected(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
              tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """The shipped corpus plus one document that tries to give the system orders."""
     root = tmp_path_factory.mktemp("injected")

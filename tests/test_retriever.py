@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document as LCDocument
 
-from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from rag.embeddings import Embedder, HashingEmbedder
 from rag.index import IndexStore, Manifest, write_generation
 from rag.loaders import load_document
 from rag.retriever import HybridRetriever, rrf
@@ -82,7 +82,7 @@ def test_search_honours_k_and_orders_by_score(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def retriever(shipped_store: IndexStore, real_embedder: SentenceTransformerEmbedder) -> HybridRetriever:
+def retriever(shipped_store: IndexStore, real_embedder: Embedder) -> HybridRetriever:
     return HybridRetriever(store=shipped_store, embedder=real_embedder, k=5)
 
 
@@ -150,10 +150,13 @@ def test_langchain_invoke_returns_documents_with_provenance(retriever: HybridRet
 
 @pytest.mark.model
 def test_dense_search_ranks_an_exact_chunk_first(
-    shipped_store: IndexStore, real_embedder: SentenceTransformerEmbedder
+    shipped_store: IndexStore, real_embedder: Embedder
 ) -> None:
     chunk = shipped_store.chunks[len(shipped_store) // 2]
     rows = shipped_store.dense_search(real_embedder.embed_query(chunk.text), 3)
     assert rows[0][0] == len(shipped_store) // 2
-    assert rows[0][1] == pytest.approx(1.0, abs=1e-4)
+    # int8 activations are quantized with one scale per batch, so a text embedded alone and
+    # in a batch of chunks differ slightly; the float backends agree to 1e-4.
+    assert rows[0][1] == pytest.approx(1.0, abs=0.02 if real_embedder.name.endswith("#int8") else 1e-4)
+    assert rows[0][1] - rows[1][1] > 0.05
     assert np.isclose(np.linalg.norm(shipped_store.vectors([0])[0]), 1.0, atol=1e-4)

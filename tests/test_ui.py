@@ -19,7 +19,7 @@ from support import served
 
 import rag.cli
 import ui
-from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from rag.embeddings import Embedder, HashingEmbedder
 from rag.loaders import load_document
 from rag.types import Answer, Chunk, Citation, Hit
 from rag.workspace import UPLOAD_DIR, Workspace
@@ -110,7 +110,7 @@ def test_sources_show_the_quote_in_its_context_as_text_not_markdown(tmp_path: Pa
 
 
 @pytest.fixture(scope="module")
-def workspace(shipped_corpus: Path, shipped_index: Path, real_embedder: SentenceTransformerEmbedder,
+def workspace(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
               tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     root = tmp_path_factory.mktemp("ui")
     corpus = root / "corpus"
@@ -131,9 +131,9 @@ def server(workspace: Workspace) -> Iterator[str]:
 
 
 @pytest.mark.model
-def test_api_ask_matches_rag_ask_json(server: str, workspace: Workspace, real_embedder: SentenceTransformerEmbedder,
+def test_api_ask_matches_rag_ask_json(server: str, workspace: Workspace, real_embedder: Embedder,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rag.cli, "_embedder", lambda model, batch_size: real_embedder)
+    monkeypatch.setattr(rag.cli, "_embedder", lambda *_:  real_embedder)
     monkeypatch.delenv("RAG_K", raising=False)
     client = Client(server, verbose=False, analytics_enabled=False, download_files=False)
 

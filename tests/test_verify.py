@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import Embedder
 from rag.verify import clause_spans, lexical_check, negated, split_markers, verify
 
 CLAIMS = Path(__file__).parent / "eval" / "claims.jsonl"
@@ -131,7 +131,7 @@ def test_clause_spans_are_the_sentence_and_runs_of_its_clauses() -> None:
         ("Microsoft does not plan to increase Azure's AI capacity by more than 80% in a single year.", False),
     ],
 )
-def test_verify(real_embedder: SentenceTransformerEmbedder, claim: str, supported: bool) -> None:
+def test_verify(real_embedder: Embedder, claim: str, supported: bool) -> None:
     passage = ("Microsoft has signaled aggressive infrastructure investment, planning to increase Azure's AI capacity "
                "by more than 80% in a single year and nearly double its data center footprint over two years.")
     check = verify(claim, [passage], real_embedder)
@@ -159,7 +159,7 @@ def test_claims_file_is_well_formed(shipped_corpus: Path) -> None:
 
 
 @pytest.mark.model
-def test_calibrated_decision_on_labelled_claims(real_embedder: SentenceTransformerEmbedder) -> None:
+def test_calibrated_decision_on_labelled_claims(real_embedder: Embedder) -> None:
     claims = _claims()
     accepted = {str(c["id"]) for c in claims if verify(str(c["claim"]), [str(c["passage"])], real_embedder).supported}
     wrong = sorted(str(c["id"]) for c in claims
@@ -171,6 +171,6 @@ def test_calibrated_decision_on_labelled_claims(real_embedder: SentenceTransform
 
 
 @pytest.mark.model
-def test_verify_rejects_facts_stitched_from_two_passages(real_embedder: SentenceTransformerEmbedder) -> None:
+def test_verify_rejects_facts_stitched_from_two_passages(real_embedder: Embedder) -> None:
     # Passes the lexical check (see above), but no sentence of either passage says it.
     assert not verify("Meta Platforms and CoreWeave agreed on $2.9 billion.", [META, CAPEX], real_embedder).supported

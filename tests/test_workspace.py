@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import rag.cli
-from rag.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from rag.embeddings import Embedder, HashingEmbedder
 from rag.evaluate import load_questions
 from rag.types import Answer, Chunk, Citation, Hit
 from rag.workspace import UPLOAD_DIR, Workspace, WorkspaceError, feedback_to_questions, safe_name
@@ -138,7 +138,7 @@ def test_remove_refuses_anything_but_a_corpus_document(small_ws: Workspace, tmp_
 
 @pytest.mark.model
 def test_an_upload_is_searchable_at_once(
-    corpus_copy: Path, shipped_index: Path, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+    corpus_copy: Path, shipped_index: Path, real_embedder: Embedder, tmp_path: Path
 ) -> None:
     index = tmp_path / "index"
     shutil.copytree(shipped_index, index)
@@ -238,7 +238,7 @@ def test_feedback_export_without_feedback_says_what_to_do(tmp_path: Path) -> Non
 
 @pytest.mark.model
 def test_feedback_from_a_real_answer_round_trips_to_a_question_set(
-    shipped_corpus: Path, shipped_index: Path, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+    shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder, tmp_path: Path
 ) -> None:
     ws = Workspace(shipped_corpus, shipped_index, real_embedder, feedback_path=tmp_path / "index" / "feedback.jsonl")
     query, answer = ws.ask("Why is CoreWeave unprofitable?")
