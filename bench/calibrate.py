@@ -19,8 +19,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.answer import ExtractiveAnswerer
-from rag.config import BUNDLED_MODEL, resolve_model_path
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.config import BUNDLED_MODEL, Settings, resolve_model_path
+from rag.embed_onnx import BACKENDS
+from rag.embeddings import Embedder, load_embedder
 from rag.engine import Engine
 from rag.evaluate import load_questions
 from rag.index import IndexStore
@@ -28,7 +29,7 @@ from rag.ingest import ingest
 from rag.retriever import HybridRetriever
 
 
-def collect(qa: Path, corpus: Path, embedder: SentenceTransformerEmbedder) -> list[tuple[bool, dict[str, float]]]:
+def collect(qa: Path, corpus: Path, embedder: Embedder) -> list[tuple[bool, dict[str, float]]]:
     with tempfile.TemporaryDirectory() as tmp:
         ingest(corpus, Path(tmp), embedder)
         store = IndexStore.load(Path(tmp))
@@ -59,8 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qa", type=Path, default=Path("tests/eval/calibration_qa.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--backend", choices=BACKENDS, default=Settings.model_fields["embedding_backend"].default)
     args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
+    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
     rows = collect(args.qa, args.corpus, embedder)
     grid = [(w / 10, t / 100) for w in range(11) for t in range(0, 101)]
     scored = [(balanced_accuracy(rows, w, t), w, t) for w, t in grid]

@@ -33,8 +33,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.chunking import sentence_spans
-from rag.config import BUNDLED_MODEL, resolve_model_path
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.config import BUNDLED_MODEL, Settings, resolve_model_path
+from rag.embed_onnx import BACKENDS
+from rag.embeddings import Embedder, load_embedder
 from rag.verify import closest_sentences, lexical_check
 
 OVERLAPS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
@@ -54,7 +55,7 @@ class Row:
     sentence_cosine: float  # plain: best whole sentence, negation ignored
 
 
-def signals(claims: Path, embedder: SentenceTransformerEmbedder) -> list[Row]:
+def signals(claims: Path, embedder: Embedder) -> list[Row]:
     rows = []
     for line in claims.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -110,8 +111,9 @@ def choose(rows: list[Row]) -> tuple[float, float, tuple[float, float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--claims", type=Path, default=Path("tests/eval/claims.jsonl"))
+    parser.add_argument("--backend", choices=BACKENDS, default=Settings.model_fields["embedding_backend"].default)
     args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
+    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
     rows = signals(args.claims, embedder)
     plain_rows = [dataclasses.replace(r, similarity=r.sentence_cosine, agrees=True) for r in rows]
     po, ps, (pp, pr, pf) = choose(plain_rows)

@@ -46,6 +46,7 @@ _EXPECTS_NUMBER = re.compile(
 _EXPECTS_DATE = re.compile(r"\b(when|what year|which year|what date)\b", re.I)
 _DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
                    r"october|november|december|century|decade)\b", re.I)
+_FIGURE = re.compile(r"\d")
 # A sentence opening that refers back to the subject of the sentence before it.
 _ANAPHORA = re.compile(r"(?:the (?:company|firm|group|stock|deal|agreement)|it|its|this|these|they|their|he|she)\b",
                        re.I)
@@ -150,8 +151,12 @@ class ExtractiveAnswerer:
             boosts.append(1 + 0.3 * min(1.0, 0.6 * len(vocab & _CAUSAL)) if why else 1.0)
             prior.append((0.45 * lexical + 0.05 / (1 + c.hit_index)) * boosts[-1])
         # Embedding sentences is what an answer costs; only the lexically best few can win
-        # (the lexical part is nearly half the score), so only they are embedded.
-        shortlist = sorted(range(len(cands)), key=lambda i: -prior[i])[: self.shortlist * (2 if why else 1)]
+        # (the lexical part is nearly half the score), so only they are embedded. A "how
+        # many" or "when" question keeps its sentences with a figure or a date in the running.
+        expected = _FIGURE if _EXPECTS_NUMBER.search(question) else _DATE if _EXPECTS_DATE.search(question) else None
+        fits = [bool(expected and expected.search(c.text)) for c in cands]
+        shortlist = sorted(range(len(cands)), key=lambda i: -prior[i] - 0.1 * fits[i])
+        shortlist = shortlist[: self.shortlist * (2 if why else 1)]
         cands = [cands[i] for i in shortlist]
         # A sentence is embedded under its section heading: "The company is highly indebted"
         # is about CoreWeave only through the heading "CoreWeave's Challenges" above it.
