@@ -24,11 +24,10 @@ from rag.index import (
     IndexUnavailable,
     Manifest,
     live_generation,
-    sha256_file,
     write_generation,
-    writer_lock,
 )
 from rag.loaders import LoadError, list_corpus, load_document, printable
+from rag.storage import sha256_file, writer_lock
 from rag.text import terms
 from rag.types import Chunk
 
@@ -36,6 +35,9 @@ from rag.types import Chunk
 # chunked, so a huge file still shows progress), "embed" (chunks), "terms" (chunks) and "write".
 ProgressFn = Callable[[str, int, int], None]
 SPLITTER = "sentence-v2"  # v2: list markers between sentences count toward max_tokens
+# A file going into the new generation: its sha256, its chunks, and the rows of the old
+# index holding its vectors (None when it was just embedded).
+Kept = tuple[str, list[Chunk], list[int] | None]
 
 
 @dataclass
@@ -91,7 +93,7 @@ def ingest(
         report.skipped = [{"path": p, "error": why} for p, why in skipped]
 
         t0 = time.perf_counter()
-        kept: dict[str, tuple[str, list[Chunk], np.ndarray | None]] = {}
+        kept: dict[str, Kept] = {}
         fresh: list[Chunk] = []
         for i, path in enumerate(files):
             source = path.relative_to(corpus).as_posix()
@@ -101,15 +103,16 @@ def ingest(
                 sha = sha256_file(path)
                 if previous and previous.sha256 == sha and old is not None:
                     rows = old.rows_for(source)
-                    kept[source] = (sha, [old.chunks[r] for r in rows], old.vectors(rows))
+                    kept[source] = (sha, [old.chunks[r] for r in rows], rows)
                     report.unchanged += 1
                     continue
-                sha, chunks = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap)
+                sha, chunks = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap,
+                                           report.stages)
             except (LoadError, OSError, ValueError) as exc:
                 report.failed.append({"path": printable(source), "error": str(exc)})
                 if previous and old is not None:  # keep the last good version searchable
                     rows = old.rows_for(source)
-                    kept[source] = (previous.sha256, [old.chunks[r] for r in rows], old.vectors(rows))
+                    kept[source] = (previous.sha256, [old.chunks[r] for r in rows], rows)
                 continue
             kept[source] = (sha, chunks, None)
             fresh.extend(chunks)
@@ -118,7 +121,8 @@ def ingest(
             else:
                 report.added += 1
         tick("load", len(files), len(files))
-        report.stages["load+chunk"] = time.perf_counter() - t0
+        # Hashing, and reading what unchanged files keep, count as loading.
+        report.stages["load"] = time.perf_counter() - t0 - report.stages.get("chunk", 0.0)
         report.removed = len(set(old.manifest.files) - set(kept)) if old else 0
 
         t0 = time.perf_counter()
@@ -128,8 +132,8 @@ def ingest(
 
         changed = report.added or report.updated or report.removed or old is None
         t0 = time.perf_counter()
-        all_chunks, all_vectors, entries = _assemble(kept, fresh, fresh_vectors, embedder.dim)
-        del kept, fresh, fresh_vectors  # the assembled copies are all that is needed now
+        all_chunks, all_vectors, entries = _assemble(kept, fresh, fresh_vectors, embedder.dim, old)
+        del kept, fresh, fresh_vectors, old  # the assembled copies are all that is needed now
         report.chunks_total = len(all_chunks)
         if changed:
             manifest = Manifest(embedder.name, embedder.dim, chunking, entries, len(all_chunks), created=time.time())
@@ -142,11 +146,17 @@ def ingest(
 
 
 def _load_chunks(
-    path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int
+    path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int, stages: dict[str, float]
 ) -> tuple[str, list[Chunk]]:
-    """(sha256, chunks) of one file; its Document is dropped on return, as the chunks hold its text."""
+    """(sha256, chunks) of one file; its Document is dropped on return, as the chunks hold its text.
+    Seconds spent loading and chunking are added to `stages`."""
+    t0 = time.perf_counter()
     doc = load_document(path, corpus)
-    return doc.sha256, chunk_document(doc, count, max_tokens, overlap)
+    t1 = time.perf_counter()
+    chunks = chunk_document(doc, count, max_tokens, overlap)
+    stages["load"] = stages.get("load", 0.0) + t1 - t0
+    stages["chunk"] = stages.get("chunk", 0.0) + time.perf_counter() - t1
+    return doc.sha256, chunks
 
 
 def _counting(embedder: Embedder, tick: ProgressFn, batch: int = 8192) -> TokenCounter:
@@ -192,8 +202,10 @@ def _load_previous(
     return old
 
 
-def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = 64) -> np.ndarray:
-    """One matrix filled batch by batch (stacking the batches would hold every vector twice)."""
+def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = 128) -> np.ndarray:
+    """One matrix filled slice by slice (stacking them would hold every vector twice). A
+    slice spans several model batches, so the embedder can group texts of similar length;
+    progress still moves every few seconds."""
     out = np.empty((len(chunks), embedder.dim), dtype=np.float32)
     for i in range(0, len(chunks), batch):
         tick("embed", i, len(chunks))
@@ -203,12 +215,19 @@ def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int
 
 
 def _assemble(
-    kept: dict[str, tuple[str, list[Chunk], np.ndarray | None]],
+    kept: dict[str, Kept],
     fresh: list[Chunk],
     fresh_vectors: np.ndarray,
     dim: int,
+    old: IndexStore | None,
 ) -> tuple[list[Chunk], np.ndarray, dict[str, FileEntry]]:
-    """Order chunks by source so a file's rows are contiguous, pairing each with its vector."""
+    """Order chunks by source so a file's rows are contiguous, pairing each with its vector.
+
+    The index relies on this order: a file's rows are found from the manifest alone,
+    counting `FileEntry.chunks` over the files in sorted order (`Manifest.file_rows`).
+    Reused vectors are read from the old index straight into the new matrix, so a large
+    index is not held twice.
+    """
     fresh_row = {c.id: i for i, c in enumerate(fresh)}
     chunks: list[Chunk] = []
     entries: dict[str, FileEntry] = {}
@@ -222,8 +241,8 @@ def _assemble(
     row = 0
     for source in sorted(kept):
         _, file_chunks, reused = kept[source]
-        if reused is not None:
-            matrix[row : row + len(file_chunks)] = reused
+        if reused is not None and old is not None:
+            matrix[row : row + len(file_chunks)] = old.vectors(reused)
         elif file_chunks:
             matrix[row : row + len(file_chunks)] = fresh_vectors[[fresh_row[c.id] for c in file_chunks]]
         row += len(file_chunks)
