@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev index run chat test lint eval bench-squad clean
+.PHONY: install install-dev index run chat test lint eval bench-squad bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ install-dev: $(DEV)
 index: install
 	$(RAG) ingest
 
-run: install
+run: index
 	$(RAG) ui
 
 chat: index
@@ -64,6 +64,17 @@ eval: install
 bench-squad: install
 	$(RAG) eval --qa ../shared/benchmarks/squad2-public/qa.jsonl --corpus ../shared/benchmarks/squad2-public/corpus \
 		--index build/squad-index --out build/squad-report
+
+# Performance on this machine, baselines side by side (not part of `make test`; about 25 minutes on two idle
+# cores, less once the synthetic 1M-chunk indexes are cached in build/bench/):
+# prints tables, writes bench/results.json and bench/results.png. BENCH_ARGS=--quick for a short run.
+BENCH := $(VENV)/.installed-bench
+$(BENCH): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[bench]"
+	touch $(STAMP) $(BENCH)
+
+bench: $(BENCH)
+	$(PY) bench/perf.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) index build
