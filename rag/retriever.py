@@ -8,6 +8,7 @@ context is not several copies of the same paragraph.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -17,7 +18,7 @@ from pydantic import ConfigDict
 
 from rag.embeddings import Embedder
 from rag.index import IndexStore
-from rag.text import terms, words
+from rag.text import terms
 from rag.types import Hit
 
 
@@ -33,6 +34,15 @@ def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
 def _overlap_ratio(a: tuple[int, int], b: tuple[int, int]) -> float:
     shared = min(a[1], b[1]) - max(a[0], b[0])
     return max(0, shared) / max(1, min(a[1] - a[0], b[1] - b[0]))
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _vocabulary(text: str) -> set[str]:
+    """Distinct lower-cased word tokens: enough to spot a near-duplicate passage, and a few
+    times cheaper than the normalised tokens BM25 uses (this runs on every candidate)."""
+    return set(_WORD.findall(text.lower()))
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -63,9 +73,12 @@ class HybridRetriever(BaseRetriever):
 
         hits: list[Hit] = []
         seen: list[tuple[str, tuple[int, int], set[str]]] = []
+        taken: set[str] = set()  # texts already in hits: an exact copy (a file saved twice) is skipped cheaply
         for row in order:
             chunk = store.chunks[row]
-            vocab = set(words(chunk.text))
+            if chunk.text in taken:
+                continue
+            vocab = _vocabulary(chunk.text)
             span = (chunk.start, chunk.end)
             if any(
                 (src == chunk.source and _overlap_ratio(span, other) > 0.5) or _jaccard(vocab, v) > 0.9
@@ -73,6 +86,7 @@ class HybridRetriever(BaseRetriever):
             ):
                 continue
             seen.append((chunk.source, span, vocab))
+            taken.add(chunk.text)
             hits.append(Hit(chunk, fused[row], dense_rank.get(row), sparse_rank.get(row)))
             if len(hits) == k:
                 break
