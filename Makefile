@@ -45,8 +45,8 @@ lint: install-dev
 
 # The quality gate: each bound sits just under what the engine reaches on the seed set,
 # so a regression in retrieval, answers, citations or abstention fails the build.
-GATES := hit_at_k=0.95 context_fact_recall=0.9 fact_recall=0.72 source_recall=0.9 \
-         citation_precision=0.95 citation_recall=0.95 abstention_f1=0.85 false_abstention_rate=0.1
+GATES := hit_at_k=0.95 context_fact_recall=0.9 fact_recall=0.78 source_recall=0.95 \
+         citation_precision=0.95 citation_recall=0.95 abstention_f1=0.9 false_abstention_rate=0.05
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 CHROMIUM := /usr/bin/chromium
@@ -65,7 +65,7 @@ bench-squad: install
 	$(RAG) eval --qa ../shared/benchmarks/squad2-public/qa.jsonl --corpus ../shared/benchmarks/squad2-public/corpus \
 		--index build/squad-index --out build/squad-report
 
-# Performance on this machine, baselines side by side (not part of `make test`; about 25 minutes on two idle
+# Performance on this machine, baselines side by side (not part of `make test`; about 30 minutes on two
 # cores, less once the synthetic 1M-chunk indexes are cached in build/bench/):
 # prints tables, writes bench/results.json and bench/results.png. BENCH_ARGS=--quick for a short run.
 BENCH := $(VENV)/.installed-bench
