@@ -19,8 +19,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.answer import ExtractiveAnswerer
-from rag.config import BUNDLED_MODEL, Settings, resolve_model_path
-from rag.embed_onnx import BACKENDS
+from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
 from rag.embeddings import Embedder, load_embedder
 from rag.engine import Engine
 from rag.evaluate import load_questions
@@ -60,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qa", type=Path, default=Path("tests/eval/calibration_qa.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
-    parser.add_argument("--backend", choices=BACKENDS, default=Settings.model_fields["embedding_backend"].default)
+    parser.add_argument("--backend", choices=EMBEDDING_BACKENDS, default=DEFAULT_BACKEND)
     args = parser.parse_args()
     embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
     rows = collect(args.qa, args.corpus, embedder)

@@ -33,8 +33,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.chunking import sentence_spans
-from rag.config import BUNDLED_MODEL, Settings, resolve_model_path
-from rag.embed_onnx import BACKENDS
+from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
 from rag.embeddings import Embedder, load_embedder
 from rag.verify import closest_sentences, lexical_check
 
@@ -111,7 +110,7 @@ def choose(rows: list[Row]) -> tuple[float, float, tuple[float, float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--claims", type=Path, default=Path("tests/eval/claims.jsonl"))
-    parser.add_argument("--backend", choices=BACKENDS, default=Settings.model_fields["embedding_backend"].default)
+    parser.add_argument("--backend", choices=EMBEDDING_BACKENDS, default=DEFAULT_BACKEND)
     args = parser.parse_args()
     embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
     rows = signals(args.claims, embedder)

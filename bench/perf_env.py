@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.config import EMBEDDING_BACKENDS
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BUILD = ROOT / "build" / "bench"
 MODEL_CACHE = BUILD / "model-cache"
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = EMBEDDING_BACKENDS
 SHARED = ROOT.parent / "shared" / "benchmarks" / "squad2-public"
 QUESTION_SETS = {"seed": (ROOT / "tests/eval/seed_qa.jsonl", ROOT / "corpus"),
                  "squad": (SHARED / "qa.jsonl", SHARED / "corpus")}

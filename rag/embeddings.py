@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.config import DEFAULT_BACKEND, EMBEDDING_BACKENDS
+
 
 class Embedder(Protocol):
     name: str
@@ -75,7 +77,7 @@ class SentenceTransformerEmbedder:
         return [len(ids) for ids in encoded]
 
 
-def load_embedder(model_path: str, *, name: str, backend: str = "onnx-int8", batch_size: int = 16,
+def load_embedder(model_path: str, *, name: str, backend: str = DEFAULT_BACKEND, batch_size: int = 16,
                   cache_dir: Path | None = None, threads: int | None = None) -> Embedder:
     """The real model on the chosen backend.
 
@@ -85,9 +87,9 @@ def load_embedder(model_path: str, *, name: str, backend: str = "onnx-int8", bat
     """
     if backend == "torch":
         return SentenceTransformerEmbedder(model_path, name=name, batch_size=batch_size)
-    if backend not in ("onnx", "onnx-int8"):
+    if backend not in EMBEDDING_BACKENDS:
         raise RuntimeError(f"unknown embedding backend {backend!r} (setting RAG_EMBEDDING_BACKEND): "
-                           "use torch, onnx or onnx-int8")
+                           f"use {', '.join(EMBEDDING_BACKENDS)}")
     from rag.embed_onnx import OnnxEmbedder, default_cache_dir
 
     quantized = backend == "onnx-int8"

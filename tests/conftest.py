@@ -21,7 +21,7 @@ from hypothesis import settings
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from rag.config import BUNDLED_MODEL, Settings, resolve_model_path
+from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, resolve_model_path
 from rag.embeddings import Embedder, load_embedder
 from rag.index import IndexStore
 from rag.ingest import ingest
@@ -84,8 +84,7 @@ def _block_network() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
     """The bundled all-MiniLM-L6-v2 on the default backend, loaded once for the whole session."""
-    backend = Settings.model_fields["embedding_backend"].default
-    return load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=backend)
+    return load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=DEFAULT_BACKEND)
 
 
 @pytest.fixture(scope="session")
