@@ -19,10 +19,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the
 
 import gradio as gr
 
-from rag.engine import answer_json
-from rag.loaders import SUPPORTED_SUFFIXES
+from rag.app.engine import answer_json
+from rag.load.corpus import SUPPORTED_SUFFIXES
 from rag.types import Answer
-from rag.workspace import MAX_UPLOAD_BYTES, Workspace, WorkspaceError
+from rag.app.workspace import MAX_UPLOAD_BYTES, Workspace, WorkspaceError
 
 log = logging.getLogger("rag.ui")
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.answer import ExtractiveAnswerer
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
-from rag.embeddings import Embedder, load_embedder
-from rag.engine import Engine
-from rag.evaluate import load_questions
-from rag.index import IndexStore
+from rag.embed.base import Embedder, load_embedder
+from rag.app.engine import Engine
+from rag.eval.runner import load_questions
+from rag.store.folder.store import IndexStore
 from rag.ingest import ingest
-from rag.retriever import HybridRetriever
+from rag.retrieve.hybrid import HybridRetriever
 
 
 def collect(qa: Path, corpus: Path, embedder: Embedder) -> list[tuple[bool, dict[str, float]]]:

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from perf_env import BUILD, QUESTION_SETS, ROOT, SHARED
 
-from rag.chunking import chunk_document
-from rag.evaluate import load_questions
+from rag.chunk import chunk_document
+from rag.eval.runner import load_questions
 from rag.ingest import SPLITTER
-from rag.loaders import list_corpus, load_document
+from rag.load.corpus import list_corpus, load_document
 from rag.types import Chunk
 
 SOURCES = (ROOT / "corpus", SHARED / "corpus")

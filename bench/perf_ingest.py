@@ -106,7 +106,7 @@ def measure_langchain(corpus: Path, megabytes: float, repeats: int) -> dict[str,
     from langchain_community.vectorstores import FAISS
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.loaders import list_corpus
+    from rag.load.corpus import list_corpus
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -63,9 +63,9 @@ def query(index: Path, questions_file: Path, repeats: int, k: int, answers: bool
     """
     from perf_env import make_embedder, memory_kib
 
-    from rag.answer import ExtractiveAnswerer
-    from rag.index import IndexStore
-    from rag.retriever import HybridRetriever
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.store.folder.store import IndexStore
+    from rag.retrieve.hybrid import HybridRetriever
 
     questions: list[str] = json.loads(questions_file.read_text("utf-8"))
     embedder = make_embedder(os.environ.get("RAG_EMBEDDING_BACKEND", "torch"))

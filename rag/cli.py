@@ -50,7 +50,7 @@ def make_settings(**flags: Any) -> Settings:
 
 @functools.lru_cache(maxsize=2)
 def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> Any:
-    from rag.embeddings import load_embedder
+    from rag.embed.base import load_embedder
 
     try:
         return load_embedder(resolve_model_path(model), name=model, backend=backend, batch_size=batch_size,
@@ -61,7 +61,7 @@ def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> 
 
 def make_workspace(settings: Settings) -> Any:
     """The one place that turns settings into real objects."""
-    from rag.workspace import Workspace
+    from rag.app.workspace import Workspace
 
     embedder = _embedder(settings.embedding_model, settings.embed_batch_size, settings.embedding_backend,
                          settings.model_cache)
@@ -75,7 +75,7 @@ def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
     """The configured chat model and the generative answerer's options, or (None, None)."""
     if not settings.llm:
         return None, None
-    from rag.llm import LLMConfigError, chat_model, parse_spec
+    from rag.app.llm import LLMConfigError, chat_model, parse_spec
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     try:
@@ -94,7 +94,7 @@ def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
 
 def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,
                workspace: Any = None) -> Any:
-    from rag.index import IndexUnavailable
+    from rag.store.folder.store import IndexUnavailable
 
     ws = workspace or make_workspace(settings)
     try:
@@ -117,7 +117,7 @@ def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool
 
 def open_workspace(settings: Settings, *, refresh: bool = False) -> Any:
     """A workspace with a loaded index: ingested first if there is none (or if `refresh`)."""
-    from rag.index import IndexUnavailable, live_generation
+    from rag.store.folder.store import IndexUnavailable, live_generation
 
     ws = make_workspace(settings)
     if refresh or live_generation(settings.index) is None:
@@ -213,7 +213,7 @@ def ingest(corpus: Path | None, index: Path | None, k: int | None, as_json: bool
 def ask(question: str, corpus: Path | None, index: Path | None, k: int | None, llm: str | None,
         llm_base_url: str | None, as_json: bool) -> None:
     """Answer QUESTION from the documents, citing the passages used."""
-    from rag.engine import answer_json
+    from rag.app.engine import answer_json
 
     settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
     engine = build_engine(settings)
@@ -283,8 +283,8 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, llm: st
     if more_gates and not gates:
         raise click.UsageError(f"unexpected arguments {' '.join(more_gates)}: gates go after --fail-under")
     gates = gates + more_gates
-    from rag import report as rpt
-    from rag.evaluate import QuestionSetError, load_questions, run_eval
+    from rag.eval import report as rpt
+    from rag.eval.runner import QuestionSetError, load_questions, run_eval
 
     # Everything a user can get wrong is checked before the model loads and the questions run.
     try:
@@ -368,7 +368,7 @@ def feedback() -> None:
               help="Question-set JSONL to write (usable with rag eval --qa).")
 def feedback_export(corpus: Path | None, index: Path | None, k: int | None, out: Path) -> None:
     """Turn liked answers into a regression question set for `rag eval`."""
-    from rag.workspace import feedback_to_questions
+    from rag.app.workspace import feedback_to_questions
 
     settings = make_settings(corpus=corpus, index=index, k=k)
     source = settings.index / "feedback.jsonl"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import TokenCounter, chunk_document
-from rag.embeddings import Embedder
-from rag.index import (
+from rag.chunk import TokenCounter, chunk_document
+from rag.embed.base import Embedder
+from rag.store.folder.store import (
     FileEntry,
     IndexStore,
     IndexUnavailable,
@@ -26,8 +26,8 @@ from rag.index import (
     live_generation,
     write_generation,
 )
-from rag.loaders import LoadError, list_corpus, load_document, printable
-from rag.storage import sha256_file, writer_lock
+from rag.load.corpus import LoadError, list_corpus, load_document, printable
+from rag.store.folder.durable import sha256_file, writer_lock
 from rag.text import terms
 from rag.types import Chunk
 

@@ -22,8 +22,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, resolve_model_path
-from rag.embeddings import Embedder, load_embedder
-from rag.index import IndexStore
+from rag.embed.base import Embedder, load_embedder
+from rag.store.folder.store import IndexStore
 from rag.ingest import ingest
 
 SHIPPED_CORPUS = Path(__file__).parent.parent / "corpus"

@@ -12,7 +12,7 @@ import pytest
 import rag.cli
 import ui
 from rag.config import BUNDLED_MODEL
-from rag.embeddings import Embedder
+from rag.embed.base import Embedder
 
 
 def use_session_model(mp: pytest.MonkeyPatch, embedder: Embedder,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import ExtractiveAnswerer, covers, question_terms
-from rag.embeddings import Embedder
-from rag.engine import Engine
-from rag.index import IndexStore
-from rag.loaders import load_document
-from rag.retriever import HybridRetriever
+from rag.answer.extractive import ExtractiveAnswerer, covers, question_terms
+from rag.embed.base import Embedder
+from rag.app.engine import Engine
+from rag.store.folder.store import IndexStore
+from rag.load.corpus import load_document
+from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Answer
 
 NOT_FOUND = "I couldn't find this in the documents."

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document, sentence_spans
-from rag.embeddings import HashingEmbedder
+from rag.chunk import chunk_document, sentence_spans
+from rag.embed.base import HashingEmbedder
 from rag.types import Chunk, Document, Section
 
 count = HashingEmbedder().count_tokens

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from support import use_session_model
 
 import rag.cli
-from rag.embeddings import Embedder
+from rag.embed.base import Embedder
 
 pytestmark = pytest.mark.model
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import standalone, surface_names
+from rag.app.conversation import standalone, surface_names
 
 UNPROFITABLE = "Why is CoreWeave unprofitable?"
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 import rag.cli
 from rag.config import BUNDLED_MODEL, resolve_model_path
-from rag.embed_onnx import export
-from rag.embeddings import Embedder, SentenceTransformerEmbedder, load_embedder
-from rag.index import IndexStore
+from rag.embed.onnx import export
+from rag.embed.base import Embedder, SentenceTransformerEmbedder, load_embedder
+from rag.store.folder.store import IndexStore
 from rag.ingest import ingest
 
 pytestmark = pytest.mark.model

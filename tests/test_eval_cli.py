@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from support import use_session_model
 
 import rag.cli
-from rag.embeddings import Embedder
-from rag.report import GROUPS
+from rag.embed.base import Embedder
+from rag.eval.report import GROUPS
 
 pytestmark = pytest.mark.model
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rag.evaluate import (
+from rag.eval.runner import (
     Question,
     QuestionSetError,
     answer_sentences,

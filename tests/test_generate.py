@@ -21,13 +21,13 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk
 
-from rag.answer import NOT_FOUND, ExtractiveAnswerer
-from rag.embeddings import Embedder
-from rag.engine import Engine
-from rag.generate import GenerativeAnswerer, build_messages, complete_sentences, condense, fence
-from rag.index import IndexStore
-from rag.loaders import load_document
-from rag.retriever import HybridRetriever
+from rag.answer.extractive import NOT_FOUND, ExtractiveAnswerer
+from rag.embed.base import Embedder
+from rag.app.engine import Engine
+from rag.answer.generative import GenerativeAnswerer, build_messages, complete_sentences, condense, fence
+from rag.store.folder.store import IndexStore
+from rag.load.corpus import load_document
+from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Answer, Chunk, Hit
 
 QUESTION = "How is Microsoft expanding Azure's AI capacity?"

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import rag
-import rag.index
-from rag.embeddings import HashingEmbedder
-from rag.index import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation
+import rag.store.folder.store
+from rag.embed.base import HashingEmbedder
+from rag.store.folder.store import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation
 from rag.ingest import IngestReport, ingest
 from rag.types import Chunk
 
@@ -255,7 +255,7 @@ def _sabotage_current_switch(mp: pytest.MonkeyPatch) -> None:
             _raise()
         real_replace(src, dst)
 
-    mp.setattr(rag.index.os, "replace", replace)
+    mp.setattr(rag.store.folder.store.os, "replace", replace)
 
 
 @pytest.mark.parametrize(
@@ -394,7 +394,7 @@ _PICKLE_PATTERNS = [
 @pytest.mark.parametrize("pattern", _PICKLE_PATTERNS)
 def test_package_never_unpickles(pattern: str) -> None:
     package = Path(rag.__file__).parent
-    sources = sorted(package.glob("*.py"))
+    sources = sorted(package.rglob("*.py"))
     assert len(sources) >= 10, "the package source was not found"
     offenders = [
         f"{path.name}:{text[: m.start()].count(chr(10)) + 1}"

@@ -11,10 +11,10 @@ import bm25s
 import numpy as np
 import pytest
 
-import rag.index
-import rag.vectors
-from rag.embeddings import HashingEmbedder
-from rag.index import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation
+import rag.store.folder.store
+import rag.store.folder.vectors
+from rag.embed.base import HashingEmbedder
+from rag.store.folder.store import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation
 from rag.ingest import ingest
 from rag.text import terms
 from rag.types import Chunk
@@ -61,7 +61,7 @@ def recall_at_10(approx: IndexStore, exact: IndexStore, queries: np.ndarray) -> 
 
 @pytest.fixture
 def small_flat_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    monkeypatch.setattr(rag.vectors, "FLAT_LIMIT", 1000)
+    monkeypatch.setattr(rag.store.folder.vectors, "FLAT_LIMIT", 1000)
     yield 1000
 
 
@@ -81,7 +81,7 @@ def test_chunks_are_read_lazily_and_exactly_as_written(tmp_path: Path, monkeypat
         built.append(Chunk(**fields))  # type: ignore[arg-type]
         return built[-1]
 
-    monkeypatch.setattr(rag.index, "Chunk", counting)
+    monkeypatch.setattr(rag.store.folder.store, "Chunk", counting)
     store = IndexStore.load(tmp_path)
     assert built == [], "loading the index parses no chunk"
     assert store.chunks[3] == chunks[3] and len(built) == 1
@@ -131,7 +131,7 @@ def test_flat_up_to_the_limit_and_ivf_above_it(tmp_path: Path, small_flat_limit:
     assert at_limit.manifest.vector_index == {"type": "flat"}
     info = above.manifest.vector_index
     assert info["type"] == "ivf-sq8"
-    assert 1 <= int(info["nprobe"]) <= int(info["nlist"]) and float(info["recall_at_10"]) >= rag.vectors.ANN_RECALL
+    assert 1 <= int(info["nprobe"]) <= int(info["nlist"]) and float(info["recall_at_10"]) >= rag.store.folder.vectors.ANN_RECALL
     assert (above.path / "vectors.f16.npy").is_file() and not (at_limit.path / "vectors.f16.npy").exists()
     on_disk = json.loads((above.path / "manifest.json").read_text("utf-8"))
     assert on_disk["vector_index"] == info and on_disk["format"] == 2
@@ -167,7 +167,7 @@ def test_ivf_vectors_are_the_written_ones_in_float16(tmp_path: Path) -> None:
 def test_incremental_ingest_over_ivf_reuses_vectors_without_drift(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rag.vectors, "FLAT_LIMIT", 0)
+    monkeypatch.setattr(rag.store.folder.vectors, "FLAT_LIMIT", 0)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     for name in ("a", "b", "c"):
@@ -207,7 +207,7 @@ def test_memory_mapped_bm25_ranks_as_the_loaded_one(tmp_path: Path) -> None:
 
 
 def _rewrite_checksums(gen: Path) -> None:
-    sums = {p.relative_to(gen).as_posix(): rag.index.sha256_file(p)
+    sums = {p.relative_to(gen).as_posix(): rag.store.folder.store.sha256_file(p)
             for p in sorted(gen.rglob("*")) if p.is_file() and p.name != "checksums.json"}
     (gen / "checksums.json").write_text(json.dumps(sums), "utf-8")
 

@@ -1,4 +1,4 @@
-"""Pure pieces of rag.llm (the real models are exercised in test_llm_real.py)."""
+"""Pure pieces of rag.app.llm (the real models are exercised in test_llm_real.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from rag.llm import retry_after
+from rag.app.llm import retry_after
 
 NOW = 1_800_000_000.0
 

@@ -34,15 +34,15 @@ from click.testing import CliRunner
 from support import free_port
 
 import rag.cli
-from rag.answer import NOT_FOUND, ExtractiveAnswerer
-from rag.chunking import sentence_spans
-from rag.embeddings import Embedder
-from rag.engine import Engine, answer_json
-from rag.generate import GenerativeAnswerer
-from rag.index import IndexStore
-from rag.llm import chat_model, parse_spec
-from rag.loaders import load_document
-from rag.retriever import HybridRetriever
+from rag.answer.extractive import NOT_FOUND, ExtractiveAnswerer
+from rag.chunk import sentence_spans
+from rag.embed.base import Embedder
+from rag.app.engine import Engine, answer_json
+from rag.answer.generative import GenerativeAnswerer
+from rag.store.folder.store import IndexStore
+from rag.app.llm import chat_model, parse_spec
+from rag.load.corpus import load_document
+from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Answer
 
 pytestmark = [pytest.mark.llm, pytest.mark.model]

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.loaders import SUPPORTED_SUFFIXES, LoadError, list_corpus, load_document
+from rag.load.corpus import SUPPORTED_SUFFIXES, LoadError, list_corpus, load_document
 from rag.types import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -24,9 +24,9 @@ from reliability_support import assert_clean_failure, invoke, rag_command, subpr
 from support import use_session_model
 
 import rag.cli
-from rag.embeddings import Embedder, HashingEmbedder
-from rag.index import CHECKSUMS, IndexStore, live_generation
-from rag.loaders import load_document
+from rag.embed.base import Embedder, HashingEmbedder
+from rag.store.folder.store import CHECKSUMS, IndexStore, live_generation
+from rag.load.corpus import load_document
 
 FACTUAL = "What is the value of the Meta agreement?"
 TIMEOUT = 600

@@ -27,12 +27,12 @@ from reliability_support import assert_clean_failure, invoke, prose
 from test_loaders import PDF_2_PAGES, encrypted, make_pdf
 
 import rag.cli
-from rag.chunking import chunk_document
-from rag.embeddings import HashingEmbedder
-from rag.index import IndexStore
+from rag.chunk import chunk_document
+from rag.embed.base import HashingEmbedder
+from rag.store.folder.store import IndexStore
 from rag.ingest import ingest
-from rag.loaders import LoadError, load_document
-from rag.retriever import HybridRetriever
+from rag.load.corpus import LoadError, load_document
+from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Document
 
 
@@ -222,7 +222,7 @@ _BIG_INGEST = textwrap.dedent(
     """
     import json, resource, sys, time
     from pathlib import Path
-    from rag.embeddings import HashingEmbedder
+    from rag.embed.base import HashingEmbedder
     from rag.ingest import ingest
 
     corpus, index = Path(sys.argv[1]), Path(sys.argv[2])

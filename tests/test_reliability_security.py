@@ -16,11 +16,11 @@ from reliability_support import ROOT, assert_clean_failure, invoke
 import rag
 import rag.cli
 import ui
-from rag.answer import NOT_FOUND
-from rag.embeddings import Embedder, HashingEmbedder
-from rag.loaders import load_document
+from rag.answer.extractive import NOT_FOUND
+from rag.embed.base import Embedder, HashingEmbedder
+from rag.load.corpus import load_document
 from rag.types import Answer, Chunk, Citation, Hit
-from rag.workspace import UPLOAD_DIR, Workspace, WorkspaceError
+from rag.app.workspace import UPLOAD_DIR, Workspace, WorkspaceError
 
 # ---------------------------------------------------------------- nothing that runs code from data
 
@@ -44,7 +44,7 @@ _FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 
 
 def _sources() -> list[Path]:
-    files = [*sorted(Path(rag.__file__).parent.glob("*.py")), ROOT / "ui.py"]
+    files = [*sorted(Path(rag.__file__).parent.rglob("*.py")), ROOT / "ui.py"]
     assert len(files) >= 15 and (ROOT / "ui.py").is_file()
     return files
 
@@ -273,7 +273,7 @@ def test_upload_names_cannot_leave_the_upload_folder(small_ws: Workspace, tmp_pa
 
 
 def test_upload_size_and_type_limits(small_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rag.workspace.MAX_UPLOAD_BYTES", 1024)
+    monkeypatch.setattr("rag.app.workspace.MAX_UPLOAD_BYTES", 1024)
     big = tmp_path / "big.txt"
     big.write_text("word " * 400, "utf-8")
     script = tmp_path / "run.sh"

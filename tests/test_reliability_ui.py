@@ -24,8 +24,8 @@ from test_reliability_security import INJECTION
 from test_ui import UNPROFITABLE, ask, browser, page, server, upload, workspace  # noqa: F401
 
 import ui
-from rag.embeddings import HashingEmbedder
-from rag.workspace import UPLOAD_DIR, Workspace
+from rag.embed.base import HashingEmbedder
+from rag.app.workspace import UPLOAD_DIR, Workspace
 
 KESTREL = "The Kestrel-5 drill bores 310 metres of rock a day."
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from rag.evaluate import summarize
-from rag.report import (
+from rag.eval.runner import summarize
+from rag.eval.report import (
     GATEABLE,
     GROUPS,
     compare,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document as LCDocument
 
-from rag.embeddings import Embedder, HashingEmbedder
-from rag.index import IndexStore, Manifest, write_generation
-from rag.loaders import load_document
-from rag.retriever import HybridRetriever, rrf
+from rag.embed.base import Embedder, HashingEmbedder
+from rag.store.folder.store import IndexStore, Manifest, write_generation
+from rag.load.corpus import load_document
+from rag.retrieve.hybrid import HybridRetriever, rrf
 from rag.text import terms
 from rag.types import Chunk, Hit
 

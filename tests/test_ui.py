@@ -19,10 +19,10 @@ from support import served
 
 import rag.cli
 import ui
-from rag.embeddings import Embedder, HashingEmbedder
-from rag.loaders import load_document
+from rag.embed.base import Embedder, HashingEmbedder
+from rag.load.corpus import load_document
 from rag.types import Answer, Chunk, Citation, Hit
-from rag.workspace import UPLOAD_DIR, Workspace
+from rag.app.workspace import UPLOAD_DIR, Workspace
 
 SCRIPT = "<script>alert(1)</script>"
 UNPROFITABLE = "Why is CoreWeave unprofitable?"

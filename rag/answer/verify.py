@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.chunking import sentence_spans
-from rag.embeddings import Embedder
+from rag.chunk import sentence_spans
+from rag.embed.base import Embedder
 from rag.text import is_number, names, terms
 
 # Calibrated on the 96 hand-labelled claims in tests/eval/claims.jsonl by bench/calibrate_verifier.py

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer import ExtractiveAnswerer
-from rag.chunking import sentence_spans
-from rag.embeddings import Embedder
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.chunk import sentence_spans
+from rag.embed.base import Embedder
 from rag.text import terms
 from rag.types import Answer, Citation, Hit, Sentence
-from rag.verify import MARKER, MIN_SIMILARITY, Check, split_markers, verify
+from rag.answer.verify import MARKER, MIN_SIMILARITY, Check, split_markers, verify
 
-log = logging.getLogger("rag.generate")
+log = logging.getLogger("rag.answer.generative")
 
 NOT_FOUND = "NOT_FOUND"
 SYSTEM = (
@@ -196,7 +196,7 @@ class GenerativeAnswerer:
 
     @staticmethod
     def fallback_text() -> str:
-        from rag.answer import NOT_FOUND as TEXT
+        from rag.answer.extractive import NOT_FOUND as TEXT
 
         return TEXT
 

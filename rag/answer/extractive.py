@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import sentence_spans
-from rag.embeddings import Embedder
+from rag.chunk import sentence_spans
+from rag.embed.base import Embedder
 from rag.text import is_number, names, terms
 from rag.types import Answer, Citation, Hit
 

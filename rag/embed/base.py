@@ -90,7 +90,7 @@ def load_embedder(model_path: str, *, name: str, backend: str = DEFAULT_BACKEND,
     if backend not in EMBEDDING_BACKENDS:
         raise RuntimeError(f"unknown embedding backend {backend!r} (setting RAG_EMBEDDING_BACKEND): "
                            f"use {', '.join(EMBEDDING_BACKENDS)}")
-    from rag.embed_onnx import OnnxEmbedder, default_cache_dir
+    from rag.embed.onnx import OnnxEmbedder, default_cache_dir
 
     quantized = backend == "onnx-int8"
     return OnnxEmbedder(model_path, name=f"{name}#int8" if quantized else name, quantized=quantized,

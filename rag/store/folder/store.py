@@ -42,16 +42,16 @@ import bm25s
 import faiss
 import numpy as np
 
-from rag.storage import IndexUnavailable, fsync_dir, fsync_file, fsync_tree, sha256_file
+from rag.store.folder.durable import IndexUnavailable, fsync_dir, fsync_file, fsync_tree, sha256_file
 from rag.types import Chunk
-from rag.vectors import FLAT, IVF_SQ8, VECTORS, VECTORS_F16, choose, write_vectors
+from rag.store.folder.vectors import FLAT, IVF_SQ8, VECTORS, VECTORS_F16, choose, write_vectors
 
 FORMAT = 2
 CHECKSUMS = "checksums.json"
 CHUNKS = "chunks.jsonl"
 OFFSETS = "chunks.offsets.npy"
 
-log = logging.getLogger("rag.index")
+log = logging.getLogger("rag.store.folder.store")
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from rag.engine import Engine, answer_json
-from rag.loaders import LoadError, load_document
+from rag.app.engine import Engine, answer_json
+from rag.load.corpus import LoadError, load_document
 from rag.types import Answer, Document
-from rag.verify import lexical_check
+from rag.answer.verify import lexical_check
 
 
 class QuestionSetError(ValueError):

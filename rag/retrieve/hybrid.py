@@ -16,8 +16,8 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.embeddings import Embedder
-from rag.index import IndexStore
+from rag.embed.base import Embedder
+from rag.store.folder.store import IndexStore
 from rag.text import terms
 from rag.types import Hit
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
-from rag.retriever import HybridRetriever
+from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000

@@ -50,7 +50,7 @@ _BLOCK = 65_536  # rows converted to float32 at a time while writing
 # (and IVF training no faster), so readers and writers both use one.
 faiss.omp_set_num_threads(1)
 
-log = logging.getLogger("rag.index")
+log = logging.getLogger("rag.store.folder.store")
 
 
 def choose(n: int, forced: str | None = None) -> str:

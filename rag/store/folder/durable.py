@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-log = logging.getLogger("rag.index")
+log = logging.getLogger("rag.store.folder.store")
 
 
 class IndexUnavailable(Exception):

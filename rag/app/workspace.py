@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer import ExtractiveAnswerer
-from rag.conversation import standalone
-from rag.embeddings import Embedder
-from rag.engine import Engine, answer_json
-from rag.generate import GenerativeAnswerer, condense
-from rag.index import IndexStore, live_generation
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.app.conversation import standalone
+from rag.embed.base import Embedder
+from rag.app.engine import Engine, answer_json
+from rag.answer.generative import GenerativeAnswerer, condense
+from rag.store.folder.store import IndexStore, live_generation
 from rag.ingest import IngestReport, ingest
-from rag.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
-from rag.retriever import HybridRetriever
+from rag.load.corpus import SUPPORTED_SUFFIXES, LoadError, load_document
+from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Answer
 
 UPLOAD_DIR = "uploads"

@@ -1,0 +1,1 @@
+"""Answer: passages -> a cited answer, quoted (extractive) or generated and verified."""

@@ -1,0 +1,1 @@
+"""Eval: question sets, metric functions, the runner and its reports."""

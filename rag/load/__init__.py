@@ -1,0 +1,1 @@
+"""Load: files -> Document, one module per format; no chunking here."""

@@ -1,0 +1,1 @@
+"""Retrieve: a question -> the passages to answer from."""

@@ -1,0 +1,1 @@
+"""Store: where chunks, their vectors and their terms live, and how they are searched."""

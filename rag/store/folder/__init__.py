@@ -1,0 +1,1 @@
+"""The folder index: FAISS and BM25 files in crash-safe generations under one folder."""
