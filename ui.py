@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the
 
 import gradio as gr
 
+from rag.answer.cite import link_markers
 from rag.app.engine import answer_json
+from rag.app.uploads import MAX_UPLOAD_BYTES
+from rag.app.workspace import Workspace, WorkspaceError
 from rag.load.corpus import SUPPORTED_SUFFIXES
 from rag.types import Answer
-from rag.app.workspace import MAX_UPLOAD_BYTES, Workspace, WorkspaceError
 
 log = logging.getLogger("rag.ui")
 
@@ -94,16 +98,15 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
         parts.append("</div>")
         return "".join(parts)
 
-    cited = {str(c.id) for c in answer.citations}
+    cited = {c.id for c in answer.citations}
 
-    def link(match: re.Match[str]) -> str:
-        n = match.group(1)
+    def link(n: int, marker: str) -> str:
         if n not in cited:  # "[99]" quoted from a document is text, not a citation
-            return match.group(0)
+            return marker
         return f'<a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>'
 
     lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
-    items = [re.sub(r"\[(\d+)\]", link, _text(line)) for line in lines]
+    items = [link_markers(_text(line), link) for line in lines]
     listed = "".join(f"<li>{i}</li>" for i in items)
     parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
     parts.append('<div class="rag-sources"><b>Sources</b>')
@@ -129,141 +132,206 @@ def _header(ws: Workspace) -> str:
             "when the documents don't hold the answer, it says so.")
 
 
+@dataclass(frozen=True)
+class ChatPanel:
+    chat: gr.Chatbot
+    box: gr.Textbox
+    send: gr.Button
+    status: gr.Markdown
+
+
+@dataclass(frozen=True)
+class SettingsPanel:
+    k: gr.Slider
+    mode: gr.Radio
+    show: gr.Checkbox
+
+
+@dataclass(frozen=True)
+class DocumentsPanel:
+    upload: gr.File
+    docs: gr.Dataframe
+    which: gr.Dropdown
+    remove: gr.Button
+    reindex: gr.Button
+
+
+def chat_panel() -> ChatPanel:
+    """The conversation, the question box and the status line."""
+    chat = gr.Chatbot(height=560, label="Chat", feedback_options=("Like", "Dislike"), elem_id="rag-chat",
+                      sanitize_html=True)
+    with gr.Row():
+        box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False, scale=5,
+                         elem_id="rag-question", max_length=2000)
+        send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+    gr.Examples(EXAMPLES, inputs=[box], label="Examples")
+    return ChatPanel(chat, box, send, gr.Markdown("", elem_id="rag-status"))
+
+
+def settings_panel(ws: Workspace) -> SettingsPanel:
+    """Top-k, the answer mode and whether to show the retrieved passages."""
+    with gr.Accordion("Settings", open=False):
+        k = gr.Slider(1, 20, value=ws.k, step=1, label="Passages (top-k)")
+        generative = "generative" in ws.modes
+        mode = gr.Radio(ws.modes, value=ws.modes[-1], label="Answer mode",
+                        info="Generative sentences are each verified against their citations."
+                        if generative else "Extractive quotes the documents; no LLM is configured.")
+        show = gr.Checkbox(False, label="Show retrieved passages")
+    return SettingsPanel(k, mode, show)
+
+
+def documents_panel(ws: Workspace) -> DocumentsPanel:
+    """Uploads, the document list, removal and re-indexing."""
+    with gr.Accordion("Documents", open=True):
+        # No `file_types`: Gradio would reject a whole batch over one bad file with a
+        # passing toast; add_files accepts the good ones and says why it refused the rest.
+        upload = gr.File(label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
+                         file_count="multiple", elem_id="rag-upload")
+        docs = gr.Dataframe(value=ws.documents(), headers=["document", "chunks"], interactive=False,
+                            elem_id="rag-docs")
+        which = gr.Dropdown([s for s, _ in ws.documents()], label="Document", value=None)
+        with gr.Row():
+            remove = gr.Button("Remove", variant="stop")
+            reindex = gr.Button("Re-index")
+    return DocumentsPanel(upload, docs, which, remove, reindex)
+
+
+def responder(ws: Workspace) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """The chat handler: streams verified text, then the rendered answer; the page stays usable
+    whatever fails below. Yields (history, box, session, status)."""
+
+    def respond(message: str, history: list[dict[str, Any]], state: dict[str, Any], top_k: int,
+                show_retrieved: bool, answer_mode: str) -> Iterator[tuple[Any, ...]]:
+        message = (message or "").strip()
+        if not message:
+            yield history, "", state, ""
+            return
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield history, "", state, ""
+        shown: list[str] = []
+        answer: Answer | None = None
+        try:
+            query = ws.standalone(message, state["queries"])
+            for item in ws.stream(query, int(top_k), answer_mode):  # verified text as it comes
+                if isinstance(item, Answer):
+                    answer = item
+                    continue
+                shown.append(item)
+                history[-1] = {"role": "assistant", "content": escape("\n".join(shown))}
+                yield history, "", state, ""
+            if answer is None:
+                raise RuntimeError("no answer was produced")
+        except Exception as exc:
+            log.exception("answering failed")
+            history[-1] = {"role": "assistant", "content": f"Something went wrong: {escape(str(exc))}"}
+            yield history, "", state, "**Error:** the question could not be answered; see the server log."
+            return
+        state = {**state, "queries": [*state["queries"], query], "turn": state["turn"] + 1}
+        state["answers"] = {**state["answers"], len(history) - 1: (message, answer)}
+        shown_query = query if query != message else None
+        history[-1] = {"role": "assistant",
+                       "content": render_answer(answer, state["turn"], ws, shown_query, show_retrieved)}
+        yield history, "", state, ""
+
+    return respond
+
+
+def feedback_handler(ws: Workspace) -> Callable[[gr.LikeData, dict[str, Any]], str]:
+    """Thumbs up/down on an answer of this session, saved with its question."""
+
+    def on_feedback(data: gr.LikeData, state: dict[str, Any]) -> str:
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        if index not in state["answers"]:
+            return ""
+        question, answer = state["answers"][index]
+        ws.record_feedback(question, answer, bool(data.liked))
+        return "Thanks — feedback saved."
+
+    return on_feedback
+
+
+class DocumentActions:
+    """The document panel's handlers; each returns (header, documents, dropdown, status)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def refreshed(self, note: str) -> tuple[Any, ...]:
+        sources = [s for s, _ in self.ws.documents()]
+        return _header(self.ws), self.ws.documents(), gr.update(choices=sources, value=None), note
+
+    def on_load(self) -> tuple[Any, ...]:
+        return self.refreshed("")[:3]
+
+    def on_upload(self, files: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
+        if not files:
+            return self.refreshed("")
+        progress(0.1, desc="indexing")
+        paths = [Path(f) for f in files]
+        try:
+            report, refused = self.ws.add_files(paths, [p.name for p in paths])
+        except Exception as exc:
+            log.exception("upload failed")
+            return self.refreshed(f"**Error:** upload failed: {escape(str(exc))}")
+        notes = []
+        if report:
+            notes.append(f"Indexed: {report.added} added, {report.updated} updated "
+                         f"({report.chunks_embedded} chunks embedded).")
+        notes += [f"Refused **{escape(r.name)}**: {escape(r.reason)}" for r in refused]
+        return self.refreshed("  \n".join(notes))
+
+    def on_remove(self, source: str | None) -> tuple[Any, ...]:
+        if not source:
+            return self.refreshed("Choose a document to remove.")
+        try:
+            self.ws.remove(source)
+        except WorkspaceError as exc:
+            return self.refreshed(f"**Error:** {escape(str(exc))}")
+        return self.refreshed(f"Removed {escape(source)}.")
+
+    def on_reindex(self) -> tuple[Any, ...]:
+        report = self.ws.ingest()
+        failed = "".join(f"  \nFailed {escape(f['path'])}: {escape(f['error'])}" for f in report.failed)
+        return self.refreshed(f"Re-indexed: {report.added} added, {report.updated} updated, "
+                              f"{report.removed} removed, {report.unchanged} unchanged.{failed}")
+
+
+def api(ws: Workspace) -> Callable[[str, int], dict[str, Any]]:
+    def ask(question: str, top_k: int = 0) -> dict[str, Any]:
+        """Answer one question; the same object as `rag ask --json`."""
+        return answer_json(ws.engine.ask(question, top_k or None))
+
+    return ask
+
+
 def create_app(ws: Workspace) -> gr.Blocks:
+    """The page: panels built by the functions above, then wired to their handlers."""
     with gr.Blocks(title="rag") as app:
         header = gr.Markdown(_header(ws))
         session = gr.State({"queries": [], "answers": {}, "turn": 0})
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(height=560, label="Chat", feedback_options=("Like", "Dislike"),
-                                  elem_id="rag-chat", sanitize_html=True)
-                with gr.Row():
-                    box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
-                                     scale=5, elem_id="rag-question", max_length=2000)
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
-                gr.Examples(EXAMPLES, inputs=[box], label="Examples")
-                status = gr.Markdown("", elem_id="rag-status")
+                chat = chat_panel()
             with gr.Column(scale=1):
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 20, value=ws.k, step=1, label="Passages (top-k)")
-                    generative = "generative" in ws.modes
-                    mode = gr.Radio(ws.modes, value=ws.modes[-1], label="Answer mode",
-                                    info="Generative sentences are each verified against their citations."
-                                    if generative else "Extractive quotes the documents; no LLM is configured.")
-                    show = gr.Checkbox(False, label="Show retrieved passages")
-                with gr.Accordion("Documents", open=True):
-                    # No `file_types`: Gradio would reject a whole batch over one bad file with a
-                    # passing toast; add_files accepts the good ones and says why it refused the rest.
-                    upload = gr.File(label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
-                                     file_count="multiple", elem_id="rag-upload")
-                    docs = gr.Dataframe(value=ws.documents(), headers=["document", "chunks"],
-                                        interactive=False, elem_id="rag-docs")
-                    which = gr.Dropdown([s for s, _ in ws.documents()], label="Document", value=None)
-                    with gr.Row():
-                        remove = gr.Button("Remove", variant="stop")
-                        reindex = gr.Button("Re-index")
+                settings = settings_panel(ws)
+                documents = documents_panel(ws)
 
-        def respond(message: str, history: list[dict[str, Any]], state: dict[str, Any], top_k: int,
-                    show_retrieved: bool, answer_mode: str):
-            message = (message or "").strip()
-            if not message:
-                yield history, "", state, ""
-                return
-            history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-            yield history, "", state, ""
-            shown: list[str] = []
-            answer: Answer | None = None
-            try:
-                query = ws.standalone(message, state["queries"])
-                for item in ws.stream(query, int(top_k), answer_mode):  # verified text as it comes
-                    if isinstance(item, Answer):
-                        answer = item
-                        continue
-                    shown.append(item)
-                    history[-1] = {"role": "assistant", "content": escape("\n".join(shown))}
-                    yield history, "", state, ""
-                if answer is None:
-                    raise RuntimeError("no answer was produced")
-            except Exception as exc:  # the page must stay usable whatever fails below
-                log.exception("answering failed")
-                history[-1] = {"role": "assistant", "content": f"Something went wrong: {escape(str(exc))}"}
-                yield history, "", state, "**Error:** the question could not be answered; see the server log."
-                return
-            state = {**state, "queries": [*state["queries"], query], "turn": state["turn"] + 1}
-            state["answers"] = {**state["answers"], len(history) - 1: (message, answer)}
-            shown_query = query if query != message else None
-            history[-1] = {"role": "assistant",
-                           "content": render_answer(answer, state["turn"], ws, shown_query, show_retrieved)}
-            yield history, "", state, ""
+        respond = responder(ws)
+        inputs = [chat.box, chat.chat, session, settings.k, settings.show, settings.mode]
+        outputs = [chat.chat, chat.box, session, chat.status]
+        chat.send.click(respond, inputs, outputs, api_visibility="private")
+        chat.box.submit(respond, inputs, outputs, api_visibility="private")
+        chat.chat.like(feedback_handler(ws), [session], [chat.status])
 
-        outputs = [chat, box, session, status]
-        send.click(respond, [box, chat, session, k, show, mode], outputs, api_visibility="private")
-        box.submit(respond, [box, chat, session, k, show, mode], outputs, api_visibility="private")
-
-        def on_feedback(data: gr.LikeData, state: dict[str, Any]) -> str:
-            index = data.index if isinstance(data.index, int) else data.index[0]
-            if index not in state["answers"]:
-                return ""
-            question, answer = state["answers"][index]
-            ws.record_feedback(question, answer, bool(data.liked))
-            return "Thanks — feedback saved."
-
-        chat.like(on_feedback, [session], [status])
-
-        def refreshed(note: str) -> tuple[Any, ...]:
-            sources = [s for s, _ in ws.documents()]
-            return _header(ws), ws.documents(), gr.update(choices=sources, value=None), note
-
-        def on_upload(files: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
-            if not files:
-                return refreshed("")
-            progress(0.1, desc="indexing")
-            paths = [Path(f) for f in files]
-            try:
-                report, refused = ws.add_files(paths, [p.name for p in paths])
-            except Exception as exc:
-                log.exception("upload failed")
-                return refreshed(f"**Error:** upload failed: {escape(str(exc))}")
-            notes = []
-            if report:
-                notes.append(f"Indexed: {report.added} added, {report.updated} updated "
-                             f"({report.chunks_embedded} chunks embedded).")
-            notes += [f"Refused **{escape(r.name)}**: {escape(r.reason)}" for r in refused]
-            return refreshed("  \n".join(notes))
-
-        upload.upload(on_upload, [upload], [header, docs, which, status], api_visibility="private")
-
-        def on_load() -> tuple[Any, ...]:
-            return refreshed("")[:3]
-
+        actions = DocumentActions(ws)
+        panel = [header, documents.docs, documents.which, chat.status]
+        documents.upload.upload(actions.on_upload, [documents.upload], panel, api_visibility="private")
         # The values above are fixed when the app is built; a page opened after an upload or
         # removal (a reload, a second tab) must show the documents as they are now.
-        app.load(on_load, None, [header, docs, which], api_visibility="private")
-
-        def on_remove(source: str | None) -> tuple[Any, ...]:
-            if not source:
-                return refreshed("Choose a document to remove.")
-            try:
-                ws.remove(source)
-            except WorkspaceError as exc:
-                return refreshed(f"**Error:** {escape(str(exc))}")
-            return refreshed(f"Removed {escape(source)}.")
-
-        remove.click(on_remove, [which], [header, docs, which, status], api_visibility="private")
-
-        def on_reindex() -> tuple[Any, ...]:
-            report = ws.ingest()
-            failed = "".join(f"  \nFailed {escape(f['path'])}: {escape(f['error'])}" for f in report.failed)
-            return refreshed(f"Re-indexed: {report.added} added, {report.updated} updated, "
-                             f"{report.removed} removed, {report.unchanged} unchanged.{failed}")
-
-        reindex.click(on_reindex, None, [header, docs, which, status], api_visibility="private")
-
-        def ask(question: str, top_k: int = 0) -> dict[str, Any]:
-            """Answer one question; the same object as `rag ask --json`."""
-            return answer_json(ws.engine.ask(question, top_k or None))
-
-        gr.api(ask, api_name="ask")
+        app.load(actions.on_load, None, panel[:3], api_visibility="private")
+        documents.remove.click(actions.on_remove, [documents.which], panel, api_visibility="private")
+        documents.reindex.click(actions.on_reindex, None, panel, api_visibility="private")
+        gr.api(api(ws), api_name="ask")
     return app
 
 

@@ -19,19 +19,21 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
-from rag.embed.base import Embedder, load_embedder
 from rag.app.engine import Engine
-from rag.eval.runner import load_questions
-from rag.store.folder.store import IndexStore
+from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
+from rag.embed import load_embedder
+from rag.embed.base import Embedder
+from rag.eval.questions import load_questions
 from rag.ingest import ingest
 from rag.retrieve.hybrid import HybridRetriever
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.store import FolderStore
 
 
 def collect(qa: Path, corpus: Path, embedder: Embedder) -> list[tuple[bool, dict[str, float]]]:
     with tempfile.TemporaryDirectory() as tmp:
-        ingest(corpus, Path(tmp), embedder)
-        store = IndexStore.load(Path(tmp))
+        ingest(corpus, FolderStore(Path(tmp)), embedder)
+        store = FolderIndex.load(Path(tmp))
     answerer = ExtractiveAnswerer(embedder, min_confidence=-1.0)
     engine = Engine(HybridRetriever(store=store, embedder=embedder, k=5), answerer)
     out = []

@@ -32,10 +32,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from rag.answer.verify import closest_sentences, lexical_check
 from rag.chunk import sentence_spans
 from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
-from rag.embed.base import Embedder, load_embedder
-from rag.answer.verify import closest_sentences, lexical_check
+from rag.embed import load_embedder
+from rag.embed.base import Embedder
 
 OVERLAPS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
 TABLE_SIMILARITIES = [round(0.30 + 0.05 * i, 2) for i in range(14)]  # 0.30 .. 0.95, for the printed table

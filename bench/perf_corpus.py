@@ -21,7 +21,7 @@ import numpy as np
 from perf_env import BUILD, QUESTION_SETS, ROOT, SHARED
 
 from rag.chunk import chunk_document
-from rag.eval.runner import load_questions
+from rag.eval.questions import load_questions
 from rag.ingest import SPLITTER
 from rag.load.corpus import list_corpus, load_document
 from rag.types import Chunk

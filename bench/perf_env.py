@@ -67,7 +67,7 @@ def default_backend() -> str:
 
 def make_embedder(backend: str, batch: int | None = None) -> Any:
     """The product's embedder for `backend`, loaded the way the CLI loads it, with the bench's model cache."""
-    from rag.embed.base import load_embedder
+    from rag.embed import load_embedder
 
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
     return load_embedder(model_path(), name=model_name(), backend=backend, batch_size=batch or batch_size(),

@@ -21,6 +21,7 @@ import numpy as np
 from perf_env import BUILD, child_env, make_embedder, median, model_path, run_worker
 
 from rag.ingest import ingest
+from rag.store.folder.store import FolderStore
 
 
 def measure_backend(backend: str, corpus: Path, megabytes: float, texts: Sequence[str], repeats: int,
@@ -41,7 +42,7 @@ def measure_backend(backend: str, corpus: Path, megabytes: float, texts: Sequenc
     warm: list[dict[str, Any]] = []
     raw: list[float] = []
     for _ in range(repeats):
-        report = ingest(corpus, index, embedder, rebuild=True)
+        report = ingest(corpus, FolderStore(index), embedder, rebuild=True)
         warm.append({"seconds": report.seconds, "stages": dict(report.stages), "chunks": report.chunks_total})
         t0 = time.perf_counter()
         (raw_encode or embedder.embed_documents)(list(texts))
@@ -173,10 +174,10 @@ def measure_reingest(corpus: Path, backend: str, repeats: int, log: Callable[[st
     embedder = make_embedder(backend)
     counting = CountingEmbedder(embedder)
     if not index.exists():
-        ingest(corpus, index, embedder)
+        ingest(corpus, FolderStore(index), embedder)
     unchanged = []
     for _ in range(repeats):
-        report = ingest(corpus, index, counting)
+        report = ingest(corpus, FolderStore(index), counting)
         unchanged.append((report.seconds, report.chunks_embedded))
     calls = dict(counting.calls)
     cli = _cli_reingest(corpus, index, backend)
@@ -187,11 +188,11 @@ def measure_reingest(corpus: Path, backend: str, repeats: int, log: Callable[[st
         for i in range(repeats):
             paragraph = f"\n\nRevision {i + 1}: this paragraph was appended to measure re-ingest of one file.\n"
             edited_path.write_bytes(original + paragraph.encode())
-            report = ingest(corpus, index, embedder)
+            report = ingest(corpus, FolderStore(index), embedder)
             edited.append((report.seconds, report.chunks_embedded, report.updated))
     finally:
         edited_path.write_bytes(original)
-        ingest(corpus, index, embedder)
+        ingest(corpus, FolderStore(index), embedder)
     return {
         "backend": backend,
         "unchanged": {"seconds": median([s for s, _ in unchanged]), "runs": [s for s, _ in unchanged],

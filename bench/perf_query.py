@@ -17,7 +17,7 @@ from typing import Any
 import perf_synth
 from perf_env import BUILD, folder_bytes, percentile, run_worker
 
-from rag.store.folder.store import live_generation
+from rag.store.folder.generation import live_generation
 
 
 def ensure_index(base: Path, key: str, size: int, force: str | None = None) -> tuple[Path, dict[str, Any]]:

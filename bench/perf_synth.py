@@ -25,8 +25,10 @@ from typing import Any, overload
 
 import numpy as np
 
-from rag.store.folder import store as rag_index
-from rag.store.folder.store import FileEntry, Manifest, live_generation, write_generation
+from rag.store.base import FileEntry
+from rag.store.folder import generation as rag_index
+from rag.store.folder.generation import live_generation, write_generation
+from rag.store.folder.manifest import Manifest
 from rag.text import terms
 from rag.types import Chunk
 
@@ -131,7 +133,7 @@ def build(root: Path, base: Sequence[Chunk], vectors: np.ndarray, n: int, model:
     kwargs: dict[str, Any] = {}
     if force is not None:
         if not can_force():
-            raise RuntimeError("rag.store.folder.store.write_generation has no vector_index keyword to force the index type")
+            raise RuntimeError("write_generation has no vector_index keyword to force the index type")
         kwargs["vector_index"] = force
     t0 = time.perf_counter()
     gen = write_generation(root, manifest, chunks, matrix, synth_terms(chunks.base, n), **kwargs)

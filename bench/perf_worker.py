@@ -35,11 +35,12 @@ def cold_ingest(corpus: Path, index: Path) -> dict[str, Any]:
     from perf_env import make_embedder
 
     from rag.ingest import ingest
+    from rag.store.folder.store import FolderStore
 
     import_s = since_start()
     embedder = make_embedder(os.environ.get("RAG_EMBEDDING_BACKEND", "torch"))
     model_s = since_start() - import_s
-    report = ingest(corpus, index, embedder, rebuild=True)
+    report = ingest(corpus, FolderStore(index), embedder, rebuild=True)
     return {"import_s": import_s, "model_s": model_s, "ingest_s": report.seconds, "stages": report.stages,
             "chunks": report.chunks_total, "total_s": since_start()}
 
@@ -64,15 +65,15 @@ def query(index: Path, questions_file: Path, repeats: int, k: int, answers: bool
     from perf_env import make_embedder, memory_kib
 
     from rag.answer.extractive import ExtractiveAnswerer
-    from rag.store.folder.store import IndexStore
     from rag.retrieve.hybrid import HybridRetriever
+    from rag.store.folder.index import FolderIndex
 
     questions: list[str] = json.loads(questions_file.read_text("utf-8"))
     embedder = make_embedder(os.environ.get("RAG_EMBEDDING_BACKEND", "torch"))
     embedder.embed_query("warm-up")
     before = memory_kib()
     t0 = time.perf_counter()
-    store = IndexStore.load(index)
+    store = FolderIndex.load(index)
     load_s = time.perf_counter() - t0
     loaded = memory_kib()
     retriever = HybridRetriever(store=store, embedder=embedder, k=k)
@@ -139,6 +140,10 @@ def main() -> None:
     p = sub.add_parser("modules")
     p.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args()
+    if args.command in ("build", "query"):  # as the CLI does: FAISS threads are set by the edge
+        from rag.store.folder.vectors import set_threads
+
+        set_threads()
     if args.command == "cold-ingest":
         result = cold_ingest(args.corpus, args.index)
     elif args.command == "build":

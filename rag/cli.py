@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,9 @@ from pydantic import ValidationError
 
 from rag.config import Settings, resolve_model_path
 from rag.types import Answer
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,7 +54,7 @@ def make_settings(**flags: Any) -> Settings:
 
 @functools.lru_cache(maxsize=2)
 def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> Any:
-    from rag.embed.base import load_embedder
+    from rag.embed import load_embedder
 
     try:
         return load_embedder(resolve_model_path(model), name=model, backend=backend, batch_size=batch_size,
@@ -62,11 +66,15 @@ def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> 
 def make_workspace(settings: Settings) -> Any:
     """The one place that turns settings into real objects."""
     from rag.app.workspace import Workspace
+    from rag.store.folder.store import FolderStore
+    from rag.store.folder.vectors import set_threads
+
+    set_threads()  # process-wide, so here at the edge and not on import
 
     embedder = _embedder(settings.embedding_model, settings.embed_batch_size, settings.embedding_backend,
                          settings.model_cache)
     chat, options = _chat_model(settings)
-    return Workspace(settings.corpus, settings.index, embedder, k=settings.k,
+    return Workspace(settings.corpus, settings.index, embedder, store=FolderStore(settings.index), k=settings.k,
                      chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
                      chat_model=chat, generate_options=options)
 
@@ -94,7 +102,7 @@ def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
 
 def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,
                workspace: Any = None) -> Any:
-    from rag.store.folder.store import IndexUnavailable
+    from rag.store.base import IndexUnavailable
 
     ws = workspace or make_workspace(settings)
     try:
@@ -117,20 +125,20 @@ def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool
 
 def open_workspace(settings: Settings, *, refresh: bool = False) -> Any:
     """A workspace with a loaded index: ingested first if there is none (or if `refresh`)."""
-    from rag.store.folder.store import IndexUnavailable, live_generation
+    from rag.store.base import IndexUnavailable
 
     ws = make_workspace(settings)
-    if refresh or live_generation(settings.index) is None:
+    if refresh or not ws.store.exists():
         if not refresh:
             click.echo(f"No index in {settings.index}; indexing {settings.corpus} first.", err=True)
         _print_failures(run_ingest(settings, workspace=ws))
     try:
-        manifest = ws.engine.retriever.store.manifest
+        built_with = ws.index_info().embedding_model
     except IndexUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    if manifest.embedding_model != ws.embedder.name:
+    if built_with != ws.embedder.name:
         raise click.ClickException(
-            f"index {settings.index} was built with {manifest.embedding_model!r} but the setting "
+            f"index {settings.index} was built with {built_with!r} but the setting "
             f"RAG_EMBEDDING_MODEL is {ws.embedder.name!r}: run `rag ingest` to rebuild it"
         )
     return ws
@@ -179,6 +187,10 @@ def render_sources(answer: Answer) -> str:
 @click.group()
 def main() -> None:
     """rag: answers questions from your documents, with verified citations."""
+    # Read once by huggingface_hub and transformers when they are imported (only on the torch
+    # backend, or to export the ONNX graph): the model is on disk, never fetched.
+    for name, value in OFFLINE.items():
+        os.environ.setdefault(name, value)
 
 
 @main.command()
@@ -245,7 +257,7 @@ def chat(corpus: Path | None, index: Path | None, k: int | None, llm: str | None
     settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
     ws = open_workspace(settings)
     history: list[str] = []
-    click.echo(f"Answering from {settings.corpus} ({len(ws.engine.retriever.store)} chunks). Ask a question.")
+    click.echo(f"Answering from {settings.corpus} ({ws.stats()[1]} chunks). Ask a question.")
     while True:
         try:
             question = input("> ").strip()
@@ -284,7 +296,8 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, llm: st
         raise click.UsageError(f"unexpected arguments {' '.join(more_gates)}: gates go after --fail-under")
     gates = gates + more_gates
     from rag.eval import report as rpt
-    from rag.eval.runner import QuestionSetError, load_questions, run_eval
+    from rag.eval.questions import QuestionSetError, load_questions
+    from rag.eval.runner import run_eval
 
     # Everything a user can get wrong is checked before the model loads and the questions run.
     try:
@@ -368,7 +381,7 @@ def feedback() -> None:
               help="Question-set JSONL to write (usable with rag eval --qa).")
 def feedback_export(corpus: Path | None, index: Path | None, k: int | None, out: Path) -> None:
     """Turn liked answers into a regression question set for `rag eval`."""
-    from rag.app.workspace import feedback_to_questions
+    from rag.app.feedback import feedback_to_questions
 
     settings = make_settings(corpus=corpus, index=index, k=k)
     source = settings.index / "feedback.jsonl"

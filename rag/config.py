@@ -6,6 +6,7 @@ keyword arguments to `Settings(...)`, which pydantic-settings ranks above the en
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -18,13 +19,29 @@ EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 DEFAULT_BACKEND: EmbeddingBackend = "onnx-int8"
 
+# The defaults below are owned here; every other module that needs one imports it.
+K = 5
+"""Passages handed to the answer step ("why" questions get twice as many)."""
+EMBED_BATCH_SIZE = 16
+"""Texts per model call: batch sizes 8, 16 and 32 were within noise on 2 cores (bench/RESULTS.md)."""
+CHUNK_TOKENS = 200
+"""Max tokens per chunk, in the model's own tokenizer: MiniLM reads 256, so a chunk is never truncated."""
+CHUNK_OVERLAP = 40
+"""Tokens of trailing sentences repeated at the start of the next chunk."""
+LLM_CONTEXT = 4096
+"""Context window the prompt is fitted to: what the small local models the product is tested with hold."""
+LLM_ANSWER_TOKENS = 400
+"""Tokens reserved for the generated answer (five short sentences with their markers)."""
+LLM_TIMEOUT = 60.0
+"""Seconds before a model call is abandoned and the extractive answer is shown instead."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
     corpus: Path = Field(Path("corpus"), description="Folder of documents to index.")
     index: Path = Field(Path("index"), description="Folder holding the built index.")
-    k: int = Field(5, ge=1, le=50, description="Passages handed to the answer step.")
+    k: int = Field(K, ge=1, le=50, description="Passages handed to the answer step.")
     embedding_model: str = Field(
         BUNDLED_MODEL,
         description="A sentence-transformers model name or path; the default is the "
@@ -35,19 +52,25 @@ class Settings(BaseSettings):
         "same vectors), onnx-int8 (int8 weights: about twice as fast, same retrieval quality; see bench/RESULTS.md).")
     model_cache: Path | None = Field(None, description="Folder for the ONNX graphs exported from the model "
                                      "[default ~/.cache/rag].")
-    embed_batch_size: int = Field(16, ge=1, le=1024, description="Texts per model call; 16 is fastest on 2 cores.")
-    chunk_tokens: int = Field(200, ge=16, description="Max tokens per chunk.")
-    chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated.")
+    embed_batch_size: int = Field(EMBED_BATCH_SIZE, ge=1, le=1024, description="Texts per model call.")
+    chunk_tokens: int = Field(CHUNK_TOKENS, ge=16, description="Max tokens per chunk.")
+    chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, description="Tokens of trailing sentences repeated.")
     llm: str | None = Field(None, description="Chat model: openai:MODEL, openai-compatible:MODEL, "
                             "ollama:MODEL or llamacpp:/path/model.gguf.")
     llm_base_url: str | None = Field(None, description="Server URL for openai-compatible or ollama.")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds before a model call is abandoned.")
-    llm_context: int = Field(4096, ge=512, description="Context window the prompt is fitted to, in tokens.")
-    llm_answer_tokens: int = Field(400, ge=32, description="Tokens reserved for the generated answer.")
+    llm_timeout: float = Field(LLM_TIMEOUT, gt=0, description="Seconds before a model call is abandoned.")
+    llm_context: int = Field(LLM_CONTEXT, ge=512, description="Context window the prompt is fitted to, in tokens.")
+    llm_answer_tokens: int = Field(LLM_ANSWER_TOKENS, ge=32, description="Tokens reserved for the generated answer.")
     unverified: Literal["remove", "mark"] = Field(
         "remove", description="What happens to generated sentences their citations do not support.")
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"), repr=False)
+
+
+def default_model_cache() -> Path:
+    """Where exported ONNX graphs are kept when RAG_MODEL_CACHE is not set: $XDG_CACHE_HOME/rag or ~/.cache/rag."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag"
 
 
 def resolve_model_path(name: str) -> str:

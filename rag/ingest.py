@@ -1,43 +1,31 @@
-"""Incremental ingest: corpus folder -> new index generation.
+"""Incremental ingest: corpus folder -> a new state of the store.
 
-Files are compared by the SHA-256 of their bytes against the live manifest: unchanged
-files reuse their chunks and vectors (nothing is embedded), changed and new files are
-re-loaded, re-chunked and re-embedded, and files gone from the corpus leave the index.
-If the embedding model or chunking settings differ from the ones the index was built
-with, everything is rebuilt, so vectors from two models are never mixed.
+Files are compared by the SHA-256 of their bytes against the live state: unchanged files
+keep their chunks and vectors (nothing is embedded), changed and new files are re-loaded,
+re-chunked and re-embedded, and files gone from the corpus leave the index. If the
+embedding model or chunking settings differ from the ones the index was built with,
+everything is rebuilt, so vectors from two models are never mixed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rag.chunk import TokenCounter, chunk_document
+from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS
 from rag.embed.base import Embedder
-from rag.store.folder.store import (
-    FileEntry,
-    IndexStore,
-    IndexUnavailable,
-    Manifest,
-    live_generation,
-    write_generation,
-)
-from rag.load.corpus import LoadError, list_corpus, load_document, printable
-from rag.store.folder.durable import sha256_file, writer_lock
-from rag.text import terms
+from rag.load.corpus import LoadError, list_corpus, load_document, printable, sha256_file
+from rag.store.base import Index, IndexInfo, IndexUnavailable, NewFile, ProgressFn, Store, compatible
 from rag.types import Chunk
 
-# (stage, done, total): stages are "load" (files), "chunk" (sentences of the file being
-# chunked, so a huge file still shows progress), "embed" (chunks), "terms" (chunks) and "write".
-ProgressFn = Callable[[str, int, int], None]
+# Progress stages: "load" (files), "chunk" (sentences of the file being chunked, so a huge
+# file still shows progress), "embed" (chunks), then the store's "terms" and "write".
 SPLITTER = "sentence-v2"  # v2: list markers between sentences count toward max_tokens
-# A file going into the new generation: its sha256, its chunks, and the rows of the old
-# index holding its vectors (None when it was just embedded).
-Kept = tuple[str, list[Chunk], list[int] | None]
 
 
 @dataclass
@@ -70,15 +58,15 @@ class IngestReport:
 
 def ingest(
     corpus: Path,
-    index_dir: Path,
+    store: Store,
     embedder: Embedder,
     *,
-    chunk_tokens: int = 200,
-    chunk_overlap: int = 40,
+    chunk_tokens: int = CHUNK_TOKENS,
+    chunk_overlap: int = CHUNK_OVERLAP,
     rebuild: bool = False,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
-    """Bring the index in `index_dir` up to date with the files in `corpus`."""
+    """Bring `store` up to date with the files in `corpus`."""
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} does not exist (setting --corpus / RAG_CORPUS)")
     started = time.perf_counter()
@@ -86,63 +74,79 @@ def ingest(
     tick = progress or (lambda stage, done, total: None)
     max_tokens = min(chunk_tokens, embedder.max_tokens)
     chunking: dict[str, int | str] = {"max_tokens": max_tokens, "overlap_tokens": chunk_overlap, "splitter": SPLITTER}
+    info = IndexInfo(embedder.name, embedder.dim, chunking)
 
-    with writer_lock(index_dir):
-        old = _load_previous(index_dir, embedder, chunking, rebuild, report)
+    with store.lock():
+        old = _previous(store, info, rebuild, report)
+        known = old.files() if old is not None else {}
         files, skipped = list_corpus(corpus)
         report.skipped = [{"path": p, "error": why} for p, why in skipped]
 
         t0 = time.perf_counter()
-        kept: dict[str, Kept] = {}
-        fresh: list[Chunk] = []
+        keep: set[str] = set()
+        loaded: dict[str, tuple[str, list[Chunk]]] = {}
         for i, path in enumerate(files):
             source = path.relative_to(corpus).as_posix()
             tick("load", i, len(files))
-            previous = old.manifest.files.get(source) if old else None
+            previous = known.get(source)
             try:
                 sha = sha256_file(path)
-                if previous and previous.sha256 == sha and old is not None:
-                    rows = old.rows_for(source)
-                    kept[source] = (sha, [old.chunks[r] for r in rows], rows)
+                if previous and previous.sha256 == sha:
+                    keep.add(source)
                     report.unchanged += 1
                     continue
-                sha, chunks = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap,
-                                           report.stages)
+                loaded[source] = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap,
+                                              report.stages)
             except (LoadError, OSError, ValueError) as exc:
                 report.failed.append({"path": printable(source), "error": str(exc)})
-                if previous and old is not None:  # keep the last good version searchable
-                    rows = old.rows_for(source)
-                    kept[source] = (previous.sha256, [old.chunks[r] for r in rows], rows)
+                if previous:  # keep the last good version searchable
+                    keep.add(source)
                 continue
-            kept[source] = (sha, chunks, None)
-            fresh.extend(chunks)
             if previous:
                 report.updated += 1
             else:
                 report.added += 1
         tick("load", len(files), len(files))
-        # Hashing, and reading what unchanged files keep, count as loading.
+        # Hashing counts as loading.
         report.stages["load"] = time.perf_counter() - t0 - report.stages.get("chunk", 0.0)
-        report.removed = len(set(old.manifest.files) - set(kept)) if old else 0
+        report.removed = len(set(known) - keep - set(loaded))
 
         t0 = time.perf_counter()
-        fresh_vectors = _embed(embedder, fresh, tick)
+        fresh = [chunk for _, chunks in loaded.values() for chunk in chunks]
+        vectors = _embed(embedder, fresh, tick)
         report.stages["embed"] = time.perf_counter() - t0
         report.chunks_embedded = len(fresh)
+        report.chunks_total = len(fresh) + sum(known[source].chunks for source in keep)
 
-        changed = report.added or report.updated or report.removed or old is None
         t0 = time.perf_counter()
-        all_chunks, all_vectors, entries = _assemble(kept, fresh, fresh_vectors, embedder.dim, old)
-        del kept, fresh, fresh_vectors, old  # the assembled copies are all that is needed now
-        report.chunks_total = len(all_chunks)
-        if changed:
-            manifest = Manifest(embedder.name, embedder.dim, chunking, entries, len(all_chunks), created=time.time())
-            tick("write", 0, 1)
-            write_generation(index_dir, manifest, all_chunks, all_vectors, _terms(all_chunks, tick))
-            tick("write", 1, 1)
+        if report.added or report.updated or report.removed or old is None:
+            new: dict[str, NewFile] = {}
+            row = 0
+            for source, (sha, chunks) in loaded.items():  # views into one matrix, in file order
+                new[source] = NewFile(sha, chunks, vectors[row : row + len(chunks)])
+                row += len(chunks)
+            del fresh
+            store.write(info, new, keep, old, tick)
         report.stages["write"] = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _previous(store: Store, info: IndexInfo, rebuild: bool, report: IngestReport) -> Index | None:
+    """The live state whose unchanged files can be kept, or None when everything is rebuilt (and why)."""
+    if rebuild or not store.exists():
+        report.rebuilt = "requested" if rebuild else None
+        return None
+    try:
+        old = store.open()
+    except IndexUnavailable as exc:
+        report.rebuilt = f"previous index unreadable, rebuilding: {exc}"
+        return None
+    reason = compatible(old.info, info)
+    if reason:
+        report.rebuilt = f"{reason}: rebuilding the whole index"
+        return None
+    return old
 
 
 def _load_chunks(
@@ -175,33 +179,6 @@ def _counting(embedder: Embedder, tick: ProgressFn, batch: int = 8192) -> TokenC
     return count
 
 
-def _terms(chunks: Sequence[Chunk], tick: ProgressFn, batch: int = 1024) -> Iterator[list[str]]:
-    """BM25 terms of each chunk, made as the index writer reads them, with progress."""
-    for i, chunk in enumerate(chunks):
-        if i % batch == 0:
-            tick("terms", i, len(chunks))
-        yield terms(chunk.text)
-    tick("terms", len(chunks), len(chunks))
-
-
-def _load_previous(
-    index_dir: Path, embedder: Embedder, chunking: dict[str, int | str], rebuild: bool, report: IngestReport
-) -> IndexStore | None:
-    if rebuild or live_generation(index_dir) is None:
-        report.rebuilt = "requested" if rebuild else None
-        return None
-    try:
-        old = IndexStore.load(index_dir)
-    except IndexUnavailable as exc:
-        report.rebuilt = f"previous index unreadable, rebuilding: {exc}"
-        return None
-    reason = old.manifest.compatible_with(embedder.name, embedder.dim, chunking)
-    if reason:
-        report.rebuilt = f"{reason}: rebuilding the whole index"
-        return None
-    return old
-
-
 def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = 128) -> np.ndarray:
     """One matrix filled slice by slice (stacking them would hold every vector twice). A
     slice spans several model batches, so the embedder can group texts of similar length;
@@ -214,36 +191,3 @@ def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int
     return out
 
 
-def _assemble(
-    kept: dict[str, Kept],
-    fresh: list[Chunk],
-    fresh_vectors: np.ndarray,
-    dim: int,
-    old: IndexStore | None,
-) -> tuple[list[Chunk], np.ndarray, dict[str, FileEntry]]:
-    """Order chunks by source so a file's rows are contiguous, pairing each with its vector.
-
-    The index relies on this order: a file's rows are found from the manifest alone,
-    counting `FileEntry.chunks` over the files in sorted order (`Manifest.file_rows`).
-    Reused vectors are read from the old index straight into the new matrix, so a large
-    index is not held twice.
-    """
-    fresh_row = {c.id: i for i, c in enumerate(fresh)}
-    chunks: list[Chunk] = []
-    entries: dict[str, FileEntry] = {}
-    for source in sorted(kept):
-        sha, file_chunks, _ = kept[source]
-        chunks.extend(file_chunks)
-        entries[source] = FileEntry(sha256=sha, chunks=len(file_chunks))
-    if len(chunks) == len(fresh) and all(a is b for a, b in zip(chunks, fresh, strict=True)):
-        return chunks, fresh_vectors, entries  # a first ingest: already in order, no copy needed
-    matrix = np.empty((len(chunks), dim), dtype=np.float32)
-    row = 0
-    for source in sorted(kept):
-        _, file_chunks, reused = kept[source]
-        if reused is not None and old is not None:
-            matrix[row : row + len(file_chunks)] = old.vectors(reused)
-        elif file_chunks:
-            matrix[row : row + len(file_chunks)] = fresh_vectors[[fresh_row[c.id] for c in file_chunks]]
-        row += len(file_chunks)
-    return chunks, matrix, entries

@@ -76,3 +76,13 @@ def names(text: str, *, sentence_initial: bool = False) -> set[str]:
             continue
         out.update(terms(match.group()))
     return out
+
+
+def contains_whole(haystack: str, needle: str) -> bool:
+    """`needle` occurs in `haystack` as whole words, and not as a piece of a longer figure.
+
+    Both are compared as given, so callers normalise them first, each in its own way.
+    ('capex of 20 billion', '2') -> False; ('14.2 billion', '14') -> False; ('1.5x', '5') -> False
+    """
+    pattern = r"(?<!\w)(?<!\d[.,])" + re.escape(needle) + r"(?!\w)(?![.,]\d)"
+    return re.search(pattern, haystack) is not None

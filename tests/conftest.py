@@ -22,11 +22,17 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, resolve_model_path
-from rag.embed.base import Embedder, load_embedder
-from rag.store.folder.store import IndexStore
+from rag.embed import load_embedder
+from rag.embed.base import Embedder
 from rag.ingest import ingest
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.store import FolderStore
+from rag.store.folder.vectors import set_threads
 
 SHIPPED_CORPUS = Path(__file__).parent.parent / "corpus"
+
+# FAISS's thread count is process-wide, so the edges set it: the CLI, and here the test session.
+set_threads()
 
 # Property tests draw the same examples on every run; HYPOTHESIS_PROFILE=explore searches afresh.
 settings.register_profile("deterministic", derandomize=True, deadline=None)
@@ -109,11 +115,11 @@ def shipped_index(
 ) -> Path:
     """The shipped corpus ingested once with the real model and default settings, shared read-only."""
     index_dir = tmp_path_factory.mktemp("shipped-index")
-    report = ingest(shipped_corpus, index_dir, real_embedder)
+    report = ingest(shipped_corpus, FolderStore(index_dir), real_embedder)
     assert report.failed == [] and report.chunks_total > 0
     return index_dir
 
 
 @pytest.fixture(scope="session")
-def shipped_store(shipped_index: Path) -> IndexStore:
-    return IndexStore.load(shipped_index)
+def shipped_store(shipped_index: Path) -> FolderIndex:
+    return FolderIndex.load(shipped_index)

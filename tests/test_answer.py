@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from rag.answer.extractive import ExtractiveAnswerer, covers, question_terms
-from rag.embed.base import Embedder
 from rag.app.engine import Engine
-from rag.store.folder.store import IndexStore
+from rag.embed.base import Embedder
 from rag.load.corpus import load_document
 from rag.retrieve.hybrid import HybridRetriever
+from rag.store.folder.index import FolderIndex
 from rag.types import Answer
 
 NOT_FOUND = "I couldn't find this in the documents."
@@ -67,7 +67,7 @@ def test_covers(term: str, vocabulary: set[str], expected: bool) -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(shipped_store: IndexStore, real_embedder: Embedder) -> Engine:
+def engine(shipped_store: FolderIndex, real_embedder: Embedder) -> Engine:
     return Engine(HybridRetriever(store=shipped_store, embedder=real_embedder, k=5), ExtractiveAnswerer(real_embedder))
 
 

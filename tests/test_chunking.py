@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rag.chunk import chunk_document, sentence_spans
-from rag.embed.base import HashingEmbedder
+from rag.embed.hashing import HashingEmbedder
 from rag.types import Chunk, Document, Section
 
 count = HashingEmbedder().count_tokens

@@ -14,10 +14,13 @@ from click.testing import CliRunner
 
 import rag.cli
 from rag.config import BUNDLED_MODEL, resolve_model_path
+from rag.embed import load_embedder
+from rag.embed.base import Embedder
 from rag.embed.onnx import export
-from rag.embed.base import Embedder, SentenceTransformerEmbedder, load_embedder
-from rag.store.folder.store import IndexStore
+from rag.embed.torch import SentenceTransformerEmbedder
 from rag.ingest import ingest
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.store import FolderStore
 
 pytestmark = pytest.mark.model
 
@@ -30,7 +33,7 @@ def torch_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="module")
-def texts(shipped_store: IndexStore) -> list[str]:
+def texts(shipped_store: FolderIndex) -> list[str]:
     return [shipped_store.chunks[i].text for i in range(len(shipped_store))] + [
         "Why is CoreWeave unprofitable?", "GB300", "word " * 400]
 
@@ -86,11 +89,11 @@ def test_bad_backend_setting_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -
 
 def test_switching_to_int8_rebuilds_the_index(corpus_copy: Path, tmp_path: Path, real_embedder: Embedder) -> None:
     index = tmp_path / "index"
-    ingest(corpus_copy, index, load_embedder(MODEL, name=BUNDLED_MODEL, backend="onnx"))
-    report = ingest(corpus_copy, index, load_embedder(MODEL, name=BUNDLED_MODEL, backend="onnx-int8"))
+    ingest(corpus_copy, FolderStore(index), load_embedder(MODEL, name=BUNDLED_MODEL, backend="onnx"))
+    report = ingest(corpus_copy, FolderStore(index), load_embedder(MODEL, name=BUNDLED_MODEL, backend="onnx-int8"))
     assert report.rebuilt and "embedding model changed" in report.rebuilt
     assert report.chunks_embedded == report.chunks_total > 0
-    assert IndexStore.load(index).manifest.embedding_model == f"{BUNDLED_MODEL}#int8"
+    assert FolderIndex.load(index).manifest.embedding_model == f"{BUNDLED_MODEL}#int8"
 
 
 def test_rag_ask_loads_neither_gradio_nor_torch(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,

@@ -12,23 +12,20 @@ from typing import Any
 
 import pytest
 
-from rag.eval.runner import (
-    Question,
-    QuestionSetError,
-    answer_sentences,
+from rag.answer.cite import answer_sentences
+from rag.eval.metrics import (
     citation_scores,
     contains_all,
-    evaluate_one,
-    load_questions,
     normalize,
     percentile,
     plain_text,
     prf,
     reciprocal_rank,
-    summarize,
     supported,
     token_f1,
 )
+from rag.eval.questions import Question, QuestionSetError, load_questions
+from rag.eval.runner import evaluate_one, summarize
 from rag.types import Answer, Chunk, Citation, Document, Hit
 
 # ---------------------------------------------------------------- text normalisation

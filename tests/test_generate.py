@@ -22,12 +22,14 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from rag.answer.extractive import NOT_FOUND, ExtractiveAnswerer
-from rag.embed.base import Embedder
+from rag.answer.generative import GenerativeAnswerer, complete_sentences
+from rag.answer.prompt import build_messages, fence
+from rag.app.conversation import condense
 from rag.app.engine import Engine
-from rag.answer.generative import GenerativeAnswerer, build_messages, complete_sentences, condense, fence
-from rag.store.folder.store import IndexStore
+from rag.embed.base import Embedder
 from rag.load.corpus import load_document
 from rag.retrieve.hybrid import HybridRetriever
+from rag.store.folder.index import FolderIndex
 from rag.types import Answer, Chunk, Hit
 
 QUESTION = "How is Microsoft expanding Azure's AI capacity?"
@@ -218,7 +220,7 @@ def test_condense_without_history_is_the_question() -> None:
 
 
 @pytest.fixture(scope="module")
-def retriever(shipped_store: IndexStore, real_embedder: Embedder) -> HybridRetriever:
+def retriever(shipped_store: FolderIndex, real_embedder: Embedder) -> HybridRetriever:
     return HybridRetriever(store=shipped_store, embedder=real_embedder, k=5)
 
 

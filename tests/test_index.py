@@ -15,10 +15,14 @@ import numpy as np
 import pytest
 
 import rag
-import rag.store.folder.store
-from rag.embed.base import HashingEmbedder
-from rag.store.folder.store import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation
+import rag.store.folder.generation
+from rag.embed.hashing import HashingEmbedder
 from rag.ingest import IngestReport, ingest
+from rag.store.base import FileEntry, IndexUnavailable
+from rag.store.folder.generation import live_generation, write_generation
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.manifest import Manifest
+from rag.store.folder.store import FolderStore
 from rag.types import Chunk
 
 FILES = {
@@ -62,10 +66,10 @@ def index_dir(tmp_path: Path) -> Path:
 
 def run(corpus: Path, index_dir: Path, embedder: HashingEmbedder | None = None, **kwargs: object) -> IngestReport:
     kwargs = {"chunk_tokens": CHUNK_TOKENS, "chunk_overlap": OVERLAP, **kwargs}
-    return ingest(corpus, index_dir, embedder or RecordingEmbedder(), **kwargs)  # type: ignore[arg-type]
+    return ingest(corpus, FolderStore(index_dir), embedder or RecordingEmbedder(), **kwargs)  # type: ignore[arg-type]
 
 
-def by_source(store: IndexStore) -> dict[str, list[Chunk]]:
+def by_source(store: FolderIndex) -> dict[str, list[Chunk]]:
     out: dict[str, list[Chunk]] = {}
     for chunk in store.chunks:
         out.setdefault(chunk.source, []).append(chunk)
@@ -80,7 +84,7 @@ def leftovers(index_dir: Path) -> list[str]:
     return sorted(p.name for p in index_dir.iterdir() if p.name.startswith((".tmp-", ".CURRENT.")))
 
 
-def assert_store_matches_files(store: IndexStore, corpus: Path) -> None:
+def assert_store_matches_files(store: FolderIndex, corpus: Path) -> None:
     """Every chunk quotes its file exactly, and row i of FAISS is the vector of chunk i."""
     for chunk in store.chunks:
         assert (corpus / chunk.source).read_bytes().decode("utf-8")[chunk.start : chunk.end] == chunk.text
@@ -93,7 +97,7 @@ def assert_store_matches_files(store: IndexStore, corpus: Path) -> None:
 def test_first_ingest_indexes_every_file(corpus: Path, index_dir: Path) -> None:
     embedder = RecordingEmbedder()
     report = run(corpus, index_dir, embedder)
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
 
     assert (report.added, report.updated, report.removed, report.unchanged, report.failed) == (3, 0, 0, 0, [])
     assert set(by_source(store)) == set(FILES)
@@ -107,7 +111,7 @@ def test_first_ingest_indexes_every_file(corpus: Path, index_dir: Path) -> None:
 def test_unchanged_corpus_embeds_nothing_and_writes_nothing(corpus: Path, index_dir: Path) -> None:
     run(corpus, index_dir)
     current = (index_dir / "CURRENT").read_text()
-    before = IndexStore.load(index_dir)
+    before = FolderIndex.load(index_dir)
 
     embedder = RecordingEmbedder()
     report = run(corpus, index_dir, embedder)
@@ -121,12 +125,12 @@ def test_unchanged_corpus_embeds_nothing_and_writes_nothing(corpus: Path, index_
 
 def test_editing_one_file_embeds_only_that_file(corpus: Path, index_dir: Path) -> None:
     run(corpus, index_dir)
-    before = by_source(IndexStore.load(index_dir))
+    before = by_source(FolderIndex.load(index_dir))
     (corpus / "b.md").write_text(FILES["b.md"] + "\n## Outlook\n\nBeta expects a calm spring season.\n", "utf-8")
 
     embedder = RecordingEmbedder()
     report = run(corpus, index_dir, embedder)
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
     after = by_source(store)
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 0, 2)
@@ -144,7 +148,7 @@ def test_deleting_a_file_removes_its_chunks(corpus: Path, index_dir: Path) -> No
 
     embedder = RecordingEmbedder()
     report = run(corpus, index_dir, embedder)
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 1, 2)
     assert embedder.embedded == []
@@ -161,7 +165,7 @@ def test_adding_a_file_embeds_only_the_new_file(corpus: Path, index_dir: Path) -
 
     embedder = RecordingEmbedder()
     report = run(corpus, index_dir, embedder)
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 3)
     assert Counter(embedder.embedded) == Counter(c.text for c in by_source(store)["sub/d.md"])
@@ -174,7 +178,7 @@ def test_empty_file_is_reported_and_the_rest_indexed(corpus: Path, index_dir: Pa
     (corpus / "notes.xyz").write_text("not a supported format", "utf-8")
 
     report = run(corpus, index_dir)
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
 
     assert [f["path"] for f in report.failed] == ["empty.txt"]
     assert "empty" in report.failed[0]["error"]
@@ -185,13 +189,13 @@ def test_empty_file_is_reported_and_the_rest_indexed(corpus: Path, index_dir: Pa
 
 def test_file_that_breaks_keeps_its_last_good_version(corpus: Path, index_dir: Path) -> None:
     run(corpus, index_dir)
-    before = by_source(IndexStore.load(index_dir))["a.txt"]
+    before = by_source(FolderIndex.load(index_dir))["a.txt"]
     (corpus / "a.txt").write_bytes(b"")
 
     report = run(corpus, index_dir)
 
     assert [f["path"] for f in report.failed] == ["a.txt"]
-    assert by_source(IndexStore.load(index_dir))["a.txt"] == before
+    assert by_source(FolderIndex.load(index_dir))["a.txt"] == before
 
 
 # ---------------------------------------------------------------- manifest compatibility
@@ -217,7 +221,7 @@ def test_incompatible_settings_rebuild_everything(
 ) -> None:
     run(corpus, index_dir)
     report = run(corpus, index_dir, **second_run)  # type: ignore[arg-type]
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
 
     assert report.rebuilt is not None and reason in report.rebuilt
     assert report.unchanged == 0
@@ -255,7 +259,7 @@ def _sabotage_current_switch(mp: pytest.MonkeyPatch) -> None:
             _raise()
         real_replace(src, dst)
 
-    mp.setattr(rag.store.folder.store.os, "replace", replace)
+    mp.setattr(rag.store.folder.generation.os, "replace", replace)
 
 
 @pytest.mark.parametrize(
@@ -265,7 +269,7 @@ def test_interrupted_write_leaves_previous_index_live(
     corpus: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch, sabotage: Callable[[pytest.MonkeyPatch], None]
 ) -> None:
     run(corpus, index_dir)
-    before = IndexStore.load(index_dir)
+    before = FolderIndex.load(index_dir)
     (corpus / "a.txt").write_text("Alpha closed the plant. Everyone went home.\n", "utf-8")
 
     with monkeypatch.context() as mp:
@@ -273,13 +277,13 @@ def test_interrupted_write_leaves_previous_index_live(
         with pytest.raises(OSError, match="simulated crash"):
             run(corpus, index_dir)
 
-    survivor = IndexStore.load(index_dir)
+    survivor = FolderIndex.load(index_dir)
     assert list(survivor.chunks) == list(before.chunks)
     np.testing.assert_array_equal(survivor.vectors(range(len(survivor))), before.vectors(range(len(before))))
     assert leftovers(index_dir) or len(generations(index_dir)) > 1, "the failed attempt left something behind"
 
     report = run(corpus, index_dir)
-    store = IndexStore.load(index_dir)
+    store = FolderIndex.load(index_dir)
     assert report.updated == 1
     assert any("closed the plant" in c.text for c in store.chunks)
     assert leftovers(index_dir) == []
@@ -324,16 +328,16 @@ def test_damaged_index_raises_index_unavailable_naming_the_command(
     damage(live_generation(index_dir))  # type: ignore[arg-type]
 
     with pytest.raises(IndexUnavailable, match=r"`rag ingest"):
-        IndexStore.load(index_dir)
+        FolderIndex.load(index_dir)
 
     report = run(corpus, index_dir)  # the next ingest repairs it
     assert report.chunks_embedded == report.chunks_total > 0
-    assert_store_matches_files(IndexStore.load(index_dir), corpus)
+    assert_store_matches_files(FolderIndex.load(index_dir), corpus)
 
 
 def test_missing_index_says_to_run_ingest(tmp_path: Path) -> None:
     with pytest.raises(IndexUnavailable, match=r"run `rag ingest` first"):
-        IndexStore.load(tmp_path / "nothing-here")
+        FolderIndex.load(tmp_path / "nothing-here")
 
 
 # ---------------------------------------------------------------- on-disk format
@@ -353,7 +357,7 @@ def test_write_generation_round_trip(tmp_path: Path) -> None:
     )
     write_generation(tmp_path, manifest, chunks, vectors, [["alpha", "beta"], ["délta", "quot"], ["omega"]])
 
-    store = IndexStore.load(tmp_path)
+    store = FolderIndex.load(tmp_path)
     assert list(store.chunks) == chunks
     assert store.manifest == manifest
     np.testing.assert_array_equal(store.vectors([0, 1, 2]), vectors)
@@ -365,7 +369,7 @@ def test_write_generation_round_trip(tmp_path: Path) -> None:
 def test_empty_generation_round_trip(tmp_path: Path) -> None:
     manifest = Manifest("fake-model", 8, {"max_tokens": 50})
     write_generation(tmp_path, manifest, [], np.zeros((0, 8), dtype=np.float32), [])
-    store = IndexStore.load(tmp_path)
+    store = FolderIndex.load(tmp_path)
     assert len(store) == 0
     assert store.dense_search(np.ones(8, dtype=np.float32), 5) == []
     assert store.sparse_search(["anything"], 5) == []

@@ -11,11 +11,17 @@ import bm25s
 import numpy as np
 import pytest
 
-import rag.store.folder.store
+import rag.load.corpus
+import rag.store.folder.chunks
 import rag.store.folder.vectors
-from rag.embed.base import HashingEmbedder
-from rag.store.folder.store import FileEntry, IndexStore, IndexUnavailable, Manifest, live_generation, write_generation
+from rag.embed.hashing import HashingEmbedder
 from rag.ingest import ingest
+from rag.store.base import FileEntry, IndexUnavailable
+from rag.store.folder.generation import live_generation, write_generation
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.manifest import Manifest
+from rag.store.folder.store import FolderStore
+from rag.store.folder.vectors import ANN_RECALL
 from rag.text import terms
 from rag.types import Chunk
 
@@ -44,14 +50,14 @@ def synthetic(n: int, files: int = 7) -> tuple[list[Chunk], dict[str, FileEntry]
     return chunks, entries
 
 
-def write(root: Path, vectors: np.ndarray, vector_index: str | None = None) -> tuple[IndexStore, list[Chunk]]:
+def write(root: Path, vectors: np.ndarray, vector_index: str | None = None) -> tuple[FolderIndex, list[Chunk]]:
     chunks, entries = synthetic(len(vectors))
     manifest = Manifest("fake", vectors.shape[1], {"max_tokens": 50}, entries, chunks=len(chunks))
     write_generation(root, manifest, chunks, vectors, (terms(c.text) for c in chunks), vector_index=vector_index)
-    return IndexStore.load(root), chunks
+    return FolderIndex.load(root), chunks
 
 
-def recall_at_10(approx: IndexStore, exact: IndexStore, queries: np.ndarray) -> float:
+def recall_at_10(approx: FolderIndex, exact: FolderIndex, queries: np.ndarray) -> float:
     found = [
         len({r for r, _ in approx.dense_search(q, 10)} & {r for r, _ in exact.dense_search(q, 10)}) / 10
         for q in queries
@@ -81,8 +87,8 @@ def test_chunks_are_read_lazily_and_exactly_as_written(tmp_path: Path, monkeypat
         built.append(Chunk(**fields))  # type: ignore[arg-type]
         return built[-1]
 
-    monkeypatch.setattr(rag.store.folder.store, "Chunk", counting)
-    store = IndexStore.load(tmp_path)
+    monkeypatch.setattr(rag.store.folder.chunks, "Chunk", counting)
+    store = FolderIndex.load(tmp_path)
     assert built == [], "loading the index parses no chunk"
     assert store.chunks[3] == chunks[3] and len(built) == 1
     assert store.chunks[-1] == chunks[-1]
@@ -131,7 +137,7 @@ def test_flat_up_to_the_limit_and_ivf_above_it(tmp_path: Path, small_flat_limit:
     assert at_limit.manifest.vector_index == {"type": "flat"}
     info = above.manifest.vector_index
     assert info["type"] == "ivf-sq8"
-    assert 1 <= int(info["nprobe"]) <= int(info["nlist"]) and float(info["recall_at_10"]) >= rag.store.folder.vectors.ANN_RECALL
+    assert 1 <= int(info["nprobe"]) <= int(info["nlist"]) and float(info["recall_at_10"]) >= ANN_RECALL
     assert (above.path / "vectors.f16.npy").is_file() and not (at_limit.path / "vectors.f16.npy").exists()
     on_disk = json.loads((above.path / "manifest.json").read_text("utf-8"))
     assert on_disk["vector_index"] == info and on_disk["format"] == 2
@@ -173,8 +179,8 @@ def test_incremental_ingest_over_ivf_reuses_vectors_without_drift(
     for name in ("a", "b", "c"):
         text = " ".join(f"{name} sentence number {i} about {WORDS[i % len(WORDS)]}." for i in range(40))
         (corpus / f"{name}.txt").write_text(text, "utf-8")
-    ingest(corpus, index, HashingEmbedder(), chunk_tokens=24, chunk_overlap=4)
-    first = IndexStore.load(index)
+    ingest(corpus, FolderStore(index), HashingEmbedder(), chunk_tokens=24, chunk_overlap=4)
+    first = FolderIndex.load(index)
     assert first.manifest.vector_index["type"] == "ivf-sq8"
     kept = {s: first.vectors(first.rows_for(s)) for s in ("a.txt", "c.txt")}
     embedded = HashingEmbedder().embed_documents([c.text for c in first.chunks])
@@ -182,8 +188,8 @@ def test_incremental_ingest_over_ivf_reuses_vectors_without_drift(
 
     for round_ in range(3):
         (corpus / "b.txt").write_text(f"B was rewritten, round {round_}. It speaks of rye and ovens.", "utf-8")
-        report = ingest(corpus, index, HashingEmbedder(), chunk_tokens=24, chunk_overlap=4)
-        store = IndexStore.load(index)
+        report = ingest(corpus, FolderStore(index), HashingEmbedder(), chunk_tokens=24, chunk_overlap=4)
+        store = FolderIndex.load(index)
         assert (report.updated, report.unchanged) == (1, 2)
         for source, vectors in kept.items():
             np.testing.assert_array_equal(store.vectors(store.rows_for(source)), vectors)
@@ -207,7 +213,7 @@ def test_memory_mapped_bm25_ranks_as_the_loaded_one(tmp_path: Path) -> None:
 
 
 def _rewrite_checksums(gen: Path) -> None:
-    sums = {p.relative_to(gen).as_posix(): rag.store.folder.store.sha256_file(p)
+    sums = {p.relative_to(gen).as_posix(): rag.load.corpus.sha256_file(p)
             for p in sorted(gen.rglob("*")) if p.is_file() and p.name != "checksums.json"}
     (gen / "checksums.json").write_text(json.dumps(sums), "utf-8")
 
@@ -216,7 +222,7 @@ def test_format_1_index_says_to_rebuild_and_ingest_rebuilds_it(tmp_path: Path) -
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Alpha makes steel. Beta sells rakes. Gamma bakes rye bread.", "utf-8")
-    ingest(corpus, index, HashingEmbedder())
+    ingest(corpus, FolderStore(index), HashingEmbedder())
     gen = live_generation(index)
     assert gen is not None
     manifest = json.loads((gen / "manifest.json").read_text("utf-8"))
@@ -225,10 +231,10 @@ def test_format_1_index_says_to_rebuild_and_ingest_rebuilds_it(tmp_path: Path) -
     _rewrite_checksums(gen)
 
     with pytest.raises(IndexUnavailable, match=r"format 1.*format 2.*`rag ingest --rebuild`"):
-        IndexStore.load(index)
-    report = ingest(corpus, index, HashingEmbedder())
+        FolderIndex.load(index)
+    report = ingest(corpus, FolderStore(index), HashingEmbedder())
     assert report.rebuilt is not None and "format 1" in report.rebuilt
-    assert IndexStore.load(index).manifest.format == 2
+    assert FolderIndex.load(index).manifest.format == 2
 
 
 def _cut_offsets(gen: Path) -> None:
@@ -262,4 +268,4 @@ def test_damaged_offsets_say_to_rebuild(tmp_path: Path, damage: object, checksum
         _rewrite_checksums(gen)
 
     with pytest.raises(IndexUnavailable, match=r"damaged.*`rag ingest --rebuild`"):
-        IndexStore.load(tmp_path)
+        FolderIndex.load(tmp_path)

@@ -35,14 +35,14 @@ from support import free_port
 
 import rag.cli
 from rag.answer.extractive import NOT_FOUND, ExtractiveAnswerer
+from rag.answer.generative import GenerativeAnswerer
+from rag.app.engine import Engine, answer_json
+from rag.app.llm import chat_model, parse_spec
 from rag.chunk import sentence_spans
 from rag.embed.base import Embedder
-from rag.app.engine import Engine, answer_json
-from rag.answer.generative import GenerativeAnswerer
-from rag.store.folder.store import IndexStore
-from rag.app.llm import chat_model, parse_spec
 from rag.load.corpus import load_document
 from rag.retrieve.hybrid import HybridRetriever
+from rag.store.folder.index import FolderIndex
 from rag.types import Answer
 
 pytestmark = [pytest.mark.llm, pytest.mark.model]
@@ -221,7 +221,7 @@ def shown(sentence: dict[str, Any], unverified: str) -> str | None:
 
 def assert_guarantees(payload: dict[str, Any], workdir: tuple[Path, Path], unverified: str = "remove") -> None:
     corpus, index = workdir
-    chunks = {c.id: c for c in IndexStore.load(index).chunks}
+    chunks = {c.id: c for c in FolderIndex.load(index).chunks}
     retrieved = [chunks[r["chunk_id"]] for r in payload["retrieved"]]
     assert retrieved, payload
     citations = payload["citations"]
@@ -286,7 +286,7 @@ def generative_engine(base_url: str, workdir: tuple[Path, Path], embedder: Embed
                                   count_tokens=lambda text: len(encoding.encode(text, disallowed_special=())),
                                   context_tokens=CONTEXT, answer_tokens=ANSWER_TOKENS, unverified=unverified,
                                   label=spec.label)
-    store = IndexStore.load(workdir[1])
+    store = FolderIndex.load(workdir[1])
     return Engine(HybridRetriever(store=store, embedder=embedder, k=K), answerer)
 
 

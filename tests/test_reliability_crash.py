@@ -24,9 +24,11 @@ from reliability_support import assert_clean_failure, invoke, rag_command, subpr
 from support import use_session_model
 
 import rag.cli
-from rag.embed.base import Embedder, HashingEmbedder
-from rag.store.folder.store import CHECKSUMS, IndexStore, live_generation
+from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
+from rag.store.folder.generation import CHECKSUMS, live_generation
+from rag.store.folder.index import FolderIndex
 
 FACTUAL = "What is the value of the Meta agreement?"
 TIMEOUT = 600
@@ -64,8 +66,8 @@ def lock_is_held(index: Path) -> bool:
         return False
 
 
-def assert_index_matches_corpus(index: Path, corpus: Path) -> IndexStore:
-    store = IndexStore.load(index)
+def assert_index_matches_corpus(index: Path, corpus: Path) -> FolderIndex:
+    store = FolderIndex.load(index)
     assert set(store.manifest.files) == {p.relative_to(corpus).as_posix() for p in corpus.rglob("*") if p.is_file()}
     texts = {source: load_document(corpus / source, corpus).text for source in store.manifest.files}
     for chunk in store.chunks:
@@ -108,7 +110,7 @@ def test_kill_9_while_embedding_leaves_the_previous_index_serving(
 
     # The interrupted ingest changed nothing that readers see ...
     assert (index_copy / "CURRENT").read_text("utf-8") == before
-    store = IndexStore.load(index_copy)
+    store = FolderIndex.load(index_copy)
     assert set(store.manifest.files) == {"coreweave-vs-microsoft-ai-infrastructure.txt",
                                          "microsoft-meta-coreweave-ai-spending.md"}
     asked = invoke("ask", FACTUAL, "--json", "--corpus", corpus_copy, "--index", index_copy)
@@ -195,7 +197,7 @@ def test_two_ingests_at_once_are_serialised_by_the_lock(corpus_copy: Path, tmp_p
     # Timestamps agree: winner took the lock < winner wrote the index < waiter took the lock.
     second = lock_holder(index)
     assert second["pid"] == procs[waiter].pid
-    created = IndexStore.load(index).manifest.created
+    created = FolderIndex.load(index).manifest.created
     assert first["acquired"] < created < second["acquired"]
     print(f"\nlock: pid {first['pid']} at +0.00s, index written at +{created - first['acquired']:.2f}s, "
           f"pid {second['pid']} at +{second['acquired'] - first['acquired']:.2f}s")

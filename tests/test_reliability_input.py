@@ -28,11 +28,12 @@ from test_loaders import PDF_2_PAGES, encrypted, make_pdf
 
 import rag.cli
 from rag.chunk import chunk_document
-from rag.embed.base import HashingEmbedder
-from rag.store.folder.store import IndexStore
+from rag.embed.hashing import HashingEmbedder
 from rag.ingest import ingest
 from rag.load.corpus import LoadError, load_document
 from rag.retrieve.hybrid import HybridRetriever
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.store import FolderStore
 from rag.types import Document
 
 
@@ -130,7 +131,7 @@ def test_ingest_json_names_each_failed_file_and_indexes_the_rest(tmp_path: Path)
         assert "Traceback" not in failed[name]
     assert (report["added"], report["updated"], report["unchanged"]) == (len(GOOD), 0, 0)
 
-    store = IndexStore.load(index)
+    store = FolderIndex.load(index)
     assert set(store.manifest.files) == set(GOOD)
     for name, (_, opening) in GOOD.items():
         doc = load_document(corpus / name, corpus)
@@ -187,7 +188,7 @@ def test_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     [failure] = json.loads(result.stdout)["failed"]
     assert failure == {"path": "caf\\xe9.txt", "error": "caf\\xe9.txt: file name is not valid UTF-8 (rename the file)"}
-    assert set(IndexStore.load(tmp_path / "index").manifest.files) == {"fine.txt"}
+    assert set(FolderIndex.load(tmp_path / "index").manifest.files) == {"fine.txt"}
 
 
 def test_duplicate_documents_are_both_indexed_but_retrieved_once(tmp_path: Path) -> None:
@@ -201,10 +202,10 @@ def test_duplicate_documents_are_both_indexed_but_retrieved_once(tmp_path: Path)
     (corpus / "other.txt").write_text("The orchard harvest was poor in 2023. Apples were scarce.\n", "utf-8")
     embedder = HashingEmbedder()
 
-    report = ingest(corpus, tmp_path / "index", embedder)
+    report = ingest(corpus, FolderStore(tmp_path / "index"), embedder)
 
     assert report.added == 3 and report.failed == []
-    store = IndexStore.load(tmp_path / "index")
+    store = FolderIndex.load(tmp_path / "index")
     assert set(store.manifest.files) == {"report.txt", "copy of report.txt", "other.txt"}
     twins = [store.chunks[store.rows_for(name)[0]] for name in ("report.txt", "copy of report.txt")]
     assert twins[0].text == twins[1].text and twins[0].id != twins[1].id
@@ -222,14 +223,15 @@ _BIG_INGEST = textwrap.dedent(
     """
     import json, resource, sys, time
     from pathlib import Path
-    from rag.embed.base import HashingEmbedder
+    from rag.embed.hashing import HashingEmbedder
     from rag.ingest import ingest
+    from rag.store.folder.store import FolderStore
 
     corpus, index = Path(sys.argv[1]), Path(sys.argv[2])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     calls = []
     t0 = time.perf_counter()
-    report = ingest(corpus, index, HashingEmbedder(),
+    report = ingest(corpus, FolderStore(index), HashingEmbedder(),
                     progress=lambda stage, done, total: calls.append((time.perf_counter() - t0, stage, done, total)))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"growth_kb": after - before, "calls": calls, "seconds": time.perf_counter() - t0,
@@ -278,7 +280,7 @@ def test_a_50mb_text_file_is_indexed_in_bounded_memory_with_moving_progress(tmp_
     assert len(chunk) > 20 and all(done == total for done, total in ends)  # one run per counting pass
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(calls)]
     assert max(gaps) < 0.25 * out["seconds"], f"progress stood still for {max(gaps):.1f}s of {out['seconds']:.1f}s"
-    store = IndexStore.load(tmp_path / "index")
+    store = FolderIndex.load(tmp_path / "index")
     assert set(store.manifest.files) == {"big.txt", "small.txt"}
 
 

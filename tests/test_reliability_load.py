@@ -20,8 +20,8 @@ from gradio_client import Client
 from reliability_support import ROOT
 from test_ui import server, workspace  # noqa: F401
 
-from rag.load.corpus import load_document
 from rag.app.workspace import Workspace
+from rag.load.corpus import load_document
 
 CLIENTS = 20
 QUESTIONS_PER_CLIENT = 5

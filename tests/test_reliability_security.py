@@ -17,10 +17,12 @@ import rag
 import rag.cli
 import ui
 from rag.answer.extractive import NOT_FOUND
-from rag.embed.base import Embedder, HashingEmbedder
+from rag.app.uploads import UPLOAD_DIR
+from rag.app.workspace import Workspace, WorkspaceError
+from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
 from rag.types import Answer, Chunk, Citation, Hit
-from rag.app.workspace import UPLOAD_DIR, Workspace, WorkspaceError
 
 # ---------------------------------------------------------------- nothing that runs code from data
 
@@ -273,7 +275,7 @@ def test_upload_names_cannot_leave_the_upload_folder(small_ws: Workspace, tmp_pa
 
 
 def test_upload_size_and_type_limits(small_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rag.app.workspace.MAX_UPLOAD_BYTES", 1024)
+    monkeypatch.setattr("rag.app.uploads.MAX_UPLOAD_BYTES", 1024)
     big = tmp_path / "big.txt"
     big.write_text("word " * 400, "utf-8")
     script = tmp_path / "run.sh"

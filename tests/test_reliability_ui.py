@@ -24,8 +24,9 @@ from test_reliability_security import INJECTION
 from test_ui import UNPROFITABLE, ask, browser, page, server, upload, workspace  # noqa: F401
 
 import ui
-from rag.embed.base import HashingEmbedder
-from rag.app.workspace import UPLOAD_DIR, Workspace
+from rag.app.uploads import UPLOAD_DIR
+from rag.app.workspace import Workspace
+from rag.embed.hashing import HashingEmbedder
 
 KESTREL = "The Kestrel-5 drill bores 310 metres of rock a day."
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from rag.eval.runner import summarize
 from rag.eval.report import (
     GATEABLE,
     GROUPS,
@@ -22,6 +21,7 @@ from rag.eval.report import (
     table,
     write_reports,
 )
+from rag.eval.runner import summarize
 
 COUNTS = {"questions", "answerable", "unanswerable"}
 

@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document as LCDocument
 
-from rag.embed.base import Embedder, HashingEmbedder
-from rag.store.folder.store import IndexStore, Manifest, write_generation
+from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
 from rag.retrieve.hybrid import HybridRetriever, rrf
+from rag.store.folder.generation import write_generation
+from rag.store.folder.index import FolderIndex
+from rag.store.folder.manifest import Manifest
 from rag.text import terms
 from rag.types import Chunk, Hit
 
@@ -42,7 +45,7 @@ def test_rrf_rewards_agreement_over_a_single_top_rank() -> None:
 # ---------------------------------------------------------------- near-duplicate removal (hashing fake)
 
 
-def _store_with_duplicates(root: Path) -> IndexStore:
+def _store_with_duplicates(root: Path) -> FolderIndex:
     base = "Steel output rose sharply at the alpha plant in the north this spring."
     chunks = [
         Chunk("a", "x.txt", base, 0, len(base)),
@@ -58,7 +61,7 @@ def _store_with_duplicates(root: Path) -> IndexStore:
     vectors = embedder.embed_documents([c.text for c in chunks])
     manifest = Manifest(embedder.name, embedder.dim, {}, chunks=len(chunks))
     write_generation(root, manifest, chunks, vectors, [terms(c.text) for c in chunks])
-    return IndexStore.load(root)
+    return FolderIndex.load(root)
 
 
 def test_overlapping_and_copied_chunks_are_collapsed(tmp_path: Path) -> None:
@@ -82,7 +85,7 @@ def test_search_honours_k_and_orders_by_score(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def retriever(shipped_store: IndexStore, real_embedder: Embedder) -> HybridRetriever:
+def retriever(shipped_store: FolderIndex, real_embedder: Embedder) -> HybridRetriever:
     return HybridRetriever(store=shipped_store, embedder=real_embedder, k=5)
 
 
@@ -150,7 +153,7 @@ def test_langchain_invoke_returns_documents_with_provenance(retriever: HybridRet
 
 @pytest.mark.model
 def test_dense_search_ranks_an_exact_chunk_first(
-    shipped_store: IndexStore, real_embedder: Embedder
+    shipped_store: FolderIndex, real_embedder: Embedder
 ) -> None:
     chunk = shipped_store.chunks[len(shipped_store) // 2]
     rows = shipped_store.dense_search(real_embedder.embed_query(chunk.text), 3)

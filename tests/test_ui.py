@@ -19,10 +19,12 @@ from support import served
 
 import rag.cli
 import ui
-from rag.embed.base import Embedder, HashingEmbedder
+from rag.app.uploads import UPLOAD_DIR
+from rag.app.workspace import Workspace
+from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
 from rag.types import Answer, Chunk, Citation, Hit
-from rag.app.workspace import UPLOAD_DIR, Workspace
 
 SCRIPT = "<script>alert(1)</script>"
 UNPROFITABLE = "Why is CoreWeave unprofitable?"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.cite import split_markers
+from rag.answer.verify import clause_spans, lexical_check, negated, verify
 from rag.embed.base import Embedder
-from rag.answer.verify import clause_spans, lexical_check, negated, split_markers, verify
 
 CLAIMS = Path(__file__).parent / "eval" / "claims.jsonl"
 # Printed by bench/calibrate_verifier.py for the thresholds in rag/verify.py.

@@ -10,10 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 import rag.cli
-from rag.embed.base import Embedder, HashingEmbedder
-from rag.eval.runner import load_questions
+from rag.app.feedback import feedback_to_questions
+from rag.app.uploads import UPLOAD_DIR, safe_name
+from rag.app.workspace import Workspace, WorkspaceError
+from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
+from rag.eval.questions import load_questions
 from rag.types import Answer, Chunk, Citation, Hit
-from rag.app.workspace import UPLOAD_DIR, Workspace, WorkspaceError, feedback_to_questions, safe_name
 
 ZEPHYR = "The Zephyr-9 reactor produces 42 megawatts."
 ZEPHYR_QUESTION = "How many megawatts does the Zephyr-9 reactor produce?"

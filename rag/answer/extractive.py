@@ -13,13 +13,13 @@ set.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.chunk import sentence_spans
-from rag.embed.base import Embedder
+from rag.embed.base import CachedEmbedder, Embedder
 from rag.text import is_number, names, terms
 from rag.types import Answer, Citation, Hit
 
@@ -30,6 +30,9 @@ MIN_CONFIDENCE = 0.3
 # Sentences embedded per answer (twice as many for a "why" question), chosen by their
 # lexical score; bench/perf.py measures the latency and the evaluation the quality.
 SHORTLIST = 10
+ANSWER_CACHE = 50_000
+"""Sentence vectors kept for answering (about 77 MB at 384 dimensions): the passages of a
+session's questions many times over, so related questions embed only what is new."""
 
 # Question words that carry no evidence of their own.
 _GENERIC = frozenset(terms("company companies document documents mention mentioned describe explain "
@@ -87,26 +90,14 @@ def is_why(question: str) -> bool:
 
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, *, coverage_weight: float = COVERAGE_WEIGHT,
-                 min_confidence: float = MIN_CONFIDENCE, cache_size: int = 50_000, shortlist: int = SHORTLIST) -> None:
-        self.embedder = embedder
+                 min_confidence: float = MIN_CONFIDENCE, cache_size: int = ANSWER_CACHE,
+                 shortlist: int = SHORTLIST) -> None:
+        # Sentence vectors by their text in context: the same passages come back for related
+        # questions, and embedding their sentences is most of the cost of answering.
+        self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder, cache_size)
         self.coverage_weight = coverage_weight
         self.min_confidence = min_confidence
         self.shortlist = shortlist
-        # Sentence vectors by their text in context: the same passages come back for related
-        # questions, and embedding their sentences is most of the cost of answering.
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-
-    def _embed_sentences(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self.embedder.embed_documents(missing), strict=True):
-                self._cache[text] = vector
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return np.vstack([self._cache[t] for t in texts])
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
@@ -160,7 +151,7 @@ class ExtractiveAnswerer:
         cands = [cands[i] for i in shortlist]
         # A sentence is embedded under its section heading: "The company is highly indebted"
         # is about CoreWeave only through the heading "CoreWeave's Challenges" above it.
-        vectors = self._embed_sentences([self._in_context(c, hits) for c in cands])
+        vectors = self.embedder.embed_documents([self._in_context(c, hits) for c in cands])
         sims = vectors @ self.embedder.embed_query(question)
         scored = []
         for i, c, sim in zip(shortlist, cands, sims, strict=True):
@@ -173,6 +164,12 @@ class ExtractiveAnswerer:
         if signals["missing_required"] or signals["wrong_type"] or confidence < self.min_confidence:
             return self._abstain(question, hits, signals)
         return self._compose(question, hits, chosen, signals)
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        """The answer's lines, then the Answer: an extractive answer is ready all at once."""
+        answer = self.answer(question, hits)
+        yield from answer.text.splitlines()
+        yield answer
 
     def signals(
         self, question: str, content: list[str], required: set[str], chosen: list[Candidate], hits: list[Hit]

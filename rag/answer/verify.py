@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rag.chunk import sentence_spans
 from rag.embed.base import Embedder
-from rag.text import is_number, names, terms
+from rag.text import contains_whole, is_number, names, terms
 
 # Calibrated on the 96 hand-labelled claims in tests/eval/claims.jsonl by bench/calibrate_verifier.py
 # with the default (int8) embedding backend: precision 1.0 (no unsupported claim accepted), recall
@@ -43,9 +43,7 @@ def _contains(passage: str, claim: str) -> bool:
     needle = _normalize(claim).rstrip(".!?;:, ")
     if not needle:
         return False
-    # Not inside a word, and not a piece of a longer figure ("14" of "14.2", "5" of "1.5").
-    pattern = r"(?<!\w)(?<!\d[.,])" + re.escape(needle) + r"(?!\w)(?![.,]\d)"
-    return re.search(pattern, _normalize(passage)) is not None
+    return contains_whole(_normalize(passage), needle)
 
 
 @dataclass(frozen=True)
@@ -176,15 +174,3 @@ def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, min_overl
         if missing:
             return Check(False, lexical.overlap, best, f"{missing} (in those close to it in meaning)", closest)
     return Check(True, lexical.overlap, best, lexical.reason, closest)
-
-
-# "[1]", "[1][3]", "[1, 3]": the citation markers a model writes after a sentence.
-MARKER = r"\[\d+(?:\s*,\s*\d+)*\]"
-_MARKER = re.compile(r"\s*(" + MARKER + ")")
-
-
-def split_markers(sentence: str) -> tuple[str, list[int]]:
-    """'Revenue rose [1][3].' -> ('Revenue rose.', [1, 3]); 'A [1, 2].' -> ('A.', [1, 2])."""
-    ids = [int(n) for group in _MARKER.findall(sentence) for n in re.findall(r"\d+", group)]
-    text = _MARKER.sub("", sentence).strip()
-    return re.sub(r"\s+([.,;:!?])", r"\1", text), ids

@@ -1,4 +1,4 @@
-"""Follow-up questions made standalone, deterministically (no LLM needed).
+"""Follow-up questions made standalone: by rule (no LLM needed), or by the chat model when there is one.
 
 Retrieval sees one question at a time, so "And what about Microsoft?" after "Why is
 CoreWeave unprofitable?" must become "Why is Microsoft unprofitable?" before it reaches
@@ -7,8 +7,15 @@ the retriever, and "What is its capex guidance?" must name the company it means.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
+from typing import Any
+
+from rag.answer.prompt import condense_messages, message_text
+from rag.text import terms
+
+log = logging.getLogger(__name__)
 
 _FOLLOW_UP = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+|^\s*(?:and|also|same\s+for|what\s+of)\s+", re.I)
 _PRONOUN = re.compile(r"\b(its|their|it|they|them)\b", re.I)
@@ -83,3 +90,31 @@ def _swap_subject(previous: str, old_names: Sequence[str], new: str) -> str:
     first = re.escape(old_names[0])
     subject = re.compile(rf"(?<![\w-]){first}(?:(?:\s*,\s*|\s+and\s+|\s*&\s*)(?:{alternatives}))*(?![\w-])")
     return subject.sub(lambda _: new, previous, count=1)
+
+
+_LABEL = re.compile(r"^(?:(?:standalone|rewritten|reformulated)\s+)?(?:follow-up\s+)?question\s*:\s*", re.I)
+
+
+def condense(chat_model: Any, question: str, history: Sequence[str]) -> str | None:
+    """Rewrite a follow-up into a standalone question with the model; None if it fails.
+
+    The reply is accepted only if it reads as a rewrite: one line (a preamble such as
+    "Sure, here it is:" is skipped in favour of the line that asks), 3 to 500 characters,
+    sharing a content word with the follow-up or the earlier questions.
+    """
+    if not history:
+        return question
+    prompt = condense_messages(question, history)
+    try:
+        text = message_text(chat_model.invoke(prompt).content)
+    except Exception as exc:
+        log.warning("condensing failed: %s", exc)
+        return None
+    lines = [_LABEL.sub("", line.strip(" \t*>#`\"“”'")).strip(" \"“”'`") for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    asking = [line for line in lines if line.endswith("?")]
+    line = asking[0] if asking else (lines[0] if len(lines) == 1 else "")
+    if not 3 <= len(line) <= 500 or not set(terms(line)) & set(terms(" ".join([question, *history]))):
+        log.warning("condensing gave an unusable rewrite: %r", text[:200])
+        return None
+    return line

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
@@ -21,6 +21,10 @@ MAX_QUESTION_CHARS = 2000
 
 class Answerer(Protocol):
     def answer(self, question: str, hits: list[Hit]) -> Answer: ...
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        """Text pieces as they are ready (joined with a line break, the answer's text), then the Answer."""
+        ...
 
     def passages_for(self, question: str, k: int) -> int: ...
 
@@ -40,20 +44,10 @@ class Engine:
         return {**request, "hits": hits, "retrieve_ms": (time.perf_counter() - t0) * 1000}
 
     def _answer(self, states: Iterator[dict[str, Any]]) -> Iterator[str | Answer]:
-        """Stream the answer step: text pieces as they are ready, then the final Answer.
-
-        An answerer with `stream` (the generative one) yields verified sentences; the
-        extractive one answers at once and its lines are passed on.
-        """
+        """Stream the answer step: text pieces as they are ready, then the final Answer with its timings."""
         for state in states:
             t0 = time.perf_counter()
-            stream = getattr(self.answerer, "stream", None)
-            items: Iterable[str | Answer]
-            if stream is not None:
-                items = stream(state["question"], state["hits"])
-            else:
-                answer = self.answerer.answer(state["question"], state["hits"])
-                items = [*answer.text.splitlines(), answer]
+            items = self.answerer.stream(state["question"], state["hits"])
             for item in items:
                 if isinstance(item, Answer):
                     answer_ms = (time.perf_counter() - t0) * 1000

@@ -8,52 +8,29 @@ engine they started with, so a question in flight never sees a half-built index.
 from __future__ import annotations
 
 import functools
-import json
-import re
-import shutil
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer.extractive import ExtractiveAnswerer
-from rag.app.conversation import standalone
-from rag.embed.base import Embedder
-from rag.app.engine import Engine, answer_json
-from rag.answer.generative import GenerativeAnswerer, condense
-from rag.store.folder.store import IndexStore, live_generation
+from rag.answer.extractive import ANSWER_CACHE, ExtractiveAnswerer
+from rag.answer.generative import GenerativeAnswerer
+from rag.app import feedback, uploads
+from rag.app.conversation import condense, standalone
+from rag.app.engine import Answerer, Engine
+from rag.app.uploads import Refused
+from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS, K
+from rag.embed.base import CachedEmbedder, Embedder
 from rag.ingest import IngestReport, ingest
-from rag.load.corpus import SUPPORTED_SUFFIXES, LoadError, load_document
+from rag.load.corpus import LoadError, load_document
 from rag.retrieve.hybrid import HybridRetriever
+from rag.store.base import Index, IndexInfo, ProgressFn, Store
+from rag.store.folder.store import FolderStore
 from rag.types import Answer
-
-UPLOAD_DIR = "uploads"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class WorkspaceError(Exception):
     """A request the workspace refuses, with a reason a person can act on."""
-
-
-@dataclass(frozen=True)
-class Refused:
-    name: str
-    reason: str
-
-
-def safe_name(name: str) -> str:
-    """A file name that cannot leave its folder: '../../etc/passwd' -> 'passwd'.
-
-    Long names are cut to 120 characters keeping the extension, which decides the loader.
-    """
-    base = re.split(r"[\\/]", name)[-1].strip()
-    base = re.sub(r"[^\w.\- ()]", "_", base).lstrip(".") or "upload"
-    stem, dot, suffix = base.rpartition(".")
-    if dot and stem and len(suffix) <= 10 and len(base) > 120:
-        return f"{stem[: 119 - len(suffix)]}.{suffix}"
-    return base[:120]
 
 
 class Workspace:
@@ -63,49 +40,60 @@ class Workspace:
         index: Path,
         embedder: Embedder,
         *,
-        k: int = 5,
-        chunk_tokens: int = 200,
-        chunk_overlap: int = 40,
+        store: Store | None = None,
+        k: int = K,
+        chunk_tokens: int = CHUNK_TOKENS,
+        chunk_overlap: int = CHUNK_OVERLAP,
         feedback_path: Path | None = None,
         chat_model: Any = None,
         generate_options: dict[str, Any] | None = None,
     ) -> None:
-        """`chat_model` (a LangChain chat model) turns on generative answers, verified
-        sentence by sentence, with the extractive answerer as their fallback."""
+        """`index` is the folder for the workspace's own files (upload staging, the feedback
+        log) and, unless `store` names another, the folder index itself. `chat_model` (a
+        LangChain chat model) turns on generative answers, verified sentence by sentence,
+        with the extractive answerer as their fallback."""
         self.corpus = corpus
         self.index = index
+        self.store: Store = store or FolderStore(index)
         self.embedder = embedder
         self.k = k
         self._chunking = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap}
         self.feedback_path = feedback_path or index / "feedback.jsonl"
-        self._answerer = ExtractiveAnswerer(embedder)
+        # One cache for the retriever's and the answerer's question vectors and the answer's sentences.
+        self._cached = CachedEmbedder(embedder, ANSWER_CACHE)
+        extractive = ExtractiveAnswerer(self._cached)
         self.chat_model = chat_model
-        self._answerers: dict[str, Any] = {"extractive": self._answerer}
+        self._answerers: dict[str, Answerer] = {"extractive": extractive}
         if chat_model is not None:
-            self._answerers["generative"] = GenerativeAnswerer(chat_model, embedder, self._answerer,
+            self._answerers["generative"] = GenerativeAnswerer(chat_model, embedder, extractive,
                                                                **(generate_options or {}))
         self._write_lock = threading.Lock()
-        self._engines: dict[str, Engine] | None = None
+        self._live: tuple[Index, dict[str, Engine]] | None = None
+        # Loaded text for citation context, until the file changes (a PDF is not re-parsed per citation).
+        self._text = functools.lru_cache(maxsize=64)(self._load_text)
 
     # ------------------------------------------------------------------ index
-    def ingest(self, *, rebuild: bool = False, progress: Any = None) -> IngestReport:
+    def ingest(self, *, rebuild: bool = False, progress: ProgressFn | None = None) -> IngestReport:
         """Bring the index up to date with the corpus, then serve the new index."""
         with self._write_lock:
-            report = ingest(self.corpus, self.index, self.embedder, rebuild=rebuild, progress=progress,
+            report = ingest(self.corpus, self.store, self.embedder, rebuild=rebuild, progress=progress,
                             **self._chunking)
-            self._engines = self._build()
+            self._live = self._build()
         return report
 
     def ensure_index(self) -> IngestReport | None:
         """Ingest only when there is no index yet (fast start for `rag ask`)."""
-        if live_generation(self.index) is None:
-            return self.ingest()
-        return None
+        return None if self.store.exists() else self.ingest()
 
-    def _build(self) -> dict[str, Engine]:
-        store = IndexStore.load(self.index)
-        retriever = HybridRetriever(store=store, embedder=self.embedder, k=self.k)
-        return {mode: Engine(retriever, answerer) for mode, answerer in self._answerers.items()}
+    def _build(self) -> tuple[Index, dict[str, Engine]]:
+        index = self.store.open()
+        retriever = HybridRetriever(store=index, embedder=self._cached, k=self.k)
+        return index, {mode: Engine(retriever, answerer) for mode, answerer in self._answerers.items()}
+
+    def _current(self) -> tuple[Index, dict[str, Engine]]:
+        if self._live is None:
+            self._live = self._build()
+        return self._live
 
     @property
     def modes(self) -> list[str]:
@@ -113,21 +101,24 @@ class Workspace:
         return list(self._answerers)
 
     def engine_for(self, mode: str | None = None) -> Engine:
-        if self._engines is None:
-            self._engines = self._build()
-        return self._engines[mode if mode in self._engines else self.modes[-1]]
+        engines = self._current()[1]
+        return engines[mode if mode in engines else self.modes[-1]]
 
     @property
     def engine(self) -> Engine:
         return self.engine_for(None)
 
+    def index_info(self) -> IndexInfo:
+        """What the served index was built with (the CLI checks it against the settings)."""
+        return self._current()[0].info
+
     def documents(self) -> list[tuple[str, int]]:
         """(source, chunk count) for every indexed document."""
-        return sorted((s, e.chunks) for s, e in self.engine.retriever.store.manifest.files.items())
+        return sorted((s, e.chunks) for s, e in self._current()[0].files().items())
 
     def stats(self) -> tuple[int, int]:
-        store = self.engine.retriever.store
-        return len(store.manifest.files), len(store)
+        index = self._current()[0]
+        return len(index.files()), len(index)
 
     # ------------------------------------------------------------------ asking
     def standalone(self, question: str, history: Sequence[str] = ()) -> str:
@@ -153,49 +144,26 @@ class Workspace:
         path = self.corpus / source
         try:
             stat = path.stat()
-            text = _document_text(str(path), str(self.corpus), stat.st_mtime_ns, stat.st_size)
+            text = self._text(str(path), stat.st_mtime_ns, stat.st_size)
         except (LoadError, OSError):
             return "", "", ""
         return text[max(0, start - margin) : start], text[start:end], text[end : end + margin]
 
+    def _load_text(self, path: str, mtime_ns: int, size: int) -> str:
+        return load_document(Path(path), self.corpus).text
+
     # ------------------------------------------------------------------ documents
     def add_files(self, paths: Sequence[Path], names: Sequence[str] | None = None) -> tuple[
             IngestReport | None, list[Refused]]:
-        """Copy uploads into the corpus under safe names and index them.
-
-        Each file is checked before it joins the corpus (type, size, readable text), so a
-        bad file is refused with its reason and never reaches the index.
-        """
+        """Copy uploads into the corpus under safe names and index them; each file is checked
+        before it joins the corpus, so a bad one is refused with its reason."""
         refused: list[Refused] = []
-        target = self.corpus / UPLOAD_DIR
-        accepted = 0
         for i, path in enumerate(paths):
-            shown = names[i] if names else path.name
-            name = safe_name(shown)
-            suffix = Path(name).suffix.lower()
-            if suffix not in SUPPORTED_SUFFIXES:
-                refused.append(Refused(shown, f"unsupported file type {suffix or '(none)'!r}; "
-                                              f"accepted: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
-                continue
-            size = path.stat().st_size
-            if size > MAX_UPLOAD_BYTES:
-                refused.append(Refused(shown, f"too large ({size // 1_048_576} MB; limit "
-                                              f"{MAX_UPLOAD_BYTES // 1_048_576} MB)"))
-                continue
-            staging = self.index / ".staging"
-            staging.mkdir(parents=True, exist_ok=True)
-            staged = staging / name
-            shutil.copyfile(path, staged)
-            try:
-                load_document(staged, staging)
-            except LoadError as exc:
-                refused.append(Refused(shown, exc.reason))
-                staged.unlink(missing_ok=True)
-                continue
-            target.mkdir(parents=True, exist_ok=True)
-            staged.replace(target / name)
-            accepted += 1
-        return (self.ingest() if accepted else None), refused
+            refusal = uploads.admit(path, names[i] if names else path.name, self.index / ".staging",
+                                    self.corpus / uploads.UPLOAD_DIR)
+            if refusal:
+                refused.append(refusal)
+        return (self.ingest() if len(refused) < len(paths) else None), refused
 
     def remove(self, source: str) -> IngestReport:
         """Delete a document from the corpus and the index.
@@ -215,32 +183,4 @@ class Workspace:
     # ------------------------------------------------------------------ feedback
     def record_feedback(self, question: str, answer: Answer, liked: bool) -> None:
         """Append a rating with the question, answer and citations to the feedback log."""
-        record = {"time": time.time(), "liked": liked, **answer_json(answer), "asked": question}
-        self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.feedback_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-@functools.lru_cache(maxsize=64)
-def _document_text(path: str, corpus: str, mtime_ns: int, size: int) -> str:
-    """Loaded text, cached until the file changes (a PDF is not re-parsed per citation)."""
-    return load_document(Path(path), Path(corpus)).text
-
-
-def feedback_to_questions(lines: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
-    """Liked answers become regression questions (their cited sources as evidence); the
-    disliked ones are counted for review, since a thumbs-down does not say what is right."""
-    out, disliked = [], 0
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if not row.get("liked"):
-            disliked += 1
-            continue
-        out.append({
-            "id": f"fb{i:04d}", "question": row["question"],
-            "answer": None if row.get("abstained") else row["answer"],
-            "facts": [], "sources": sorted({c["source"] for c in row.get("citations", [])}),
-        })
-    return out, disliked
+        feedback.record(self.feedback_path, question, answer, liked)

@@ -26,13 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.embed.base import BatchEmbedder
+
 _EXPORT_VERSION = "1"  # bump when the export recipe changes, so cached graphs are redone
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rag"
 
 
 def _model_config(model_dir: Path) -> tuple[int, str]:
@@ -118,7 +115,7 @@ def _quantize(float_graph: Path, out: Path) -> None:
                      op_types_to_quantize=["MatMul"])
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(BatchEmbedder):
     """The `Embedder` interface on an ONNX Runtime session and the model's fast tokenizer."""
 
     def __init__(self, model_dir: str | Path, *, name: str, quantized: bool, cache_dir: Path,
@@ -153,31 +150,17 @@ class OnnxEmbedder:
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.max_tokens = seq - 2  # [CLS] and [SEP]
         self._batch_size = batch_size
-        self._queries: dict[str, np.ndarray] = {}
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Tokenized once, then run shortest-padding-first: batches of similar length waste
         little work on padding, which matters when chunk lengths vary."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        encoded = [e.ids for e in self._truncating.encode_batch(list(texts))]
+        encoded = [e.ids for e in self._truncating.encode_batch(texts)]
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
         for i in range(0, len(order), self._batch_size):
             rows = order[i : i + self._batch_size]
             out[rows] = self._run([encoded[r] for r in rows])
         return out
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """Remembered for a few questions: the retriever and the answerer embed the same one."""
-        vector = self._queries.pop(text, None)
-        if vector is None:
-            vector = self.embed_documents([text])[0]
-            vector.setflags(write=False)
-        self._queries[text] = vector
-        while len(self._queries) > 64:
-            del self._queries[next(iter(self._queries))]
-        return vector
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:

@@ -8,61 +8,34 @@ context is not several copies of the same paragraph.
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Annotated
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, SkipValidation
 
+from rag.config import K
 from rag.embed.base import Embedder
-from rag.store.folder.store import IndexStore
+from rag.retrieve.fuse import RRF_K, jaccard, overlap_ratio, rrf, vocabulary
+from rag.store.base import Index
 from rag.text import terms
 from rag.types import Hit
 
 
-def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
-    """Reciprocal rank fusion: [[3, 1], [1, 2]] -> {1: 1/62 + 1/61, 3: 1/61, 2: 1/62}."""
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, row in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
-    return fused
-
-
-def _overlap_ratio(a: tuple[int, int], b: tuple[int, int]) -> float:
-    shared = min(a[1], b[1]) - max(a[0], b[0])
-    return max(0, shared) / max(1, min(a[1] - a[0], b[1] - b[0]))
-
-
-_WORD = re.compile(r"\w+")
-
-
-def _vocabulary(text: str) -> set[str]:
-    """Distinct lower-cased word tokens: enough to spot a near-duplicate passage, and a few
-    times cheaper than the normalised tokens BM25 uses (this runs on every candidate)."""
-    return set(_WORD.findall(text.lower()))
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(1, len(a | b))
-
-
 class HybridRetriever(BaseRetriever):
-    """A LangChain retriever over an `IndexStore`, so it plugs into any LangChain chain."""
+    """A LangChain retriever over any store's `Index`, so it plugs into any LangChain chain."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    store: Any
-    embedder: Any
-    k: int = 5
+    store: Annotated[Index, SkipValidation]
+    embedder: Annotated[Embedder, SkipValidation]
+    k: int = K
     candidates: int = 40
-    rrf_k: int = 60
+    rrf_k: int = RRF_K
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        store: IndexStore = self.store
-        embedder: Embedder = self.embedder
+        store, embedder = self.store, self.embedder
         k = k or self.k
         dense = store.dense_search(embedder.embed_query(query), self.candidates)
         sparse = store.sparse_search(terms(query), self.candidates)
@@ -75,13 +48,13 @@ class HybridRetriever(BaseRetriever):
         seen: list[tuple[str, tuple[int, int], set[str]]] = []
         taken: set[str] = set()  # texts already in hits: an exact copy (a file saved twice) is skipped cheaply
         for row in order:
-            chunk = store.chunks[row]
+            chunk = store.chunk(row)
             if chunk.text in taken:
                 continue
-            vocab = _vocabulary(chunk.text)
+            vocab = vocabulary(chunk.text)
             span = (chunk.start, chunk.end)
             if any(
-                (src == chunk.source and _overlap_ratio(span, other) > 0.5) or _jaccard(vocab, v) > 0.9
+                (src == chunk.source and overlap_ratio(span, other) > 0.5) or jaccard(vocab, v) > 0.9
                 for src, other, v in seen
             ):
                 continue

@@ -7,7 +7,6 @@ interleave; these are the primitives the index writer builds that guarantee on.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -17,11 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-log = logging.getLogger("rag.store.folder.store")
+from rag.store.base import IndexUnavailable
 
-
-class IndexUnavailable(Exception):
-    """The index is missing, from another format, or damaged; the message says what to run."""
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -69,14 +66,6 @@ def _holder(fh: IO[str]) -> str:
         return f", held by pid {int(info['pid'])} since {since}"
     except (OSError, ValueError, KeyError, TypeError):
         return ""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fsync_file(path: Path) -> None:

@@ -45,12 +45,17 @@ calibrated with chunks as queries and questions may sit less close to their neig
 _CALIBRATION_QUERIES = 256
 _BLOCK = 65_536  # rows converted to float32 at a time while writing
 
-# One thread: a single-query search gains nothing from a second one, and on a busy
-# 2-core machine OpenMP's spinning made a flat search 5-10x slower with two threads
-# (and IVF training no faster), so readers and writers both use one.
-faiss.omp_set_num_threads(1)
+THREADS = 1
+"""FAISS threads for readers and writers: a single-query search gains nothing from a second
+one, and on a busy 2-core machine OpenMP's spinning made a flat search 5-10x slower with two
+threads (and IVF training no faster). Process-wide, so set by the edges (`set_threads`)."""
 
-log = logging.getLogger("rag.store.folder.store")
+
+def set_threads(n: int = THREADS) -> None:
+    """FAISS's OpenMP thread count for the whole process: called by the CLI and the tests, never on import."""
+    faiss.omp_set_num_threads(n)
+
+log = logging.getLogger(__name__)
 
 
 def choose(n: int, forced: str | None = None) -> str:

@@ -1,0 +1,61 @@
+"""Question sets: JSONL rows of question, reference answer, facts and sources, checked before any work."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class QuestionSetError(ValueError):
+    """A question set line that cannot be used; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answer: str | None
+    facts: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        return self.answer is not None
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Parse a JSONL question set, failing fast (before any model work) on a bad line."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise QuestionSetError(f"{path}: cannot read question set ({exc.strerror})") from None
+    out: list[Question] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionSetError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise QuestionSetError(f"{where}: expected a JSON object")
+        qid, text, answer = row.get("id"), row.get("question"), row.get("answer")
+        facts, sources = row.get("facts", []), row.get("sources", [])
+        if not isinstance(text, str) or not text.strip():
+            raise QuestionSetError(f"{where}: field 'question' must be a non-empty string")
+        if answer is not None and not isinstance(answer, str):
+            raise QuestionSetError(f"{where}: field 'answer' must be a string or null")
+        for name, value in (("facts", facts), ("sources", sources)):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise QuestionSetError(f"{where}: field '{name}' must be a list of strings")
+        qid = str(qid) if qid is not None else f"line{number}"
+        if qid in seen:
+            raise QuestionSetError(f"{where}: duplicate id {qid!r}")
+        seen.add(qid)
+        out.append(Question(qid, text, answer, tuple(facts), tuple(sources)))
+    if not out:
+        raise QuestionSetError(f"{path}: no questions")
+    return out
