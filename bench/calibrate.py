@@ -3,10 +3,12 @@
     python bench/calibrate.py [--qa tests/eval/calibration_qa.jsonl] [--corpus corpus]
 
 Answers every question with abstention disabled, records the evidence signals, then
-searches the coverage weight w and threshold t of `w * coverage + (1 - w) * similarity >= t`
-for the best balanced accuracy of the abstain decision (ties: the larger margin). Hard
-rules (a missing number or name, a figure or date the answer lacks) are applied as the
-answerer applies them. Prints the chosen values for rag/answer.py.
+searches the threshold t of `coverage >= t` for the best balanced accuracy of the abstain
+decision (ties: the middle of the widest run). Hard rules (a missing number or name, a
+figure or date the answer lacks) are applied as the answerer applies them. It also searches
+every mix `w * coverage + (1 - w) * similarity` and reports the best any of them reaches, which
+is how the similarity term was found to add nothing and removed. Prints MIN_COVERAGE for
+rag/answer/extractive.py.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def collect(qa: Path, corpus: Path, embedder: Embedder) -> list[tuple[bool, dict
     with tempfile.TemporaryDirectory() as tmp:
         ingest(corpus, FolderStore(Path(tmp)), embedder)
         store = FolderIndex.load(Path(tmp))
-    answerer = ExtractiveAnswerer(embedder, min_confidence=-1.0)
+    answerer = ExtractiveAnswerer(embedder, min_coverage=-1.0)
     engine = Engine(HybridRetriever(store=store, embedder=embedder, k=5), answerer)
     out = []
     for q in load_questions(qa):
@@ -65,20 +67,26 @@ def main() -> None:
     args = parser.parse_args()
     embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
     rows = collect(args.qa, args.corpus, embedder)
-    grid = [(w / 10, t / 100) for w in range(11) for t in range(0, 101)]
-    scored = [(balanced_accuracy(rows, w, t), w, t) for w, t in grid]
-    best = max(s for s, _, _ in scored)
-    # Among the best, the middle of the widest run of thresholds generalises best.
-    ties = sorted((w, t) for s, w, t in scored if s == best)
-    by_w: dict[float, list[float]] = {}
-    for w, t in ties:
-        by_w.setdefault(w, []).append(t)
-    w, ts = max(by_w.items(), key=lambda item: len(item[1]))
+    mixed = max(balanced_accuracy(rows, w / 10, t / 100) for w in range(11) for t in range(101))
+    scored = [(balanced_accuracy(rows, 1.0, t / 100), t / 100) for t in range(101)]
+    best = max(s for s, _ in scored)
+    ts = _widest_run([t for s, t in scored if s == best])
     t = ts[len(ts) // 2]
     for answerable, s in rows:
         print(f"{'A' if answerable else 'U'} {s}")
-    print(f"balanced accuracy {best:.3f} at COVERAGE_WEIGHT = {w}, MIN_CONFIDENCE = {t} "
-          f"(thresholds {ts[0]}..{ts[-1]} tie)")
+    print(f"balanced accuracy {best:.3f} at MIN_COVERAGE = {t} (thresholds {ts[0]}..{ts[-1]} tie); "
+          f"best with similarity mixed in at any weight: {mixed:.3f}")
+
+
+def _widest_run(ts: list[float]) -> list[float]:
+    """The longest run of consecutive thresholds (0.01 apart): [0.1, 0.2, 0.21, 0.22] -> [0.2, 0.21, 0.22]."""
+    runs: list[list[float]] = []
+    for t in ts:
+        if runs and round(t - runs[-1][-1], 4) == 0.01:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return max(runs, key=len)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,15 @@ from rag.text import is_number, names, terms
 from rag.types import Answer, Citation, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
-# Calibrated on tests/eval/calibration_qa.jsonl by bench/calibrate.py.
-COVERAGE_WEIGHT = 1.0
-MIN_CONFIDENCE = 0.3
-# Sentences embedded per answer (twice as many for a "why" question), chosen by their
-# lexical score; bench/perf.py measures the latency and the evaluation the quality.
+MIN_COVERAGE = 0.3
+"""Abstain when fewer of the question's other content terms are in the quoted passages.
+Chosen by bench/calibrate.py on tests/eval/calibration_qa.jsonl (20 answerable, 20 not,
+kept apart from the evaluation sets): balanced accuracy 0.95 for thresholds 0.26-0.33. Mixing
+in the best sentence's similarity to the question never scored higher at any weight, so
+the decision rests on coverage alone."""
 SHORTLIST = 10
+"""Sentences embedded per answer (twice as many for a "why" question), chosen by their
+lexical score; bench/perf.py measures the latency and the evaluation the quality."""
 ANSWER_CACHE = 50_000
 """Sentence vectors kept for answering (about 77 MB at 384 dimensions): the passages of a
 session's questions many times over, so related questions embed only what is new."""
@@ -88,16 +91,55 @@ def is_why(question: str) -> bool:
     return bool(re.search(r"\b(why|reasons?|how come|what (?:makes|drives|explains)|explain|risks?|challenges?)\b", q))
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How sentences are scored and chosen. Each default was checked by bench/sweep_answer.py,
+    which moves one at a time (off, half, double) on the seed set, squad2-public and
+    financebench-public; the figures are in bench/RESULTS.md ("Answer constants")."""
+
+    lexical: float = 0.45
+    """Weight of the question's terms found in the sentence (in its passage: `context_credit`)."""
+    context_credit: float = 0.5
+    """Credit for a question term found in the sentence's passage but not in the sentence itself."""
+    required: float = 2.0
+    """How much more a number or name of the question counts than its other terms."""
+    rank_prior: float = 0.05
+    """Bonus of the best-ranked passage's sentences, falling as 1 / (1 + rank)."""
+    similarity: float = 0.55
+    """Weight of the sentence's cosine to the question."""
+    causal: float = 0.3
+    """A "why" question: most a sentence's score rises for giving causes, costs or risks."""
+    causal_per_word: float = 0.6
+    """Share of `causal` each causal word of the sentence earns."""
+    expected_type: float = 0.1
+    """Shortlist bonus of a sentence with a figure (how many) or a date (when)."""
+    why_sentences: int = 5
+    """Most sentences quoted for a "why" question."""
+    why_floor: float = 0.6
+    """A "why" answer's sentences score at least this share of the best one."""
+    fact_sentences: int = 2
+    """Most sentences quoted for any other question."""
+    fact_floor: float = 0.85
+    """A factual answer's second sentence scores at least this share of the best one."""
+    novelty: float = 0.3
+    """Maximal marginal relevance: weight of a sentence's redundancy with those chosen."""
+    max_redundancy: float = 0.8
+    """A sentence closer than this cosine to one already chosen is never added."""
+    new_source: float = 0.1
+    """Bonus of a sentence from a document no chosen sentence comes from."""
+    subject_floor: float = 0.5
+    """A subject the answer leaves out gets a sentence if it scores this share of the best one."""
+
+
 class ExtractiveAnswerer:
-    def __init__(self, embedder: Embedder, *, coverage_weight: float = COVERAGE_WEIGHT,
-                 min_confidence: float = MIN_CONFIDENCE, cache_size: int = ANSWER_CACHE,
-                 shortlist: int = SHORTLIST) -> None:
+    def __init__(self, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE, cache_size: int = ANSWER_CACHE,
+                 shortlist: int = SHORTLIST, scoring: Scoring = Scoring()) -> None:
         # Sentence vectors by their text in context: the same passages come back for related
         # questions, and embedding their sentences is most of the cost of answering.
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder, cache_size)
-        self.coverage_weight = coverage_weight
-        self.min_confidence = min_confidence
+        self.min_coverage = min_coverage
         self.shortlist = shortlist
+        self.scoring = scoring
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
@@ -127,7 +169,8 @@ class ExtractiveAnswerer:
         cands = self.candidates(hits)
         if not cands or not content:
             return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
-        weights = {t: (2.0 if t in required else 1.0) for t in content}
+        w = self.scoring
+        weights = {t: (w.required if t in required else 1.0) for t in content}
         total = sum(weights.values())
         why = is_why(question)
         contexts = [set(terms(h.chunk.text)) | set(terms(h.chunk.section or "")) for h in hits]
@@ -136,17 +179,17 @@ class ExtractiveAnswerer:
         for c in cands:
             vocab = set(terms(c.text)) | set(terms(c.lead))
             context = contexts[c.hit_index]
-            lexical = sum(w * (1.0 if covers(t, vocab) else 0.5 if covers(t, context) else 0.0)
-                          for t, w in weights.items()) / total
+            lexical = sum(weight * (1.0 if covers(t, vocab) else w.context_credit if covers(t, context) else 0.0)
+                          for t, weight in weights.items()) / total
             # A "why" question: on-topic sentences that give a cause, a cost or a risk rise.
-            boosts.append(1 + 0.3 * min(1.0, 0.6 * len(vocab & _CAUSAL)) if why else 1.0)
-            prior.append((0.45 * lexical + 0.05 / (1 + c.hit_index)) * boosts[-1])
+            boosts.append(1 + w.causal * min(1.0, w.causal_per_word * len(vocab & _CAUSAL)) if why else 1.0)
+            prior.append((w.lexical * lexical + w.rank_prior / (1 + c.hit_index)) * boosts[-1])
         # Embedding sentences is what an answer costs; only the lexically best few can win
         # (the lexical part is nearly half the score), so only they are embedded. A "how
         # many" or "when" question keeps its sentences with a figure or a date in the running.
         expected = _FIGURE if _EXPECTS_NUMBER.search(question) else _DATE if _EXPECTS_DATE.search(question) else None
         fits = [bool(expected and expected.search(c.text)) for c in cands]
-        shortlist = sorted(range(len(cands)), key=lambda i: -prior[i] - 0.1 * fits[i])
+        shortlist = sorted(range(len(cands)), key=lambda i: -prior[i] - w.expected_type * fits[i])
         shortlist = shortlist[: self.shortlist * (2 if why else 1)]
         cands = [cands[i] for i in shortlist]
         # A sentence is embedded under its section heading: "The company is highly indebted"
@@ -155,13 +198,12 @@ class ExtractiveAnswerer:
         sims = vectors @ self.embedder.embed_query(question)
         scored = []
         for i, c, sim in zip(shortlist, cands, sims, strict=True):
-            score = 0.55 * float(sim) * boosts[i] + prior[i]
+            score = w.similarity * float(sim) * boosts[i] + prior[i]
             scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim), c.lead))
         chosen = self._select(question, scored, vectors, [h.chunk.source for h in hits])
         signals = self.signals(question, content, required, chosen, hits)
-        confidence = self.coverage_weight * signals["coverage"] + (1 - self.coverage_weight) * signals["similarity"]
-        signals["confidence"] = round(confidence, 4)
-        if signals["missing_required"] or signals["wrong_type"] or confidence < self.min_confidence:
+        signals["confidence"] = signals["coverage"]
+        if signals["missing_required"] or signals["wrong_type"] or signals["coverage"] < self.min_coverage:
             return self._abstain(question, hits, signals)
         return self._compose(question, hits, chosen, signals)
 
@@ -216,7 +258,8 @@ class ExtractiveAnswerer:
 
         A "why" question gets up to five reasons; a factual one, one or two sentences.
         """
-        limit, floor = (5, 0.6) if is_why(question) else (2, 0.85)
+        w = self.scoring
+        limit, floor = (w.why_sentences, w.why_floor) if is_why(question) else (w.fact_sentences, w.fact_floor)
         order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
         top = scored[order[0]].score
         picked: list[int] = [order[0]]
@@ -227,17 +270,18 @@ class ExtractiveAnswerer:
                     continue
                 redundancy = max(float(vectors[i] @ vectors[j]) for j in picked)
                 new_source = sources[scored[i].hit_index] not in {sources[scored[j].hit_index] for j in picked}
-                value = 0.7 * scored[i].score - 0.3 * redundancy + (0.1 if new_source else 0.0)
-                if redundancy < 0.8 and value > best_val:
+                bonus = w.new_source if new_source else 0.0
+                value = (1 - w.novelty) * scored[i].score - w.novelty * redundancy + bonus
+                if redundancy < w.max_redundancy and value > best_val:
                     best_i, best_val = i, value
             if best_i < 0:
                 break
             picked.append(best_i)
-        return [scored[i] for i in self._cover_names(question, scored, order, picked, top)]
+        return [scored[i] for i in self._cover_names(question, scored, order, picked, w.subject_floor * top)]
 
     @staticmethod
     def _cover_names(question: str, scored: list[Candidate], order: list[int], picked: list[int],
-                     top: float) -> list[int]:
+                     floor: float) -> list[int]:
         """A question that names several subjects ("How does CoreWeave's multiple compare with
         Microsoft's?") gets, for each subject no chosen sentence mentions, the best sentence
         that does, if it is at least half as good as the best answer."""
@@ -252,7 +296,7 @@ class ExtractiveAnswerer:
         for subject in sorted(subjects):
             if any(subject in mentions(i) for i in picked):
                 continue
-            options = [i for i in order if i not in picked and scored[i].score >= 0.5 * top and subject in mentions(i)]
+            options = [i for i in order if i not in picked and scored[i].score >= floor and subject in mentions(i)]
             if options:
                 picked.append(max(options, key=lambda i: (len(aspects & mentions(i)), scored[i].score)))
         return picked

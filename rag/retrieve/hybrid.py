@@ -32,7 +32,12 @@ class HybridRetriever(BaseRetriever):
     embedder: Annotated[Embedder, SkipValidation]
     k: int = K
     candidates: int = 40
+    """Passages taken from each of the dense and sparse rankings before fusion (see bench/RESULTS.md)."""
     rrf_k: int = RRF_K
+    max_overlap: float = 0.5
+    """A passage sharing more than this share of its characters with a chosen one of the same file is skipped."""
+    max_jaccard: float = 0.9
+    """A passage whose word set is this close to a chosen one's (a copied file, a repeated table) is skipped."""
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         store, embedder = self.store, self.embedder
@@ -54,7 +59,8 @@ class HybridRetriever(BaseRetriever):
             vocab = vocabulary(chunk.text)
             span = (chunk.start, chunk.end)
             if any(
-                (src == chunk.source and overlap_ratio(span, other) > 0.5) or jaccard(vocab, v) > 0.9
+                (src == chunk.source and overlap_ratio(span, other) > self.max_overlap)
+                or jaccard(vocab, v) > self.max_jaccard
                 for src, other, v in seen
             ):
                 continue
