@@ -3,7 +3,7 @@
     python bench/sweep_answer.py [--sets seed squad finance] [--out build/sweep.json]
 
 For every field of `rag.answer.extractive.Scoring` (and the retriever's candidate count and
-near-duplicate thresholds) the value is set to 0 (the term off), half and double its default,
+near-duplicate thresholds) the value is set to 0 (the term off; 1 for a multiplier), half and double its default,
 everything else held at its default, and the seed set, squad2-public and financebench-public
 are answered again. Retrieval is run once per set and retriever setting, so answer settings
 are compared on the same passages. Prints, per setting, fact recall, abstention F1 and false
@@ -43,7 +43,12 @@ METRICS = ("hit_at_k", "fact_recall", "token_f1", "abstention_f1", "false_absten
 RETRIEVER = {"candidates": 40, "max_overlap": 0.5, "max_jaccard": 0.9}
 
 
-def variants(default: Any) -> list[Any]:
+OFF = {"required": 1.0}  # a multiplier: off is 1, not 0
+
+
+def variants(default: Any, name: str = "") -> list[Any]:
+    if name in OFF:
+        return sorted({OFF[name], default * 2} - {default})
     if isinstance(default, bool):
         return [not default]
     if isinstance(default, int):
@@ -83,7 +88,7 @@ def main() -> None:
         base_hits = retrieve(RETRIEVER)
         runs = {"default": score(embedder, questions, base_hits, Scoring())}
         for field in dataclasses.fields(Scoring):
-            for value in variants(field.default):
+            for value in variants(field.default, field.name):
                 runs[f"{field.name}={value}"] = score(embedder, questions, base_hits,
                                                      dataclasses.replace(Scoring(), **{field.name: value}))
         for key, default in RETRIEVER.items():

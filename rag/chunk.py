@@ -14,6 +14,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 
+from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS
 from rag.types import Chunk, Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -92,7 +93,7 @@ def _split_long(text: str, span: tuple[int, int], count: TokenCounter, limit: in
 
 
 def chunk_document(
-    doc: Document, count: TokenCounter, max_tokens: int = 200, overlap_tokens: int = 40
+    doc: Document, count: TokenCounter, max_tokens: int = CHUNK_TOKENS, overlap_tokens: int = CHUNK_OVERLAP
 ) -> list[Chunk]:
     """Pack whole sentences into chunks of at most `max_tokens`, repeating trailing
     sentences of up to `overlap_tokens` at the start of the next chunk.

@@ -21,6 +21,7 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.prompt import NOT_FOUND, build_messages, message_text
 from rag.answer.verify import MIN_SIMILARITY, Check, verify
 from rag.chunk import sentence_spans
+from rag.config import LLM_ANSWER_TOKENS, LLM_CONTEXT
 from rag.embed.base import CachedEmbedder, Embedder
 from rag.types import Answer, Hit, Sentence
 
@@ -62,7 +63,8 @@ _PARTIAL_MARKER = re.compile(r"\s*\[[\d,\s]*")
 
 class GenerativeAnswerer:
     def __init__(self, chat_model: Any, embedder: Embedder, fallback: ExtractiveAnswerer, *,
-                 count_tokens: Callable[[str], int], context_tokens: int = 8192, answer_tokens: int = 400,
+                 count_tokens: Callable[[str], int], context_tokens: int = LLM_CONTEXT,
+                 answer_tokens: int = LLM_ANSWER_TOKENS,
                  unverified: str = "remove", label: str = "llm") -> None:
         self.chat_model = chat_model
         self.embedder = embedder

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from rag.config import LLM_ANSWER_TOKENS, LLM_CONTEXT, LLM_TIMEOUT
+
 PROVIDERS = ("openai", "openai-compatible", "ollama", "llamacpp")
 
 
@@ -29,9 +31,9 @@ class LLMSpec:
     model: str
     base_url: str | None = None
     api_key: str | None = None
-    timeout: float = 60.0
-    context_tokens: int = 8192
-    answer_tokens: int = 400
+    timeout: float = LLM_TIMEOUT
+    context_tokens: int = LLM_CONTEXT
+    answer_tokens: int = LLM_ANSWER_TOKENS
 
     @property
     def label(self) -> str:
