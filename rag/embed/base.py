@@ -71,15 +71,16 @@ class CachedEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return self._embedder.embed_documents([])
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._documents))
-        fresh = self._embedder.embed_documents(missing) if missing else None
-        with self._lock:
-            if fresh is not None:
-                self._documents.update(zip(missing, fresh, strict=True))
-            # A batch larger than the cache still gets all its rows: fresh ones from the model.
-            found = dict(zip(missing, fresh, strict=True)) if fresh is not None else {}
-            return np.vstack([found[t] if t in found else self._documents[t] for t in texts])
+        distinct = list(dict.fromkeys(texts))
+        with self._lock:  # what is found is held here: another thread may evict it meanwhile
+            found = {t: self._documents[t] for t in distinct if t in self._documents}
+        missing = [t for t in distinct if t not in found]
+        if missing:
+            fresh = dict(zip(missing, self._embedder.embed_documents(missing), strict=True))
+            found.update(fresh)
+            with self._lock:
+                self._documents.update(fresh)
+        return np.vstack([found[t] for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
