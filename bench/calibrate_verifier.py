@@ -17,7 +17,7 @@ also stands alone in `rag eval`'s citation scores, with no cosine behind it), th
 wider gap. When precision 1.0 cannot be reached, the best F0.5 is chosen and the accepted
 unsupported claims are listed. For comparison, the same search is run with the plain
 best cosine between the claim and a whole sentence of the passage, negation ignored.
-Prints the values for rag/verify.py.
+Prints the values for rag/answer/verify.py.
 """
 
 from __future__ import annotations

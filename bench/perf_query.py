@@ -2,7 +2,7 @@
 
 Each size is built once with the product's `write_generation` and kept under
 build/bench/index/ (the folder name carries the real chunks' key and a digest of
-rag/index.py, so a change to either rebuilds it). Every measurement then runs in a fresh
+rag/store/folder/generation.py, so a change to either rebuilds it). Every measurement then runs in a fresh
 process, so memory figures are those of one warm query process over one index. Where the
 product chose an approximate vector index, a flat index of the same rows is built too and
 its top 10 for every question is the reference for recall@10.

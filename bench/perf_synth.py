@@ -100,7 +100,7 @@ def can_force() -> bool:
 
 
 def index_code_key() -> str:
-    """Changes whenever rag/index.py or this module does, so a cached index never outlives
+    """Changes whenever rag/store/folder/generation.py or this module does, so a cached index never outlives
     the code that wrote it."""
     digest = hashlib.sha256(Path(rag_index.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())

@@ -12,7 +12,7 @@ from rag.answer.verify import clause_spans, lexical_check, negated, verify
 from rag.embed.base import Embedder
 
 CLAIMS = Path(__file__).parent / "eval" / "claims.jsonl"
-# Printed by bench/calibrate_verifier.py for the thresholds in rag/verify.py.
+# Printed by bench/calibrate_verifier.py for the thresholds in rag/answer/verify.py.
 CALIBRATED_RECALL = 0.64
 
 CAPEX = ("CoreWeave reaffirmed full-year CapEx guidance of $20–$23 billion, with Q3 CapEx alone expected in the "
