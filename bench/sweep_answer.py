@@ -2,7 +2,7 @@
 
     python bench/sweep_answer.py [--sets seed squad finance] [--out build/sweep.json]
 
-For every field of `rag.answer.extractive.Scoring` (and the retriever's candidate count and
+For every field of `rag.answer.scoring.Scoring` (and the retriever's candidate count and
 near-duplicate thresholds) the value is set to 0 (the term off; 1 for a multiplier), half and double its default,
 everything else held at its default, and the seed set, squad2-public and financebench-public
 are answered again. Retrieval is run once per set and retriever setting, so answer settings
@@ -22,7 +22,8 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.answer.extractive import ExtractiveAnswerer, Scoring
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.scoring import Scoring
 from rag.config import BUNDLED_MODEL, resolve_model_path
 from rag.embed import load_embedder
 from rag.embed.base import CachedEmbedder
