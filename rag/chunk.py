@@ -103,7 +103,7 @@ def chunk_document(
     """
     if max_tokens < 1 or overlap_tokens < 0 or overlap_tokens >= max_tokens:
         raise ValueError("chunk settings need 0 <= overlap < max_tokens")
-    spans = sentence_spans(doc.text)
+    spans = _whole_rows(sentence_spans(doc.text), doc)
     if not spans:
         return []
     sizes = count([doc.text[a:b] for a, b in spans])
@@ -119,17 +119,43 @@ def chunk_document(
     gaps = count([doc.text[prev[1] : unit[0]] for prev, unit in itertools.pairwise(units)])
     units = units[:1] + [(a, b, s + g) for (a, b, s), g in zip(units[1:], gaps, strict=True)]
 
-    section_starts = sorted({s.start for s in doc.sections})
+    # A new chunk at every heading and at both ends of every table, so a chunk's section and
+    # caption are true for all of its text; a table chunk leaves room for its caption, which is
+    # embedded with it.
+    breaks = sorted({s.start for s in doc.sections} | {t.start for t in doc.tables} | {t.end for t in doc.tables})
+    captions = count([t.caption for t in doc.tables])
+    room = {t.start: max_tokens - n - 1 for t, n in zip(doc.tables, captions, strict=True)}
     groups: list[list[tuple[int, int, int]]] = []
     current: list[tuple[int, int, int]] = []
+    limit = max_tokens
     for unit in units:
-        at_heading = bool(current) and _any_between(section_starts, current[-1][1], unit[0])
-        if current and (at_heading or sum(u[2] for u in current) + unit[2] > max_tokens):
+        at_break = bool(current) and _any_between(breaks, current[-1][1], unit[0])
+        if current and (at_break or sum(u[2] for u in current) + unit[2] > limit):
             groups.append(current)
-            current = [] if at_heading else _overlap(current, overlap_tokens, max_tokens - unit[2])
+            current = [] if at_break else _overlap(current, overlap_tokens, limit - unit[2])
+        if not current:
+            table = doc.table_at(unit[0])
+            limit = max(room.get(table.start, max_tokens), max_tokens // 2) if table else max_tokens
         current.append(unit)
     groups.append(current)
     return [_make_chunk(doc, group[0][0], group[-1][1]) for group in groups]
+
+
+def _whole_rows(spans: list[tuple[int, int]], doc: Document) -> list[tuple[int, int]]:
+    """Sentence spans with every line of a table merged into one, so no chunk cuts a row.
+
+    A row such as 'Inc. 2018 (1,577) (1,373)' can look like two sentences to the splitter.
+    """
+    if not doc.tables:
+        return spans
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and doc.table_at(start) is not None and "\n" not in doc.text[merged[-1][1] : start] \
+                and doc.table_at(start) == doc.table_at(merged[-1][0]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _any_between(points: list[int], low: int, high: int) -> bool:
@@ -154,6 +180,7 @@ def _overlap(units: list[tuple[int, int, int]], budget: int, room: int) -> list[
 def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
     text = doc.text[start:end]
     digest = hashlib.sha256(f"{doc.source}\0{doc.sha256}\0{start}\0{end}".encode()).hexdigest()
+    table = doc.table_at(start)
     return Chunk(
         id=digest[:16],
         source=doc.source,
@@ -162,4 +189,6 @@ def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
         end=end,
         page=doc.page_at(start),
         section=doc.section_at(start),
+        # The first chunk of a table holds its caption already.
+        context=table.caption if table is not None and table.start < start else "",
     )

@@ -160,6 +160,8 @@ def _print_failures(report: Any) -> None:
         click.echo(f"failed: {item['path']}: {item['error']}", err=True)
     for item in report.skipped:
         click.echo(f"skipped: {item['path']}: {item['error']}", err=True)
+    for item in report.warnings:
+        click.echo(f"warning: {item['path']}: {item['warning']}", err=True)
 
 
 def render_answer(answer: Answer) -> str:
@@ -207,6 +209,8 @@ def ingest(corpus: Path | None, index: Path | None, k: int | None, as_json: bool
         if report.rebuilt:
             click.echo(f"note: {report.rebuilt}", err=True)
         _print_failures(report)
+        for item in report.profiles:
+            click.echo(f"  {item['path']}: {item['profile']}")
         stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in report.stages.items())
         click.echo(
             f"added {report.added}, updated {report.updated}, removed {report.removed}, "

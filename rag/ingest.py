@@ -19,13 +19,15 @@ import numpy as np
 from rag.chunk import TokenCounter, chunk_document
 from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS
 from rag.embed.base import Embedder
+from rag.load.base import PageProgress
 from rag.load.corpus import LoadError, list_corpus, load_document, printable, sha256_file
 from rag.store.base import Index, IndexInfo, IndexUnavailable, NewFile, ProgressFn, Store, compatible
-from rag.types import Chunk
+from rag.types import Chunk, Profile
 
-# Progress stages: "load" (files), "chunk" (sentences of the file being chunked, so a huge
+# Progress stages: "load" (files), "pages" (of the PDF being loaded), "chunk" (sentences of the file
+# being chunked, so a huge
 # file still shows progress), "embed" (chunks), then the store's "terms" and "write".
-SPLITTER = "sentence-v2"  # v2: list markers between sentences count toward max_tokens
+SPLITTER = "sentence-v3"  # v2: list markers count toward max_tokens; v3: table rows whole, captions embedded
 
 
 @dataclass
@@ -36,6 +38,10 @@ class IngestReport:
     unchanged: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # What loading could not read in files that were still indexed: {"path", "warning"}.
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    # What each loaded file is: {"path", "profile"} ("3M Company · 10-K · FY2018").
+    profiles: list[dict[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -50,6 +56,8 @@ class IngestReport:
             "removed": self.removed,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "warnings": self.warnings,
+            "profiles": self.profiles,
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
             "seconds": round(self.seconds, 3),
@@ -84,7 +92,7 @@ def ingest(
 
         t0 = time.perf_counter()
         keep: set[str] = set()
-        loaded: dict[str, tuple[str, list[Chunk]]] = {}
+        loaded: dict[str, Loaded] = {}
         for i, path in enumerate(files):
             source = path.relative_to(corpus).as_posix()
             tick("load", i, len(files))
@@ -96,12 +104,17 @@ def ingest(
                     report.unchanged += 1
                     continue
                 loaded[source] = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap,
-                                              report.stages)
+                                              report.stages, lambda done, total: tick("pages", done, total))
             except (LoadError, OSError, ValueError) as exc:
                 report.failed.append({"path": printable(source), "error": str(exc)})
                 if previous:  # keep the last good version searchable
                     keep.add(source)
                 continue
+            report.warnings.extend({"path": printable(source), "warning": w} for w in loaded[source].warnings)
+            profile = loaded[source].profile
+            label = profile.label() if profile else ""
+            if label:
+                report.profiles.append({"path": printable(source), "profile": label})
             if previous:
                 report.updated += 1
             else:
@@ -112,7 +125,7 @@ def ingest(
         report.removed = len(set(known) - keep - set(loaded))
 
         t0 = time.perf_counter()
-        fresh = [chunk for _, chunks in loaded.values() for chunk in chunks]
+        fresh = [chunk for file in loaded.values() for chunk in file.chunks]
         vectors = _embed(embedder, fresh, tick)
         report.stages["embed"] = time.perf_counter() - t0
         report.chunks_embedded = len(fresh)
@@ -122,9 +135,9 @@ def ingest(
         if report.added or report.updated or report.removed or old is None:
             new: dict[str, NewFile] = {}
             row = 0
-            for source, (sha, chunks) in loaded.items():  # views into one matrix, in file order
-                new[source] = NewFile(sha, chunks, vectors[row : row + len(chunks)])
-                row += len(chunks)
+            for source, file in loaded.items():  # views into one matrix, in file order
+                new[source] = NewFile(file.sha256, file.chunks, vectors[row : row + len(file.chunks)], file.profile)
+                row += len(file.chunks)
             del fresh
             store.write(info, new, keep, old, tick)
         report.stages["write"] = time.perf_counter() - t0
@@ -149,18 +162,28 @@ def _previous(store: Store, info: IndexInfo, rebuild: bool, report: IngestReport
     return old
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What ingest keeps of a loaded file; its Document is dropped, as the chunks hold its text."""
+
+    sha256: str
+    chunks: list[Chunk]
+    profile: Profile | None
+    warnings: tuple[str, ...]
+
+
 def _load_chunks(
-    path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int, stages: dict[str, float]
-) -> tuple[str, list[Chunk]]:
-    """(sha256, chunks) of one file; its Document is dropped on return, as the chunks hold its text.
-    Seconds spent loading and chunking are added to `stages`."""
+    path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int, stages: dict[str, float],
+    pages: PageProgress,
+) -> Loaded:
+    """One file loaded and chunked; seconds spent loading and chunking are added to `stages`."""
     t0 = time.perf_counter()
-    doc = load_document(path, corpus)
+    doc = load_document(path, corpus, pages)
     t1 = time.perf_counter()
     chunks = chunk_document(doc, count, max_tokens, overlap)
     stages["load"] = stages.get("load", 0.0) + t1 - t0
     stages["chunk"] = stages.get("chunk", 0.0) + time.perf_counter() - t1
-    return doc.sha256, chunks
+    return Loaded(doc.sha256, chunks, doc.profile, doc.warnings)
 
 
 def _counting(embedder: Embedder, tick: ProgressFn, batch: int = 8192) -> TokenCounter:
@@ -186,7 +209,7 @@ def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int
     out = np.empty((len(chunks), embedder.dim), dtype=np.float32)
     for i in range(0, len(chunks), batch):
         tick("embed", i, len(chunks))
-        out[i : i + batch] = embedder.embed_documents([c.text for c in chunks[i : i + batch]])
+        out[i : i + batch] = embedder.embed_documents([c.indexed_text for c in chunks[i : i + batch]])
     tick("embed", len(chunks), len(chunks))
     return out
 

@@ -8,6 +8,7 @@ be checked against the document it claims to come from.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,12 +22,54 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table's span of the text, and its caption: the title and column headers (the years)
+    that every chunk cut from it carries, since a row's figures mean nothing without them."""
+
+    start: int
+    end: int
+    caption: str
+
+
+@dataclass(frozen=True)
+class PageLine:
+    """Where a line of loaded PDF text sits on its page, for drawing a quote on the page image.
+
+    `text[start:end]` was read from the page's characters `first_char..last_char` (pdfium's
+    indices, inclusive); the two run side by side up to the few characters cleaning removed.
+    """
+
+    page: int  # 1-based
+    start: int
+    end: int
+    first_char: int
+    last_char: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a document is, read from its first pages and its name: 3M Company · 10-K · FY2018."""
+
+    title: str | None = None
+    company: str | None = None
+    ticker: str | None = None
+    form: str | None = None
+    period: str | None = None
+
+    def label(self) -> str:
+        """'3M Company · 10-K · FY2018'; the title when nothing else is known."""
+        parts = [p for p in (self.company, self.form, self.period) if p]
+        return " · ".join(parts) if parts else (self.title or "")
+
+
+@dataclass(frozen=True)
 class Document:
     """A loaded file: its text, and where pages and sections start inside that text.
 
     `page_starts[i]` is the offset where page i+1 begins (empty for formats without
-    pages). For .txt and .md the text is the file's decoded content unchanged, so
-    offsets into it are offsets into the file's characters.
+    pages). Section titles are paths ("Item 8 › Consolidated Statements of Cash Flows").
+    For .txt and .md the text is the file's decoded content unchanged, so offsets into it
+    are offsets into the file's characters.
     """
 
     source: str
@@ -35,6 +78,11 @@ class Document:
     title: str | None = None
     page_starts: tuple[int, ...] = ()
     sections: tuple[Section, ...] = ()
+    tables: tuple[Table, ...] = ()
+    lines: tuple[PageLine, ...] = ()
+    profile: Profile | None = None
+    # What loading could not read, for the person who owns the file: "page 7: damaged (...)".
+    warnings: tuple[str, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number holding `offset`, or None for page-less formats."""
@@ -47,6 +95,11 @@ class Document:
             else:
                 break
         return page
+
+    def table_at(self, offset: int) -> Table | None:
+        """The table whose span holds `offset`, if any (tables are in text order, disjoint)."""
+        i = bisect.bisect_right(self.tables, offset, key=lambda table: table.start) - 1
+        return self.tables[i] if i >= 0 and offset < self.tables[i].end else None
 
     def section_at(self, offset: int) -> str | None:
         """Title of the last heading at or before `offset`."""
@@ -70,6 +123,13 @@ class Chunk:
     end: int
     page: int | None = None
     section: str | None = None
+    # Indexed with the text but never quoted: the caption of the table the chunk was cut from.
+    context: str = ""
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and BM25-indexed: the context, then the quotable text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 @dataclass(frozen=True)

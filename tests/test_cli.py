@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,21 @@ def assert_clean_failure(result: Result) -> None:
 # ---------------------------------------------------------------- ingest
 
 
+def test_ingest_lists_each_filings_profile(tmp_path: Path) -> None:
+    corpus = tmp_path / "filings"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "3M_2018_10K_excerpt.pdf", corpus)
+    result = invoke("ingest", "--corpus", corpus, "--index", tmp_path / "index")
+    assert result.exit_code == 0, result.output
+    assert "3M_2018_10K_excerpt.pdf: 3M · 10-K · FY2018" in result.stdout
+    summary = json.loads(invoke("ingest", "--json", "--rebuild", "--corpus", corpus, "--index", tmp_path / "index").stdout)
+    assert summary["profiles"] == [{"path": "3M_2018_10K_excerpt.pdf", "profile": "3M · 10-K · FY2018"}]
+
+
 def test_ingest_json_reports_counts_then_nothing_to_do(corpus_copy: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
-    keys = {"added", "updated", "removed", "unchanged", "failed", "chunks_embedded", "chunks_total", "seconds"}
+    keys = {"added", "updated", "removed", "unchanged", "failed", "warnings", "profiles", "chunks_embedded",
+            "chunks_total", "seconds"}
 
     first = invoke("ingest", "--json", "--corpus", corpus_copy, "--index", index)
     assert first.exit_code == 0, first.output

@@ -7,12 +7,27 @@ where pages and headings start as the text is assembled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from rag.types import Section
+from rag.types import PageLine, Profile, Section, Table
 
 SEP = "\n\n"
-Loaded = tuple[str, str | None, list[int], list[Section]]  # text, title, page_starts, sections
+PageProgress = Callable[[int, int], None]  # (pages done, pages in the file)
+
+
+@dataclass
+class Loaded:
+    """What a loader read: the text offsets point into, and what is known about its layout."""
+
+    text: str
+    title: str | None = None
+    page_starts: list[int] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    lines: list[PageLine] = field(default_factory=list)
+    profile: Profile | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class LoadError(Exception):

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.load.base import Loaded, LoadError
+from rag.load.base import Loaded, LoadError, PageProgress
 from rag.load.docx import load_docx
 from rag.load.html import load_html
 from rag.load.pdf import load_pdf
@@ -68,8 +68,11 @@ def list_corpus(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     return files, skipped
 
 
-def load_document(path: Path, root: Path) -> Document:
-    """Read one file into the Document that chunk and citation offsets will point into."""
+def load_document(path: Path, root: Path, progress: PageProgress | None = None) -> Document:
+    """Read one file into the Document that chunk and citation offsets will point into.
+
+    `progress` hears (pages done, pages) while a PDF loads, so a 500-page filing shows movement.
+    """
     try:  # absolute() on both, so "corpus" and "/work/corpus/a.md" still relate
         source = path.absolute().relative_to(root.absolute()).as_posix()
     except ValueError:
@@ -87,12 +90,14 @@ def load_document(path: Path, root: Path) -> Document:
         raise LoadError(source, f"could not be read: {error.strerror}") from error
     if not data:
         raise LoadError(source, "empty file")
-    text, title, starts, sections = _LOADERS[suffix](data, source)
-    if not text.strip():
+    loaded = load_pdf(data, source, progress) if suffix == ".pdf" else _LOADERS[suffix](data, source)
+    if not loaded.text.strip():
         raise LoadError(source, "no extractable text" + (" (scanned PDF?)" if suffix == ".pdf" else ""))
     digest = hashlib.sha256(data).hexdigest()
     return Document(
-        source=source, text=text, sha256=digest, title=title, page_starts=tuple(starts), sections=tuple(sections)
+        source=source, text=loaded.text, sha256=digest, title=loaded.title, page_starts=tuple(loaded.page_starts),
+        sections=tuple(loaded.sections), tables=tuple(loaded.tables), lines=tuple(loaded.lines),
+        profile=loaded.profile, warnings=tuple(loaded.warnings),
     )
 
 
@@ -142,7 +147,6 @@ _LOADERS: dict[str, Callable[[bytes, str], Loaded]] = {
     ".txt": load_plain,
     ".md": load_markdown,
     ".markdown": load_markdown,
-    ".pdf": load_pdf,
     ".html": load_html,
     ".htm": load_html,
     ".docx": load_docx,

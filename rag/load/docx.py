@@ -29,4 +29,4 @@ def load_docx(data: bytes, source: str) -> Loaded:
             texts = (" ".join(cell.text.split()) for cell in {cell._tc: cell for cell in row.cells}.values())
             blocks.append((" | ".join(text for text in texts if text), False))
     text, sections = assemble(blocks)
-    return text, core_title or (sections[0].title if sections else None), [], sections
+    return Loaded(text, core_title or (sections[0].title if sections else None), sections=sections)

@@ -48,4 +48,4 @@ def load_html(data: bytes, source: str) -> Loaded:
         elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
             inline.append(str(node))  # PreformattedString: a comment, doctype or CDATA
     text, sections = assemble(blocks)
-    return text, title or (sections[0].title if sections else None), [], sections
+    return Loaded(text, title or (sections[0].title if sections else None), sections=sections)

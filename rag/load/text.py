@@ -70,7 +70,7 @@ def load_markdown(data: bytes, source: str) -> Loaded:
         title = "".join(g for g in match.groups() if g).strip() if match else ""
         if title:
             sections.append(Section(start, title))
-    return text, sections[0].title if sections else None, [], sections
+    return Loaded(text, sections[0].title if sections else None, sections=sections)
 
 
 def load_plain(data: bytes, source: str) -> Loaded:
@@ -96,4 +96,4 @@ def load_plain(data: bytes, source: str) -> Loaded:
         if line.rstrip()[-1] not in ".,;:!?" and not _BULLET.match(line.lstrip()) and any(map(str.isalpha, line)):
             sections.append(Section(start, " ".join(words)))
     title = sections[0].title if sections and sections[0].start == 0 else None
-    return text, title, [], sections
+    return Loaded(text, title, sections=sections)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.types import Chunk
+from rag.types import Chunk, Profile
 
 # (stage, done, total), as ingest reports it.
 ProgressFn = Callable[[str, int, int], None]
@@ -32,6 +32,7 @@ class FileEntry:
 
     sha256: str
     chunks: int
+    profile: Profile | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class NewFile:
     sha256: str
     chunks: Sequence[Chunk]
     vectors: np.ndarray
+    profile: Profile | None = None
 
 
 class Index(Protocol):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from rag.store.base import FileEntry, IndexInfo, compatible
 from rag.store.folder.vectors import FLAT
+from rag.types import Profile
 
 FORMAT = 2
 
@@ -28,7 +29,7 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
-        data["files"] = {k: FileEntry(**v) for k, v in data.get("files", {}).items()}
+        data["files"] = {k: _entry(v) for k, v in data.get("files", {}).items()}
         return cls(**data)
 
     @property
@@ -54,3 +55,8 @@ class Manifest:
             rows[source] = (start, start + self.files[source].chunks)
             start += self.files[source].chunks
         return rows
+
+
+def _entry(data: dict[str, object]) -> FileEntry:
+    profile = data.pop("profile", None)
+    return FileEntry(**data, profile=Profile(**profile) if isinstance(profile, dict) else None)  # type: ignore[arg-type]

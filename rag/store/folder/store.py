@@ -46,8 +46,10 @@ class FolderStore:
         for source in sources:
             file_chunks = new[source].chunks if source in new else kept[source]
             chunks.extend(file_chunks)
-            sha = new[source].sha256 if source in new else base.files()[source].sha256  # type: ignore[union-attr]
-            entries[source] = FileEntry(sha256=sha, chunks=len(file_chunks))
+            if source in new:
+                entries[source] = FileEntry(new[source].sha256, len(file_chunks), new[source].profile)
+            else:
+                entries[source] = base.files()[source]  # type: ignore[union-attr]
         manifest = Manifest(info.embedding_model, info.dim, info.chunking, entries, len(chunks), created=time.time())
         vectors = _matrix(sources, new, base, info.dim, len(chunks))
         progress("write", 0, 1)
@@ -76,7 +78,7 @@ def _terms(chunks: Sequence[Chunk], tick: ProgressFn, batch: int = 1024) -> Iter
     for i, chunk in enumerate(chunks):
         if i % batch == 0:
             tick("terms", i, len(chunks))
-        yield terms(chunk.text)
+        yield terms(chunk.indexed_text)
     tick("terms", len(chunks), len(chunks))
 
 
