@@ -109,8 +109,11 @@ def running_lines(pages: Sequence[Page], band: float = 0.12, edge: int = 3) -> s
                 continue
             top = line.y1 >= page.height * (1 - band)
             bottom = line.y0 <= page.height * band
-            if (top or bottom) and len(line.text.split()) <= 10:
-                candidates.append((p, i, _key(clean(line.text))))
+            text = clean(line.text)
+            if (i in (0, n - 1) and _PAGE_NUMBER.match(text)) or ((top or bottom) and len(text.split()) <= 10):
+                # A page's first or last line that is a bare number is its page number wherever
+                # it sits (pages printed from HTML end mid-page).
+                candidates.append((p, i, _key(text)))
     seen = Counter(key for _, key in {(p, key) for p, _, key in candidates})
     need = max(3, len(pages) // 5)
     return {(p, i) for p, i, key in candidates if seen[key] >= need or _PAGE_NUMBER.match(key.replace("#", "1"))}
