@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,8 @@ def test_ingest_lists_each_filings_profile(tmp_path: Path) -> None:
     result = invoke("ingest", "--corpus", corpus, "--index", tmp_path / "index")
     assert result.exit_code == 0, result.output
     assert "3M_2018_10K_excerpt.pdf: 3M · 10-K · FY2018" in result.stdout
-    summary = json.loads(invoke("ingest", "--json", "--rebuild", "--corpus", corpus, "--index", tmp_path / "index").stdout)
+    rebuilt = invoke("ingest", "--json", "--rebuild", "--corpus", corpus, "--index", tmp_path / "index")
+    summary = json.loads(rebuilt.stdout)
     assert summary["profiles"] == [{"path": "3M_2018_10K_excerpt.pdf", "profile": "3M · 10-K · FY2018"}]
 
 
