@@ -8,10 +8,11 @@ data, never markup.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -26,7 +27,7 @@ from rag.app.engine import answer_json
 from rag.app.uploads import MAX_UPLOAD_BYTES
 from rag.app.workspace import Workspace, WorkspaceError
 from rag.load.corpus import SUPPORTED_SUFFIXES
-from rag.types import Answer
+from rag.types import Answer, Citation, Profile
 
 log = logging.getLogger("rag.ui")
 
@@ -35,6 +36,11 @@ EXAMPLES = [
     "What is CoreWeave's 2025 capex guidance?",
     "How does CoreWeave's Price/Book multiple compare with Microsoft's?",
 ]
+# The documents EXAMPLES were written for: the shipped corpus/ folder.
+SHIPPED_SOURCES = frozenset({"coreweave-vs-microsoft-ai-infrastructure.txt", "microsoft-meta-coreweave-ai-spending.md"})
+# Forms whose documents state a company's revenue for a period.
+FINANCIAL_FORMS = frozenset({"10-K", "10-Q", "8-K", "20-F", "40-F", "6-K", "earnings release"})
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 CSS = """
 .rag-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
@@ -43,6 +49,7 @@ CSS = """
 .rag-src blockquote { margin: .3em 0 .6em 0; padding: .3em .6em; border-left: 3px solid #4a7bd0;
   white-space: pre-wrap; }
 .rag-src mark { background: #ffe58a; }
+.rag-src img.rag-page { display: block; max-width: 100%; margin: .2em 0 .6em 0; border: 1px solid #ddd; }
 .rag-src:target, .rag-src.rag-flash { outline: 2px solid #4a7bd0; }
 .rag-abstain { font-weight: 600; color: #8a5300; }
 .rag-query { font-size: .85em; color: #666; }
@@ -75,8 +82,98 @@ def _text(text: str) -> str:
 
 
 def _where(source: str, page: int | None, section: str | None) -> str:
-    place = f"p. {page}" if page else (section.strip("*# :") if section else "")
-    return _text(source) + (f" — {_text(place)}" if place else "")
+    """Where a passage sits, as a reader looks for it: 'report.pdf · page 2 · Item 8 › Cash Flows'.
+
+    A Markdown heading keeps only its words ('## Risks:' -> 'Risks').
+    """
+    place = [f"page {page}"] if page else []
+    if section and section.strip("*# :"):
+        place.append(section.strip("*# :"))
+    return " · ".join(_text(part) for part in [source, *place])
+
+
+# Private-use characters stand in for tags while the text is still escaped plain text, so the
+# emphasis rules below see the quote's bounds and can keep every tag properly nested.
+_MARK, _UNMARK, _STRONG, _UNSTRONG, _EM, _UNEM = (chr(0xE000 + i) for i in range(6))
+_STAND_INS = re.compile(f"[{_MARK}-{_UNEM}]")
+_TAGS = {_MARK: "mark", _STRONG: "strong", _EM: "em"}
+_CLOSES = {_UNMARK: "mark", _UNSTRONG: "strong", _UNEM: "em"}
+
+
+def _delimited(delimiter: str, content: str) -> re.Pattern[str]:
+    """Emphasis that opens and closes on word boundaries, so snake_case and 2*3*4 are left alone."""
+    d = re.escape(delimiter[0])
+    run = re.escape(delimiter)
+    return re.compile(rf"(?<![\w{d}]){run}(?![\s{d}])({content})(?<![\s{d}]){run}(?![\w{d}])", re.S)
+
+
+_NO_PARAGRAPH = "(?:(?!\n\n).)+?"  # emphasis never runs across a blank line
+_NO_STRONG_EDGE = f"(?:(?!\n\n)[^{_STRONG}{_UNSTRONG}]|{_STRONG}[^{_UNSTRONG}]*{_UNSTRONG})+?"
+_EMPHASIS = [(_delimited(d, _NO_PARAGRAPH), _STRONG, _UNSTRONG) for d in ("**", "__")] + [
+    (_delimited(d, _NO_STRONG_EDGE), _EM, _UNEM) for d in ("*", "_")]
+
+
+def emphasis(text: str) -> str:
+    """Markdown's bold and italic markers in plain text as HTML, on word boundaries.
+
+    '**Net** revenue in *2024*, not snake_case or 2*3*4' -> '<strong>Net</strong> revenue in
+    <em>2024</em>, not snake_case or 2*3*4'
+    """
+    return _markup(_emphasize(escape(_STAND_INS.sub("", text))))
+
+
+def _emphasize(text: str) -> str:
+    """Bold and italic spans of escaped text as stand-ins; italics never straddle a bold span,
+    so the tags they become nest."""
+    for pattern, opening, closing in _EMPHASIS:
+        text = pattern.sub(f"{opening}\\1{closing}", text)
+    return text
+
+
+def _markup(text: str) -> str:
+    """Stand-ins to tags, emphasis closed before the quote's <mark> opens or closes and reopened
+    after it, so a bold sentence cut by the quote's edge still nests; then _text's line rule."""
+    out: list[str] = []
+    open_tags: list[str] = []
+    for piece in re.split(f"({_STAND_INS.pattern})", text):
+        if piece in (_MARK, _UNMARK):
+            out += [f"</{tag}>" for tag in reversed(open_tags)]
+            out.append("<mark>" if piece == _MARK else "</mark>")
+            out += [f"<{tag}>" for tag in open_tags]
+        elif piece in _TAGS:
+            open_tags.append(_TAGS[piece])
+            out.append(f"<{_TAGS[piece]}>")
+        elif piece in _CLOSES:
+            open_tags.pop()
+            out.append(f"</{_CLOSES[piece]}>")
+        else:
+            out.append(piece)
+    return "".join(out).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
+def _passage(before: str, quote: str, after: str, source: str) -> str:
+    """A quote highlighted in its context, as _text does it; Markdown emphasis is rendered for
+    Markdown files, where '**' is formatting the author never meant a reader to see."""
+    pieces = [escape(_STAND_INS.sub("", part)) for part in (before, quote, after)]
+    text = (f"{pieces[0]}{_MARK}{pieces[1]}{_UNMARK}" if quote else pieces[0]) + pieces[2]
+    return _markup(_emphasize(text) if source.lower().endswith(MARKDOWN_SUFFIXES) else text)
+
+
+def _page_image(workspace: Workspace, citation: Citation) -> str:
+    """The cited PDF page with the quote highlighted, inline as a data: URI.
+
+    Inline, the image travels inside the chat message itself: Gradio's HTML sanitizer keeps
+    data: images, the picture needs no route of its own (which would sit outside the app's
+    auth and need its files cleaned up), and a message stays whole when the chat re-renders
+    it. The price is message size, which is why only citations get one, never the
+    abstention's closest passages.
+    """
+    shown = workspace.page_image(citation.source, citation.start, citation.end)
+    if shown is None:
+        return ""
+    page, png = shown
+    alt = _text(f"page {page} of {citation.source}, quoted passage highlighted")
+    return f'<img class="rag-page" alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
 
 
 def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None, query: str | None = None,
@@ -94,7 +191,7 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
             ch = hit.chunk
             where = _where(ch.source, ch.page, ch.section)
             parts.append(f'<details class="rag-src" id="src-{turn}-{i}"><summary>{where}'
-                         f"</summary><blockquote>{_text(ch.text)}</blockquote></details>")
+                         f"</summary><blockquote>{_passage(ch.text, '', '', ch.source)}</blockquote></details>")
         parts.append("</div>")
         return "".join(parts)
 
@@ -105,24 +202,61 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
             return marker
         return f'<a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>'
 
+    # A sentence quoted from a Markdown file shows its emphasis as the file's reader would.
+    markdown = {c.id for c in answer.citations if c.source.lower().endswith(MARKDOWN_SUFFIXES)}
+
+    def shown(line: str) -> str:
+        quoted_from = {int(n) for n in re.findall(r"\[(\d+)\]", line)}
+        return emphasis(line) if quoted_from & markdown else _text(line)
+
     lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
-    items = [link_markers(_text(line), link) for line in lines]
+    items = [link_markers(shown(line), link) for line in lines]
     listed = "".join(f"<li>{i}</li>" for i in items)
     parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
     parts.append('<div class="rag-sources"><b>Sources</b>')
     for c in answer.citations:
         before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")
-        quote = quote or c.quote
-        body = f"…{_text(before)}<mark>{_text(quote)}</mark>{_text(after)}…"
+        body = f"…{_passage(before, quote or c.quote, after, c.source)}…"
+        image = _page_image(workspace, c) if workspace else ""
         parts.append(f'<details class="rag-src" id="src-{turn}-{c.id}"><summary>[{c.id}] '
                      f"{_where(c.source, c.page, c.section)}, chars {c.start}–{c.end}</summary>"
-                     f"<blockquote>{body}</blockquote></details>")
+                     f"<blockquote>{body}</blockquote>{image}</details>")
     parts.append("</div>")
     if show_retrieved:
         rows = "".join(f"<li>{_text(h.chunk.source)} ({h.score:.4f}): {_text(h.chunk.text[:300])}…</li>"
                        for h in answer.hits)
         parts.append(f"<details><summary>Retrieved passages ({len(answer.hits)})</summary><ol>{rows}</ol></details>")
     return "".join(parts)
+
+
+def example_questions(profiles: dict[str, Profile | None]) -> list[str]:
+    """Example questions the served documents can answer, from their sources and profiles.
+
+    The CoreWeave questions only for the shipped corpus, which they were written for; else one
+    revenue question per company with a dated financial filing, at most three; else none.
+    {"3m-2018-10k.pdf": Profile(company="3M Company", form="10-K", period="FY2018"), "notes.txt": None}
+    -> ["What was 3M Company's total revenue in FY2018?"]
+    """
+    if set(profiles) == SHIPPED_SOURCES:
+        return list(EXAMPLES)
+    questions: dict[str, str] = {}
+    for _, profile in sorted(profiles.items()):
+        if profile is None or not (profile.company and profile.period) or profile.form not in FINANCIAL_FORMS:
+            continue
+        if profile.company.casefold() not in questions and len(questions) < 3:
+            questions[profile.company.casefold()] = _revenue_question(profile.company, profile.period)
+    return list(questions.values())
+
+
+def _revenue_question(company: str, period: str) -> str:
+    """'FY2018' and 'Q3 2024' read 'in …'; 'quarter ended June 30, 2024' reads 'for the …'; an
+    8-K's report date reads 'reported on …'."""
+    owner = f"{company}'" if company.endswith("s") else f"{company}'s"
+    if period.startswith("quarter"):
+        return f"What was {owner} total revenue for the {period}?"
+    if re.fullmatch(r"(?:FY|Q[1-4] )?\d{4}", period):
+        return f"What was {owner} total revenue in {period}?"
+    return f"What total revenue did {company} report on {period}?"
 
 
 def _header(ws: Workspace) -> str:
@@ -156,15 +290,16 @@ class DocumentsPanel:
     reindex: gr.Button
 
 
-def chat_panel() -> ChatPanel:
-    """The conversation, the question box and the status line."""
+def chat_panel(examples: Sequence[str] = ()) -> ChatPanel:
+    """The conversation, the question box, example questions (when there are any) and the status line."""
     chat = gr.Chatbot(height=560, label="Chat", feedback_options=("Like", "Dislike"), elem_id="rag-chat",
                       sanitize_html=True)
     with gr.Row():
         box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False, scale=5,
                          elem_id="rag-question", max_length=2000)
         send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
-    gr.Examples(EXAMPLES, inputs=[box], label="Examples")
+    if examples:
+        gr.Examples(list(examples), inputs=[box], label="Examples")
     return ChatPanel(chat, box, send, gr.Markdown("", elem_id="rag-status"))
 
 
@@ -187,9 +322,10 @@ def documents_panel(ws: Workspace) -> DocumentsPanel:
         # passing toast; add_files accepts the good ones and says why it refused the rest.
         upload = gr.File(label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
                          file_count="multiple", elem_id="rag-upload")
-        docs = gr.Dataframe(value=ws.documents(), headers=["document", "chunks"], interactive=False,
+        rows = ws.document_rows()
+        docs = gr.Dataframe(value=rows, headers=["document", "chunks", "profile"], interactive=False,
                             elem_id="rag-docs")
-        which = gr.Dropdown([s for s, _ in ws.documents()], label="Document", value=None)
+        which = gr.Dropdown([row[0] for row in rows], label="Document", value=None)
         with gr.Row():
             remove = gr.Button("Remove", variant="stop")
             reindex = gr.Button("Re-index")
@@ -257,8 +393,8 @@ class DocumentActions:
         self.ws = ws
 
     def refreshed(self, note: str) -> tuple[Any, ...]:
-        sources = [s for s, _ in self.ws.documents()]
-        return _header(self.ws), self.ws.documents(), gr.update(choices=sources, value=None), note
+        rows = self.ws.document_rows()
+        return _header(self.ws), rows, gr.update(choices=[row[0] for row in rows], value=None), note
 
     def on_load(self) -> tuple[Any, ...]:
         return self.refreshed("")[:3]
@@ -311,7 +447,7 @@ def create_app(ws: Workspace) -> gr.Blocks:
         session = gr.State({"queries": [], "answers": {}, "turn": 0})
         with gr.Row():
             with gr.Column(scale=3):
-                chat = chat_panel()
+                chat = chat_panel(example_questions(ws.profiles()))
             with gr.Column(scale=1):
                 settings = settings_panel(ws)
                 documents = documents_panel(ws)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from gradio_client import Client
 from markdown_it import MarkdownIt
+from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from support import served
 
@@ -24,11 +26,12 @@ from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
-from rag.types import Answer, Chunk, Citation, Hit
+from rag.types import Answer, Chunk, Citation, Hit, Profile
 
 SCRIPT = "<script>alert(1)</script>"
 UNPROFITABLE = "Why is CoreWeave unprofitable?"
 TIMEOUT_MS = 60_000
+DATA = Path(__file__).resolve().parent / "data"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
@@ -60,7 +63,7 @@ def test_citation_markers_link_to_numbered_sources() -> None:
     sources = {d["id"]: d for d in soup.select("details.rag-src")}
     assert set(sources) == {"src-7-1", "src-7-2"}
     assert sources["src-7-1"].mark.text == "CoreWeave carries heavy debt."
-    assert "b.md — p. 3, chars 10–33" in sources["src-7-2"].summary.text
+    assert "b.md · page 3, chars 10–33" in sources["src-7-2"].summary.text
 
 
 def test_document_text_is_escaped() -> None:
@@ -89,21 +92,87 @@ def test_abstention_says_not_found_and_shows_the_closest_passages() -> None:
     assert "<script" not in html and soup.select("a.rag-cite") == []
 
 
-def test_sources_show_the_quote_in_its_context_as_text_not_markdown(tmp_path: Path) -> None:
-    """The chat renders Markdown: a blank line in a passage must not turn the rest into markup."""
+@pytest.mark.parametrize(("source", "page", "section", "shown"), [
+    ("a.txt", None, None, "a.txt"),
+    ("10k.pdf", 60, "Item 8 › Consolidated Statements of Cash Flows",
+     "10k.pdf · page 60 · Item 8 › Consolidated Statements of Cash Flows"),
+    ("notes.md", None, "## Risks:", "notes.md · Risks"),
+    ("<b>.pdf", 2, None, "&lt;b&gt;.pdf · page 2"),
+])
+def test_where_reads_file_page_and_section(source: str, page: int | None, section: str | None, shown: str) -> None:
+    assert ui._where(source, page, section) == shown
+
+
+@pytest.mark.parametrize(("text", "html"), [
+    ("**Net** revenue in *2024*", "<strong>Net</strong> revenue in <em>2024</em>"),
+    ("__bold__ and _it_", "<strong>bold</strong> and <em>it</em>"),
+    ("snake_case_name and 2*3*4 stay", "snake_case_name and 2*3*4 stay"),
+    ("**bold with *italic* inside**", "<strong>bold with <em>italic</em> inside</strong>"),
+    ("**not across\n\nparagraphs**", "**not across&#10;&#10;paragraphs**"),
+    ("<b>**x**</b>", "&lt;b&gt;<strong>x</strong>&lt;/b&gt;"),
+])
+def test_markdown_emphasis_is_rendered_on_word_boundaries(text: str, html: str) -> None:
+    assert ui.emphasis(text) == html
+
+
+def test_answer_sentences_from_markdown_show_its_emphasis() -> None:
+    cited = answer("- **Meta** spends more. [1]\n- **Raw** stars stay. [2]",
+                   (Citation(1, "notes.md", None, 0, 22, "**Meta** spends more."),
+                    Citation(2, "plain.txt", None, 0, 20, "**Raw** stars stay.")))
+    soup = BeautifulSoup(ui.render_answer(cited, turn=1), "html.parser")
+    items = soup.select("ul > li")
+    assert [i.text for i in items] == ["Meta spends more. [1]", "**Raw** stars stay. [2]"]
+    assert items[0].strong.text == "Meta" and items[1].strong is None
+    assert [a["href"] for a in soup.select("a.rag-cite")] == ["#src-1-1", "#src-1-2"]
+
+
+def test_a_quote_cut_inside_bold_still_nests() -> None:
+    html = ui._passage("Intro **bold start ", "and quote", " bold end** after.", "doc.md")
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.mark.text == "and quote" and soup.text == "Intro bold start and quote bold end after."
+    assert [s.text for s in soup.select("strong")] == ["bold start ", "and quote", " bold end"]
+    assert str(soup) == html  # well formed: the parser changed nothing
+
+
+@pytest.mark.parametrize(("profiles", "questions"), [
+    ({source: None for source in ui.SHIPPED_SOURCES}, ui.EXAMPLES),
+    ({"3m-2018.pdf": Profile(company="3M Company", form="10-K", period="FY2018"),
+      "3m-2019q2.pdf": Profile(company="3M Company", form="10-Q", period="Q2 2019"),
+      "notes.txt": None},
+     ["What was 3M Company's total revenue in FY2018?"]),
+    ({"jpm.pdf": Profile(company="JPMorgan Chase", form="10-Q", period="quarter ended March 31, 2021"),
+      "amcor.pdf": Profile(company="Amcor", form="8-K", period="August 15, 2023"),
+      "verizon.pdf": Profile(company="Verizon Communications", form="10-K", period="FY2022"),
+      "x.pdf": Profile(company="Ayes", form="10-K", period="FY2020")},
+     ["What total revenue did Amcor report on August 15, 2023?",
+      "What was JPMorgan Chase's total revenue for the quarter ended March 31, 2021?",
+      "What was Verizon Communications' total revenue in FY2022?"]),
+    ({"coreweave-vs-microsoft-ai-infrastructure.txt": None, "novel.pdf": Profile(title="A Novel")}, []),
+    ({}, []),
+])
+def test_example_questions_fit_the_served_documents(profiles: dict[str, Profile | None],
+                                                    questions: list[str]) -> None:
+    assert ui.example_questions(profiles) == list(questions)
+
+
+@pytest.mark.parametrize(("name", "bold"), [("doc.txt", "**Not bold**"), ("doc.md", "Not bold")])
+def test_sources_show_the_quote_in_its_context_as_text_not_markdown(tmp_path: Path, name: str, bold: str) -> None:
+    """The chat renders Markdown: a blank line in a passage must not turn the rest into markup.
+    A Markdown file's own bold is shown as bold; its image syntax stays text all the same."""
     text = "Intro line.\n\n**Not bold** and ![x](http://example.com/t.png) here. The quoted sentence.\n\nAfter."
-    (tmp_path / "doc.md").write_text(text, "utf-8")
+    (tmp_path / name).write_text(text, "utf-8")
     ws = Workspace(tmp_path, tmp_path / "index", HashingEmbedder())
     quote = "The quoted sentence."
     start = text.index(quote)
-    cited = answer(f"{quote} [1]", (Citation(1, "doc.md", None, start, start + len(quote), quote),))
+    cited = answer(f"{quote} [1]", (Citation(1, name, None, start, start + len(quote), quote),))
 
     html = ui.render_answer(cited, turn=1, workspace=ws)
 
     block = BeautifulSoup(html, "html.parser").select_one("details.rag-src blockquote")
     assert block.mark.text == quote
-    assert block.text == f"…{text}…"  # the whole document fits in the context margins
-    assert "\n" not in html
+    assert block.text == f"…{text.replace('**Not bold**', bold)}…"  # the whole document fits in the margins
+    assert [b.text for b in block.select("strong")] == ([] if bold.startswith("**") else ["Not bold"])
+    assert block.find("img") is None and "\n" not in html
     # CommonMark keeps it as one raw HTML block: nothing inside is reinterpreted.
     assert MarkdownIt("commonmark").render(html) == html
 
@@ -207,7 +276,12 @@ def upload(page: Page, *files: Path) -> None:
 
 
 def shipped_texts(corpus: Path) -> list[str]:
-    return [load_document(p, corpus).text for p in sorted(corpus.iterdir())]
+    """The shipped documents as a reader sees them in the page: a Markdown file's emphasis rendered."""
+    texts = []
+    for path in sorted(corpus.iterdir()):
+        text = load_document(path, corpus).text
+        texts.append(BeautifulSoup(ui.emphasis(text), "html.parser").text if path.suffix == ".md" else text)
+    return texts
 
 
 @pytest.mark.model
@@ -242,6 +316,7 @@ def test_citation_link_opens_its_source_with_the_verbatim_quote(page: Page, ship
     assert len(quote) > 20 and any(quote in t for t in texts), quote
     context = (opened.locator("blockquote").text_content() or "").strip("…")
     assert any(context in t for t in texts), context  # passage shown exactly as in the document
+    assert "**" not in context  # Markdown's markers are formatting, not text
 
     shot = tmp_path / "ui.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -323,7 +398,8 @@ def test_thumbs_up_saves_the_rated_answer(page: Page, workspace: Workspace) -> N
     record = json.loads(lines[-1])
     assert record["liked"] is True and record["asked"] == record["question"] == UNPROFITABLE
     assert record["citations"] and not record["abstained"]
-    expect(reply.locator("mark").first).to_have_text(record["citations"][0]["quote"])  # the answer on the page
+    quote = BeautifulSoup(ui.emphasis(record["citations"][0]["quote"]), "html.parser").text  # as rendered
+    expect(reply.locator("mark").first).to_have_text(quote)  # the answer on the page
 
 
 @pytest.mark.model
@@ -345,3 +421,33 @@ def test_markup_in_a_document_is_shown_never_run(page: Page, tmp_path: Path) -> 
     expect(source.locator("blockquote")).to_contain_text(payload)  # shown as text
     assert page.locator("#rag-chat script, #rag-chat img[onerror]").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_a_pdf_citation_shows_its_page_with_the_quote_highlighted(page: Page, tmp_path: Path) -> None:
+    """The cited page of a real 10-K excerpt, drawn in the browser with the quoted row marked in yellow."""
+    pdf = tmp_path / "3M_2018_10K_excerpt.pdf"
+    shutil.copy(DATA / pdf.name, pdf)
+    upload(page, pdf)
+    expect(page.locator("#rag-status")).to_contain_text("Indexed: 1 added")
+    expect(page.locator("#rag-docs")).to_contain_text("3M · 10-K · FY2018")  # the profile in the document list
+
+    reply = ask(page, "How much did 3M spend on purchases of property, plant and equipment in 2018?")
+    link = reply.locator("a.rag-cite").first
+    expect(link).to_be_visible()
+    link.click()
+
+    source = page.locator("details.rag-src[open]")
+    expect(source.locator("summary")).to_contain_text(f"{UPLOAD_DIR}/{pdf.name} · page ")
+    image = source.locator("img.rag-page")
+    expect(image).to_be_visible()
+    assert image.evaluate("i => i.complete && i.naturalWidth > 500 && i.naturalHeight > 500")
+    shot = Image.open(io.BytesIO(image.screenshot())).convert("RGB")
+    pixels = shot.load()
+    marked = [(x, y) for y in range(shot.height) for x in range(shot.width)
+              if (p := pixels[x, y])[0] > 200 and p[1] > 170 and p[2] < 150]
+    assert len(marked) > 50, "no highlight drawn on the page"
+    xs, ys = [x for x, _ in marked], [y for _, y in marked]
+    # One statement row is marked: a band across the table, not a block of the page.
+    assert max(xs) - min(xs) > shot.width / 3 and max(ys) - min(ys) < shot.height / 15

@@ -30,7 +30,7 @@ def test_each_panel_builds_its_components(tmp_path: Path) -> None:
         documents = ui.documents_panel(ws)
     assert isinstance(chat.chat, gr.Chatbot) and chat.box.elem_id == "rag-question"
     assert settings.k.value == ws.k and settings.mode.value == "extractive"
-    assert documents.docs.value["data"] == [["mill.txt", 1]]
+    assert documents.docs.value["data"] == [["mill.txt", 1, ""]]
 
 
 def test_responder_streams_then_renders_a_cited_answer(tmp_path: Path) -> None:

@@ -23,10 +23,11 @@ from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS, K
 from rag.embed.base import CachedEmbedder, Embedder
 from rag.ingest import IngestReport, ingest
 from rag.load.corpus import LoadError, load_document
+from rag.load.pdf.render import render_quote
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.base import Index, IndexInfo, ProgressFn, Store
 from rag.store.folder.store import FolderStore
-from rag.types import Answer
+from rag.types import Answer, Document, Profile
 
 
 class WorkspaceError(Exception):
@@ -69,8 +70,11 @@ class Workspace:
                                                                **(generate_options or {}))
         self._write_lock = threading.Lock()
         self._live: tuple[Index, dict[str, Engine]] | None = None
-        # Loaded text for citation context, until the file changes (a PDF is not re-parsed per citation).
-        self._text = functools.lru_cache(maxsize=64)(self._load_text)
+        # Loaded documents for citation context and page images, until the file changes (a PDF is
+        # not re-parsed per citation); a filing with its line positions weighs megabytes, hence few.
+        self._document = functools.lru_cache(maxsize=16)(self._load)
+        # The chat re-renders every answer it shows, and an answer rarely cites more than a few pages.
+        self._page = functools.lru_cache(maxsize=32)(self._render)
 
     # ------------------------------------------------------------------ index
     def ingest(self, *, rebuild: bool = False, progress: ProgressFn | None = None) -> IngestReport:
@@ -116,6 +120,15 @@ class Workspace:
         """(source, chunk count) for every indexed document."""
         return sorted((s, e.chunks) for s, e in self._current()[0].files().items())
 
+    def document_rows(self) -> list[tuple[str, int, str]]:
+        """(source, chunk count, what the document is: "3M Company · 10-K · FY2018" or "")."""
+        return sorted((s, e.chunks, e.profile.label() if e.profile else "")
+                      for s, e in self._current()[0].files().items())
+
+    def profiles(self) -> dict[str, Profile | None]:
+        """What each indexed document is, as far as loading could tell, by source."""
+        return {s: e.profile for s, e in self._current()[0].files().items()}
+
     def stats(self) -> tuple[int, int]:
         index = self._current()[0]
         return len(index.files()), len(index)
@@ -141,16 +154,40 @@ class Workspace:
 
     def passage_context(self, source: str, start: int, end: int, margin: int = 240) -> tuple[str, str, str]:
         """(before, quote, after) around a citation, for highlighting it in its context."""
+        document = self.document(source)
+        if document is None:
+            return "", "", ""
+        text = document.text
+        return text[max(0, start - margin) : start], text[start:end], text[end : end + margin]
+
+    def page_image(self, source: str, start: int, end: int) -> tuple[int, bytes] | None:
+        """(page number, PNG) of a PDF citation's page with the quote highlighted; None for other
+        formats and for a file that can no longer be read or drawn."""
         path = self.corpus / source
         try:
             stat = path.stat()
-            text = self._text(str(path), stat.st_mtime_ns, stat.st_size)
-        except (LoadError, OSError):
-            return "", "", ""
-        return text[max(0, start - margin) : start], text[start:end], text[end : end + margin]
+        except OSError:
+            return None
+        return self._page(str(path), start, end, stat.st_mtime_ns, stat.st_size)
 
-    def _load_text(self, path: str, mtime_ns: int, size: int) -> str:
-        return load_document(Path(path), self.corpus).text
+    def document(self, source: str) -> Document | None:
+        """The document as loaded now (cached until the file changes); None if it cannot be read."""
+        path = self.corpus / source
+        try:
+            stat = path.stat()
+            return self._document(str(path), stat.st_mtime_ns, stat.st_size)
+        except (LoadError, OSError):
+            return None
+
+    def _load(self, path: str, mtime_ns: int, size: int) -> Document:
+        return load_document(Path(path), self.corpus)
+
+    def _render(self, path: str, start: int, end: int, mtime_ns: int, size: int) -> tuple[int, bytes] | None:
+        try:
+            document = self._document(path, mtime_ns, size)
+        except (LoadError, OSError):
+            return None
+        return render_quote(Path(path), document.lines, start, end)
 
     # ------------------------------------------------------------------ documents
     def add_files(self, paths: Sequence[Path], names: Sequence[str] | None = None) -> tuple[
