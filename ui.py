@@ -8,10 +8,8 @@ data, never markup.
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -22,25 +20,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the
 
 import gradio as gr
 
-from rag.answer.cite import link_markers
 from rag.app.engine import answer_json
+from rag.app.html import example_questions, render_answer
 from rag.app.uploads import MAX_UPLOAD_BYTES
 from rag.app.workspace import Workspace, WorkspaceError
 from rag.load.corpus import SUPPORTED_SUFFIXES
-from rag.types import Answer, Citation, Profile
+from rag.types import Answer
 
 log = logging.getLogger("rag.ui")
-
-EXAMPLES = [
-    "Why is CoreWeave unprofitable?",
-    "What is CoreWeave's 2025 capex guidance?",
-    "How does CoreWeave's Price/Book multiple compare with Microsoft's?",
-]
-# The documents EXAMPLES were written for: the shipped corpus/ folder.
-SHIPPED_SOURCES = frozenset({"coreweave-vs-microsoft-ai-infrastructure.txt", "microsoft-meta-coreweave-ai-spending.md"})
-# Forms whose documents state a company's revenue for a period.
-FINANCIAL_FORMS = frozenset({"10-K", "10-Q", "8-K", "20-F", "40-F", "6-K", "earnings release"})
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 CSS = """
 .rag-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
@@ -69,194 +56,6 @@ document.addEventListener('click', function (e) {
 
 
 _PROGRESS = gr.Progress()
-
-
-def _text(text: str) -> str:
-    """Document text as HTML that no Markdown pass can reinterpret: escaped, and on one line.
-
-    The chat renders Markdown, and a blank line would end the HTML block and turn the text
-    after it into Markdown ('**x**' -> bold, '![](url)' -> a remote image); newlines become
-    character references instead, which the pre-wrap style still shows as line breaks.
-    """
-    return escape(text).replace("\r", "&#13;").replace("\n", "&#10;")
-
-
-def _where(source: str, page: int | None, section: str | None) -> str:
-    """Where a passage sits, as a reader looks for it: 'report.pdf · page 2 · Item 8 › Cash Flows'.
-
-    A Markdown heading keeps only its words ('## Risks:' -> 'Risks').
-    """
-    place = [f"page {page}"] if page else []
-    if section and section.strip("*# :"):
-        place.append(section.strip("*# :"))
-    return " · ".join(_text(part) for part in [source, *place])
-
-
-# Private-use characters stand in for tags while the text is still escaped plain text, so the
-# emphasis rules below see the quote's bounds and can keep every tag properly nested.
-_MARK, _UNMARK, _STRONG, _UNSTRONG, _EM, _UNEM = (chr(0xE000 + i) for i in range(6))
-_STAND_INS = re.compile(f"[{_MARK}-{_UNEM}]")
-_TAGS = {_MARK: "mark", _STRONG: "strong", _EM: "em"}
-_CLOSES = {_UNMARK: "mark", _UNSTRONG: "strong", _UNEM: "em"}
-
-
-def _delimited(delimiter: str, content: str) -> re.Pattern[str]:
-    """Emphasis that opens and closes on word boundaries, so snake_case and 2*3*4 are left alone."""
-    d = re.escape(delimiter[0])
-    run = re.escape(delimiter)
-    return re.compile(rf"(?<![\w{d}]){run}(?![\s{d}])({content})(?<![\s{d}]){run}(?![\w{d}])", re.S)
-
-
-_NO_PARAGRAPH = "(?:(?!\n\n).)+?"  # emphasis never runs across a blank line
-_NO_STRONG_EDGE = f"(?:(?!\n\n)[^{_STRONG}{_UNSTRONG}]|{_STRONG}[^{_UNSTRONG}]*{_UNSTRONG})+?"
-_EMPHASIS = [(_delimited(d, _NO_PARAGRAPH), _STRONG, _UNSTRONG) for d in ("**", "__")] + [
-    (_delimited(d, _NO_STRONG_EDGE), _EM, _UNEM) for d in ("*", "_")]
-
-
-def emphasis(text: str) -> str:
-    """Markdown's bold and italic markers in plain text as HTML, on word boundaries.
-
-    '**Net** revenue in *2024*, not snake_case or 2*3*4' -> '<strong>Net</strong> revenue in
-    <em>2024</em>, not snake_case or 2*3*4'
-    """
-    return _markup(_emphasize(escape(_STAND_INS.sub("", text))))
-
-
-def _emphasize(text: str) -> str:
-    """Bold and italic spans of escaped text as stand-ins; italics never straddle a bold span,
-    so the tags they become nest."""
-    for pattern, opening, closing in _EMPHASIS:
-        text = pattern.sub(f"{opening}\\1{closing}", text)
-    return text
-
-
-def _markup(text: str) -> str:
-    """Stand-ins to tags, emphasis closed before the quote's <mark> opens or closes and reopened
-    after it, so a bold sentence cut by the quote's edge still nests; then _text's line rule."""
-    out: list[str] = []
-    open_tags: list[str] = []
-    for piece in re.split(f"({_STAND_INS.pattern})", text):
-        if piece in (_MARK, _UNMARK):
-            out += [f"</{tag}>" for tag in reversed(open_tags)]
-            out.append("<mark>" if piece == _MARK else "</mark>")
-            out += [f"<{tag}>" for tag in open_tags]
-        elif piece in _TAGS:
-            open_tags.append(_TAGS[piece])
-            out.append(f"<{_TAGS[piece]}>")
-        elif piece in _CLOSES:
-            open_tags.pop()
-            out.append(f"</{_CLOSES[piece]}>")
-        else:
-            out.append(piece)
-    return "".join(out).replace("\r", "&#13;").replace("\n", "&#10;")
-
-
-def _passage(before: str, quote: str, after: str, source: str) -> str:
-    """A quote highlighted in its context, as _text does it; Markdown emphasis is rendered for
-    Markdown files, where '**' is formatting the author never meant a reader to see."""
-    pieces = [escape(_STAND_INS.sub("", part)) for part in (before, quote, after)]
-    text = (f"{pieces[0]}{_MARK}{pieces[1]}{_UNMARK}" if quote else pieces[0]) + pieces[2]
-    return _markup(_emphasize(text) if source.lower().endswith(MARKDOWN_SUFFIXES) else text)
-
-
-def _page_image(workspace: Workspace, citation: Citation) -> str:
-    """The cited PDF page with the quote highlighted, inline as a data: URI.
-
-    Inline, the image travels inside the chat message itself: Gradio's HTML sanitizer keeps
-    data: images, the picture needs no route of its own (which would sit outside the app's
-    auth and need its files cleaned up), and a message stays whole when the chat re-renders
-    it. The price is message size, which is why only citations get one, never the
-    abstention's closest passages.
-    """
-    shown = workspace.page_image(citation.source, citation.start, citation.end)
-    if shown is None:
-        return ""
-    page, png = shown
-    alt = _text(f"page {page} of {citation.source}, quoted passage highlighted")
-    return f'<img class="rag-page" alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
-
-
-def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None, query: str | None = None,
-                  show_retrieved: bool = False) -> str:
-    """An answer as HTML: [n] markers link to numbered sources, each quote highlighted in
-    its surrounding text; an abstention is marked as such with the closest passages."""
-    parts = []
-    if query:
-        parts.append(f'<div class="rag-query">Searched for: {_text(query)}</div>')
-    if answer.abstained:
-        parts.append('<div class="rag-abstain">Not found in the documents.</div>'
-                     f"<p>{_text(answer.text)} The closest passages:</p>")
-        parts.append('<div class="rag-sources">')
-        for i, hit in enumerate(answer.hits[:3], start=1):
-            ch = hit.chunk
-            where = _where(ch.source, ch.page, ch.section)
-            parts.append(f'<details class="rag-src" id="src-{turn}-{i}"><summary>{where}'
-                         f"</summary><blockquote>{_passage(ch.text, '', '', ch.source)}</blockquote></details>")
-        parts.append("</div>")
-        return "".join(parts)
-
-    cited = {c.id for c in answer.citations}
-
-    def link(n: int, marker: str) -> str:
-        if n not in cited:  # "[99]" quoted from a document is text, not a citation
-            return marker
-        return f'<a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>'
-
-    # A sentence quoted from a Markdown file shows its emphasis as the file's reader would.
-    markdown = {c.id for c in answer.citations if c.source.lower().endswith(MARKDOWN_SUFFIXES)}
-
-    def shown(line: str) -> str:
-        quoted_from = {int(n) for n in re.findall(r"\[(\d+)\]", line)}
-        return emphasis(line) if quoted_from & markdown else _text(line)
-
-    lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
-    items = [link_markers(shown(line), link) for line in lines]
-    listed = "".join(f"<li>{i}</li>" for i in items)
-    parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
-    parts.append('<div class="rag-sources"><b>Sources</b>')
-    for c in answer.citations:
-        before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")
-        body = f"…{_passage(before, quote or c.quote, after, c.source)}…"
-        image = _page_image(workspace, c) if workspace else ""
-        parts.append(f'<details class="rag-src" id="src-{turn}-{c.id}"><summary>[{c.id}] '
-                     f"{_where(c.source, c.page, c.section)}, chars {c.start}–{c.end}</summary>"
-                     f"<blockquote>{body}</blockquote>{image}</details>")
-    parts.append("</div>")
-    if show_retrieved:
-        rows = "".join(f"<li>{_text(h.chunk.source)} ({h.score:.4f}): {_text(h.chunk.text[:300])}…</li>"
-                       for h in answer.hits)
-        parts.append(f"<details><summary>Retrieved passages ({len(answer.hits)})</summary><ol>{rows}</ol></details>")
-    return "".join(parts)
-
-
-def example_questions(profiles: dict[str, Profile | None]) -> list[str]:
-    """Example questions the served documents can answer, from their sources and profiles.
-
-    The CoreWeave questions only for the shipped corpus, which they were written for; else one
-    revenue question per company with a dated financial filing, at most three; else none.
-    {"3m-2018-10k.pdf": Profile(company="3M Company", form="10-K", period="FY2018"), "notes.txt": None}
-    -> ["What was 3M Company's total revenue in FY2018?"]
-    """
-    if set(profiles) == SHIPPED_SOURCES:
-        return list(EXAMPLES)
-    questions: dict[str, str] = {}
-    for _, profile in sorted(profiles.items()):
-        if profile is None or not (profile.company and profile.period) or profile.form not in FINANCIAL_FORMS:
-            continue
-        if profile.company.casefold() not in questions and len(questions) < 3:
-            questions[profile.company.casefold()] = _revenue_question(profile.company, profile.period)
-    return list(questions.values())
-
-
-def _revenue_question(company: str, period: str) -> str:
-    """'FY2018' and 'Q3 2024' read 'in …'; 'quarter ended June 30, 2024' reads 'for the …'; an
-    8-K's report date reads 'reported on …'."""
-    owner = f"{company}'" if company.endswith("s") else f"{company}'s"
-    if period.startswith("quarter"):
-        return f"What was {owner} total revenue for the {period}?"
-    if re.fullmatch(r"(?:FY|Q[1-4] )?\d{4}", period):
-        return f"What was {owner} total revenue in {period}?"
-    return f"What total revenue did {company} report on {period}?"
 
 
 def _header(ws: Workspace) -> str:

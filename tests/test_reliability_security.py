@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 from reliability_support import ROOT, assert_clean_failure, invoke
 
 import rag
+import rag.app.html as answer_html
 import rag.cli
 import ui
 from rag.answer.extractive import NOT_FOUND
@@ -181,7 +182,7 @@ def test_a_quoted_fake_marker_is_not_linked_in_the_page(injected: Workspace) -> 
     _, answer = injected.ask("How many megawatts does the Zephyr-9 reactor produce?")
     assert "[99]" in answer.text  # quoted verbatim, as the document has it ...
 
-    html = ui.render_answer(answer, turn=3, workspace=injected)
+    html = answer_html.render_answer(answer, turn=3, workspace=injected)
 
     soup = BeautifulSoup(html, "html.parser")
     links = [a["href"] for a in soup.select("a.rag-cite")]
@@ -195,7 +196,7 @@ def test_render_links_only_markers_of_real_citations() -> None:
     chunk = Chunk("c1", "a.txt", quote, 0, len(quote))
     answer = Answer("q", f"{quote} [1]", False, "extractive", (Citation(1, "a.txt", None, 0, len(quote), quote),),
                     (Hit(chunk, 1.0),))
-    soup = BeautifulSoup(ui.render_answer(answer, turn=1), "html.parser")
+    soup = BeautifulSoup(answer_html.render_answer(answer, turn=1), "html.parser")
     assert [a.text for a in soup.select("a.rag-cite")] == ["[1]", "[1]"]  # a quoted "[1]" is indistinguishable
     assert "[7]" in soup.p.text and not soup.select('a[href="#src-1-7"]')
 

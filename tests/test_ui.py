@@ -19,6 +19,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from support import served
 
+import rag.app.html as answer_html
 import rag.cli
 import ui
 from rag.app.uploads import UPLOAD_DIR
@@ -52,7 +53,7 @@ def test_citation_markers_link_to_numbered_sources() -> None:
     cited = answer("- CoreWeave carries heavy debt. [1]\n- Its revenue grows fast. [2][1]",
                    (Citation(1, "a.txt", None, 0, 30, "CoreWeave carries heavy debt."),
                     Citation(2, "b.md", 3, 10, 33, "Its revenue grows fast.")))
-    html = ui.render_answer(cited, turn=7)
+    html = answer_html.render_answer(cited, turn=7)
     soup = BeautifulSoup(html, "html.parser")
     links = [(a["class"], a["href"], a.text) for a in soup.select("a")]
     assert links == [(["rag-cite"], "#src-7-1", "[1]"), (["rag-cite"], "#src-7-2", "[2]"),
@@ -69,8 +70,8 @@ def test_citation_markers_link_to_numbered_sources() -> None:
 def test_document_text_is_escaped() -> None:
     quote = f"Revenue rose {SCRIPT} & fell."
     hit = Hit(chunk("<img src=x onerror=alert(2)>.txt", f"{quote} More {SCRIPT}"), 0.9)
-    html = ui.render_answer(answer(f"{quote} [1]", (Citation(1, hit.chunk.source, None, 0, len(quote), quote),),
-                                   (hit,)), turn=1, query=f"Searched {SCRIPT}", show_retrieved=True)
+    cited = answer(f"{quote} [1]", (Citation(1, hit.chunk.source, None, 0, len(quote), quote),), (hit,))
+    html = answer_html.render_answer(cited, turn=1, query=f"Searched {SCRIPT}", show_retrieved=True)
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     soup = BeautifulSoup(html, "html.parser")
@@ -81,7 +82,7 @@ def test_document_text_is_escaped() -> None:
 
 def test_abstention_says_not_found_and_shows_the_closest_passages() -> None:
     hits = tuple(Hit(chunk(f"doc{i}.txt", f"passage {i} {SCRIPT}"), 1.0 - i / 10) for i in range(1, 5))
-    html = ui.render_answer(answer("The documents do not answer this.", hits=hits, abstained=True), turn=2)
+    html = answer_html.render_answer(answer("The documents do not answer this.", hits=hits, abstained=True), turn=2)
     soup = BeautifulSoup(html, "html.parser")
     assert soup.select_one(".rag-abstain").text == "Not found in the documents."
     assert "The documents do not answer this." in soup.text
@@ -100,7 +101,7 @@ def test_abstention_says_not_found_and_shows_the_closest_passages() -> None:
     ("<b>.pdf", 2, None, "&lt;b&gt;.pdf · page 2"),
 ])
 def test_where_reads_file_page_and_section(source: str, page: int | None, section: str | None, shown: str) -> None:
-    assert ui._where(source, page, section) == shown
+    assert answer_html._where(source, page, section) == shown
 
 
 @pytest.mark.parametrize(("text", "html"), [
@@ -112,14 +113,14 @@ def test_where_reads_file_page_and_section(source: str, page: int | None, sectio
     ("<b>**x**</b>", "&lt;b&gt;<strong>x</strong>&lt;/b&gt;"),
 ])
 def test_markdown_emphasis_is_rendered_on_word_boundaries(text: str, html: str) -> None:
-    assert ui.emphasis(text) == html
+    assert answer_html.emphasis(text) == html
 
 
 def test_answer_sentences_from_markdown_show_its_emphasis() -> None:
     cited = answer("- **Meta** spends more. [1]\n- **Raw** stars stay. [2]",
                    (Citation(1, "notes.md", None, 0, 22, "**Meta** spends more."),
                     Citation(2, "plain.txt", None, 0, 20, "**Raw** stars stay.")))
-    soup = BeautifulSoup(ui.render_answer(cited, turn=1), "html.parser")
+    soup = BeautifulSoup(answer_html.render_answer(cited, turn=1), "html.parser")
     items = soup.select("ul > li")
     assert [i.text for i in items] == ["Meta spends more. [1]", "**Raw** stars stay. [2]"]
     assert items[0].strong.text == "Meta" and items[1].strong is None
@@ -127,7 +128,7 @@ def test_answer_sentences_from_markdown_show_its_emphasis() -> None:
 
 
 def test_a_quote_cut_inside_bold_still_nests() -> None:
-    html = ui._passage("Intro **bold start ", "and quote", " bold end** after.", "doc.md")
+    html = answer_html._passage("Intro **bold start ", "and quote", " bold end** after.", "doc.md")
     soup = BeautifulSoup(html, "html.parser")
     assert soup.mark.text == "and quote" and soup.text == "Intro bold start and quote bold end after."
     assert [s.text for s in soup.select("strong")] == ["bold start ", "and quote", " bold end"]
@@ -135,7 +136,7 @@ def test_a_quote_cut_inside_bold_still_nests() -> None:
 
 
 @pytest.mark.parametrize(("profiles", "questions"), [
-    ({source: None for source in ui.SHIPPED_SOURCES}, ui.EXAMPLES),
+    ({source: None for source in answer_html.SHIPPED_SOURCES}, answer_html.EXAMPLES),
     ({"3m-2018.pdf": Profile(company="3M Company", form="10-K", period="FY2018"),
       "3m-2019q2.pdf": Profile(company="3M Company", form="10-Q", period="Q2 2019"),
       "notes.txt": None},
@@ -152,7 +153,7 @@ def test_a_quote_cut_inside_bold_still_nests() -> None:
 ])
 def test_example_questions_fit_the_served_documents(profiles: dict[str, Profile | None],
                                                     questions: list[str]) -> None:
-    assert ui.example_questions(profiles) == list(questions)
+    assert answer_html.example_questions(profiles) == list(questions)
 
 
 @pytest.mark.parametrize(("name", "bold"), [("doc.txt", "**Not bold**"), ("doc.md", "Not bold")])
@@ -166,7 +167,7 @@ def test_sources_show_the_quote_in_its_context_as_text_not_markdown(tmp_path: Pa
     start = text.index(quote)
     cited = answer(f"{quote} [1]", (Citation(1, name, None, start, start + len(quote), quote),))
 
-    html = ui.render_answer(cited, turn=1, workspace=ws)
+    html = answer_html.render_answer(cited, turn=1, workspace=ws)
 
     block = BeautifulSoup(html, "html.parser").select_one("details.rag-src blockquote")
     assert block.mark.text == quote
@@ -280,7 +281,7 @@ def shipped_texts(corpus: Path) -> list[str]:
     texts = []
     for path in sorted(corpus.iterdir()):
         text = load_document(path, corpus).text
-        texts.append(BeautifulSoup(ui.emphasis(text), "html.parser").text if path.suffix == ".md" else text)
+        texts.append(BeautifulSoup(answer_html.emphasis(text), "html.parser").text if path.suffix == ".md" else text)
     return texts
 
 
@@ -398,7 +399,7 @@ def test_thumbs_up_saves_the_rated_answer(page: Page, workspace: Workspace) -> N
     record = json.loads(lines[-1])
     assert record["liked"] is True and record["asked"] == record["question"] == UNPROFITABLE
     assert record["citations"] and not record["abstained"]
-    quote = BeautifulSoup(ui.emphasis(record["citations"][0]["quote"]), "html.parser").text  # as rendered
+    quote = BeautifulSoup(answer_html.emphasis(record["citations"][0]["quote"]), "html.parser").text  # as rendered
     expect(reply.locator("mark").first).to_have_text(quote)  # the answer on the page
 
 
