@@ -113,7 +113,7 @@ def test_ask_json_shape(shipped_corpus: Path, shipped_index: Path) -> None:
         assert (shipped_corpus / c["source"]).read_text("utf-8")[c["start"] : c["end"]] == c["quote"]
     assert out["retrieved"]
     for r in out["retrieved"]:
-        assert set(r) == {"source", "chunk_id", "score"}
+        assert set(r) == {"source", "chunk_id", "page", "section", "score"}
         assert (shipped_corpus / r["source"]).is_file()
     assert set(out["timings_ms"]) == {"retrieve", "answer", "total"}
 

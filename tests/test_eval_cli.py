@@ -15,7 +15,7 @@ from support import use_session_model
 
 import rag.cli
 from rag.embed.base import Embedder
-from rag.eval.report import GROUPS
+from rag.eval.report import GROUPS, PAGE_METRICS
 
 pytestmark = pytest.mark.model
 
@@ -116,7 +116,8 @@ def test_eval_gate_failure_and_comparison(
     assert "6 questions (4 answerable, 2 unanswerable)" in result.stdout
     # Same index, same model, same questions: the answers, so fact_recall, are unchanged.
     assert re.search(rf"fact_recall\s+\S+\s+\(was {re.escape(str(old['fact_recall']))}, \+0\.0000\)", result.stdout)
-    assert result.stdout.count("(was ") == sum(len(names) for names in GROUPS.values())
+    # Every metric the seed set measures; it lists no evidence pages, so no page metrics.
+    assert result.stdout.count("(was ") == sum(len(names) for names in GROUPS.values()) - len(PAGE_METRICS)
 
 
 def test_unknown_gate_is_a_usage_error_before_the_model_loads(
@@ -151,3 +152,27 @@ def test_unreadable_previous_report_fails_before_the_model_loads(
     assert_clean_failure(result, 1)
     assert "old-report.json" in result.output
     assert calls == []
+
+
+def test_eval_scores_evidence_pages_of_a_pdf(tmp_path: Path, real_embedder: Embedder,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five pages of 3M's 10-K; the capex figure sits in the cash-flow statement on page 4."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    name = "3M_2018_10K_excerpt.pdf"
+    shutil.copy(Path(__file__).parent / "data" / name, corpus / name)
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"id": "p1", "answer": "$1,577 million", "sources": [name], "pages": [4],
+                              "question": "How much did 3M spend on purchases of property, plant and equipment "
+                                          "in 2018?"}) + "\n", "utf-8")
+    use_model(monkeypatch, real_embedder)
+    result = invoke("eval", "--corpus", corpus, "--index", tmp_path / "index", "--qa", qa, "--json", "--out",
+                    tmp_path / "report", "--fail-under", "page_hit_at_k=1", "cited_page_hit=1")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    summary, row = payload["summary"], payload["results"][0]
+    assert (summary["page_questions"], summary["page_hit_at_k"], summary["cited_page_hit"]) == (1, 1.0, 1.0)
+    assert row["pages"] == [4] and any(c["page"] == 4 for c in row["citations"])
+    on_page = [r for r in row["retrieved"] if r["page"] == 4]
+    assert on_page and all(r["section"] for r in on_page)  # the statement's section path travels with it
+    assert "page_hit_at_k" in (tmp_path / "report" / "report.md").read_text("utf-8")

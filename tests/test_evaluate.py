@@ -17,6 +17,7 @@ from rag.eval.metrics import (
     citation_scores,
     contains_all,
     normalize,
+    page_hit,
     percentile,
     plain_text,
     prf,
@@ -247,6 +248,48 @@ def test_evaluate_one_scores_a_verbatim_cited_answer() -> None:
     assert row["latency_ms"] == 12.35
 
 
+@pytest.mark.parametrize(
+    ("spans", "sources", "pages", "expected"),
+    [
+        ([("a.pdf", 4, 4)], ["a.pdf"], [4], True),
+        ([("a.pdf", 3, 4)], ["a.pdf"], [4], True),  # runs onto the evidence page
+        ([("a.pdf", 4, 6)], ["a.pdf"], [5], True),  # spans it
+        ([("a.pdf", 3, 3), ("a.pdf", 5, 5)], ["a.pdf"], [4], False),  # around it, never on it
+        ([("b.pdf", 4, 4)], ["a.pdf"], [4], False),  # the right page of another document
+        ([("a.pdf", None, None)], ["a.pdf"], [1], False),  # no page known
+        ([("a.pdf", 7, None)], ["a.pdf"], [7], True),  # last page unknown: the first counts
+        ([], ["a.pdf"], [1], False),
+    ],
+)
+def test_page_hit(spans: list[tuple[str, int | None, int | None]], sources: list[str], pages: list[int],
+                  expected: bool) -> None:
+    assert page_hit(spans, sources, pages) is expected
+
+
+def test_evaluate_one_reads_pages_of_passages_and_quotes() -> None:
+    """A three-page document; the evidence is on page 2. The first passage starts on page 1 and runs
+    onto page 2 (a page hit); the quote sits on page 3 (no cited page hit)."""
+    text = "Page one text. " * 4 + "Page two holds the figure 42. " + "Page three says 7. "
+    starts = [0, 60, 90]
+    doc = Document(source="r.pdf", text=text, sha256="x", page_starts=starts)
+    assert doc.page_at(75) == 2 and doc.page_at(95) == 3  # the fixture itself is right
+    quote = "Page three says 7."
+    passage = Chunk(id="r.pdf#0", source="r.pdf", text=text[30:80], start=30, end=80, page=1)
+    cited = Citation(id=1, source="r.pdf", page=3, start=90, end=90 + len(quote), quote=quote)
+    answer = Answer("q", f"- {quote} [1]", False, "extractive", (cited,), (Hit(passage, 0.5),))
+    q = Question("q1", "What figure?", "42", (), ("r.pdf",), (2,))
+    row = evaluate_one(q, answer, 1.0, {"r.pdf": doc}, similarity=0.5)
+    assert (row["page_hit_at_k"], row["cited_page_hit"], row["pages"]) == (1.0, 0.0, [2])
+    assert row["retrieved"] == [{"source": "r.pdf", "chunk_id": "r.pdf#0", "page": 1, "section": None,
+                                 "score": 0.5}]
+    # Without the document, a passage counts by its start page only.
+    alone = evaluate_one(q, answer, 1.0, {}, similarity=0.5)
+    assert (alone["page_hit_at_k"], alone["cited_page_hit"]) == (0.0, 0.0)
+    # A question without pages gets no page metrics.
+    unpaged = evaluate_one(Question("q2", "What figure?", "42", (), ("r.pdf",)), answer, 1.0, {}, similarity=0.5)
+    assert "page_hit_at_k" not in unpaged and "pages" not in unpaged
+
+
 def test_evaluate_one_rejects_a_quote_not_at_its_offsets() -> None:
     q = Question("q1", "When did CoreWeave go public?", QUOTE, ("March 2025",), ("a.txt",))
     doc = Document(source="a.txt", text=DOC_TEXT, sha256="x")
@@ -280,6 +323,12 @@ def test_load_questions_good_file(tmp_path: Path) -> None:
     assert [q.answerable for q in load_questions(path)] == [True, False]
 
 
+def test_load_questions_reads_evidence_pages(tmp_path: Path) -> None:
+    path = _write(tmp_path / "qa.jsonl", [json.dumps({"id": "f1", "question": "Capex?", "answer": "$1,577m",
+                                                      "sources": ["3M_2018_10K.pdf"], "pages": [60, 61]})])
+    assert load_questions(path) == [Question("f1", "Capex?", "$1,577m", (), ("3M_2018_10K.pdf",), (60, 61))]
+
+
 def test_load_questions_malformed_line_names_file_and_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "broken.jsonl", [GOOD, json.dumps({"id": "q2", "question": "Q?"}), '{"id": "q3", '])
     with pytest.raises(QuestionSetError, match=r"broken\.jsonl:3: not valid JSON"):
@@ -298,6 +347,11 @@ def test_load_questions_malformed_line_names_file_and_line(tmp_path: Path) -> No
         ({"id": "x", "question": "Q?", "answer": 5}, "'answer'"),
         (["not", "an", "object"], "JSON object"),
         ({"id": "q1", "question": "Again?"}, "duplicate id 'q1'"),
+        ({"id": "x", "question": "Q?", "sources": ["a.pdf"], "pages": [0]}, "'pages'"),
+        ({"id": "x", "question": "Q?", "sources": ["a.pdf"], "pages": ["60"]}, "'pages'"),
+        ({"id": "x", "question": "Q?", "sources": ["a.pdf"], "pages": 60}, "'pages'"),
+        ({"id": "x", "question": "Q?", "sources": ["a.pdf"], "pages": [True]}, "'pages'"),
+        ({"id": "x", "question": "Q?", "pages": [3]}, "'pages' needs 'sources'"),
     ],
 )
 def test_load_questions_bad_fields(tmp_path: Path, row: Any, named: str) -> None:
@@ -350,3 +404,16 @@ def test_summarize_by_hand() -> None:
         "latency_p50_ms": 30, "latency_p95_ms": 60,  # ranks ceil(3) = 3 and ceil(5.7) = 6 of 6
     }
     assert s == pytest.approx(expected)
+
+
+def test_summarize_page_metrics_over_the_questions_that_list_pages() -> None:
+    rows = [
+        _row(True, False, 10, page_hit_at_k=1, cited_page_hit=1),
+        _row(True, False, 10, page_hit_at_k=1, cited_page_hit=0),
+        _row(True, True, 10, page_hit_at_k=0, cited_page_hit=0),  # abstained: no citation, still counted
+        _row(True, False, 10),  # no pages listed: not counted
+        _row(False, True, 10),
+    ]
+    s = summarize(rows)
+    assert (s["page_questions"], s["page_hit_at_k"], s["cited_page_hit"]) == (3, 0.6667, 0.3333)
+    assert "page_hit_at_k" not in summarize(rows[3:])  # a set without pages reports no page metrics

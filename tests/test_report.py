@@ -12,6 +12,7 @@ import pytest
 from rag.eval.report import (
     GATEABLE,
     GROUPS,
+    PAGE_METRICS,
     compare,
     failed_gates,
     html,
@@ -46,7 +47,9 @@ def _row(qid: str, *, answerable: bool = True, abstained: bool = False, fact_rec
 
 def test_gateable_metrics_are_exactly_the_summary_metrics() -> None:
     """parse_gates checks names before any question runs, so its list must match summarize()."""
-    assert set(summarize([_row("q1")])) == GATEABLE | COUNTS
+    assert set(summarize([_row("q1")])) == (GATEABLE - PAGE_METRICS) | COUNTS
+    paged = _row("q1") | {"pages": [3], "page_hit_at_k": 1.0, "cited_page_hit": 0.0}
+    assert set(summarize([paged])) == GATEABLE | COUNTS | {"page_questions"}
     assert {name for names in GROUPS.values() for name in names} == GATEABLE
 
 
@@ -99,6 +102,20 @@ def test_failed_gates(gates: dict[str, float], failing: list[str]) -> None:
 
 
 # ---------------------------------------------------------------- comparison
+
+
+def test_page_metrics_are_shown_and_gated_only_when_measured() -> None:
+    plain = summarize([_row("q1")])
+    paged = summarize([_row("q1") | {"pages": [3], "page_hit_at_k": 1.0, "cited_page_hit": 0.0}])
+    assert "page_hit_at_k" not in table(plain) and "page_hit_at_k" not in markdown(plain, [])
+    assert re.search(r"page_hit_at_k\s+1\.0\n", table(paged)) and "| citations | cited_page_hit | 0.0 |" in markdown(
+        paged, [])
+    assert "page_hit_at_k" in html(paged, []) and "page_hit_at_k" not in html(plain, [])
+    gates = parse_gates(["page_hit_at_k=0.8", "cited_page_hit=0.5"])
+    assert failed_gates(paged, gates) == ["cited_page_hit = 0.0 is below the gate 0.5"]
+    assert failed_gates(plain, gates) == [
+        "page_hit_at_k is not measured: no answerable question in the set lists evidence 'pages'",
+        "cited_page_hit is not measured: no answerable question in the set lists evidence 'pages'"]
 
 
 def test_compare_against_an_old_report(tmp_path: Path) -> None:

@@ -85,7 +85,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             for c in answer.citations
         ],
         "retrieved": [
-            {"source": h.chunk.source, "chunk_id": h.chunk.id, "score": round(h.score, 6)} for h in answer.hits
+            {"source": h.chunk.source, "chunk_id": h.chunk.id, "page": h.chunk.page, "section": h.chunk.section,
+             "score": round(h.score, 6)} for h in answer.hits
         ],
         "timings_ms": answer.timings_ms,
     }

@@ -51,6 +51,21 @@ def reciprocal_rank(retrieved_sources: Sequence[str], gold: Sequence[str]) -> fl
     return 0.0
 
 
+Span = tuple[str, int | None, int | None]  # (source, first page, last page) of a passage or quote
+
+
+def page_hit(spans: Sequence[Span], sources: Sequence[str], pages: Sequence[int]) -> bool:
+    """A span from a listed source that lies on, or runs onto, an evidence page.
+
+    A passage can start at the foot of one page and end on the next, so the whole span counts:
+    [("a.pdf", 4, 5)], ["a.pdf"], [5] -> True; [("b.pdf", 5, 5)], ["a.pdf"], [5] -> False;
+    [("a.pdf", None, None)] (no pages known) -> False.
+    """
+    wanted = set(pages)
+    return any(source in sources and first is not None and not wanted.isdisjoint(range(first, (last or first) + 1))
+               for source, first, last in spans)
+
+
 def prf(true_pos: int, predicted: int, actual: int) -> tuple[float, float, float]:
     """Precision, recall, F1 from counts; 0 where undefined."""
     precision = true_pos / predicted if predicted else 0.0

@@ -1,4 +1,5 @@
-"""Question sets: JSONL rows of question, reference answer, facts and sources, checked before any work."""
+"""Question sets: JSONL rows of question, reference answer, facts, sources and evidence pages, checked
+before any work."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class Question:
     answer: str | None
     facts: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    # 1-based pages of the listed sources that hold the evidence (FinanceBench's `pages`).
+    pages: tuple[int, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -51,11 +54,17 @@ def load_questions(path: Path) -> list[Question]:
         for name, value in (("facts", facts), ("sources", sources)):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise QuestionSetError(f"{where}: field '{name}' must be a list of strings")
+        pages = row.get("pages", [])
+        if not isinstance(pages, list) or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 1
+                                                  for p in pages):
+            raise QuestionSetError(f"{where}: field 'pages' must be a list of page numbers (1-based integers)")
+        if pages and not sources:
+            raise QuestionSetError(f"{where}: field 'pages' needs 'sources': the pages of which document?")
         qid = str(qid) if qid is not None else f"line{number}"
         if qid in seen:
             raise QuestionSetError(f"{where}: duplicate id {qid!r}")
         seen.add(qid)
-        out.append(Question(qid, text, answer, tuple(facts), tuple(sources)))
+        out.append(Question(qid, text, answer, tuple(facts), tuple(sources), tuple(pages)))
     if not out:
         raise QuestionSetError(f"{path}: no questions")
     return out

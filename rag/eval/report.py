@@ -15,9 +15,9 @@ from typing import Any
 
 # The metrics a person reads, grouped as in the README; counts are not gated.
 GROUPS: dict[str, list[str]] = {
-    "retrieval": ["hit_at_k", "mrr", "context_fact_recall"],
+    "retrieval": ["hit_at_k", "mrr", "page_hit_at_k", "context_fact_recall"],
     "answer": ["fact_recall", "token_f1", "semantic_similarity"],
-    "citations": ["source_recall", "citation_recall", "citation_precision", "sentences_verified"],
+    "citations": ["source_recall", "cited_page_hit", "citation_recall", "citation_precision", "sentences_verified"],
     "abstention": ["abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate"],
     "latency": ["latency_p50_ms", "latency_p95_ms"],
 }
@@ -25,6 +25,8 @@ GROUPS: dict[str, list[str]] = {
 LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_p50_ms", "latency_p95_ms"})
 # Known before any question is answered, so a mistyped gate fails before the model loads.
 GATEABLE = frozenset(name for names in GROUPS.values() for name in names)
+# Measured only on question sets whose rows list evidence `pages`; absent from the summary otherwise.
+PAGE_METRICS = frozenset({"page_hit_at_k", "cited_page_hit"})
 
 
 def parse_gates(specs: Iterable[str], known: Iterable[str] = GATEABLE) -> dict[str, float]:
@@ -51,6 +53,9 @@ def failed_gates(summary: dict[str, float], gates: dict[str, float]) -> list[str
     """Human-readable lines for each gate the summary misses."""
     out = []
     for name, bound in gates.items():
+        if name not in summary:
+            out.append(f"{name} is not measured: no answerable question in the set lists evidence 'pages'")
+            continue
         value = summary[name]
         if name in LOWER_IS_BETTER and value > bound:
             out.append(f"{name} = {value} is above the limit {bound}")
@@ -79,12 +84,17 @@ def compare(summary: dict[str, float], old: Path | Mapping[str, float]) -> dict[
     return {k: (float(old_summary[k]), float(v)) for k, v in summary.items() if k in old_summary}
 
 
+def _measured(names: list[str], summary: Mapping[str, float]) -> list[str]:
+    """The group's metrics this run measured: page metrics only when the set lists evidence pages."""
+    return [n for n in names if n in summary or n not in PAGE_METRICS]
+
+
 def table(summary: dict[str, float], changes: dict[str, tuple[float, float]] | None = None) -> str:
     lines = [f"{summary['questions']} questions ({summary['answerable']} answerable, "
              f"{summary['unanswerable']} unanswerable)"]
     for group, names in GROUPS.items():
         lines.append(f"\n{group}")
-        for name in names:
+        for name in _measured(names, summary):
             cell = f"  {name:<24}{summary[name]:>10}"
             if changes and name in changes:
                 old, new = changes[name]
@@ -97,7 +107,7 @@ def markdown(summary: dict[str, float], results: list[dict[str, Any]]) -> str:
     lines = ["# Evaluation report", "", f"{summary['questions']} questions: {summary['answerable']} answerable, "
              f"{summary['unanswerable']} unanswerable.", "", "| group | metric | value |", "|---|---|---|"]
     for group, names in GROUPS.items():
-        lines += [f"| {group} | {name} | {summary[name]} |" for name in names]
+        lines += [f"| {group} | {name} | {summary[name]} |" for name in _measured(names, summary)]
     lines += ["", "## Failures", ""]
     for row in failures(results):
         lines.append(f"- **{row['id']}** {row['question']} — {why_failed(row)}")
@@ -114,6 +124,8 @@ def why_failed(row: dict[str, Any]) -> str:
         return "abstained on an answerable question" if row["abstained"] else "answered an unanswerable question"
     if row["answerable"] and not row.get("fact_recall"):
         return f"missing facts {row['facts']}"
+    if row.get("cited_page_hit") == 0.0:
+        return f"no citation on an evidence page {row['pages']}"
     return ""
 
 
@@ -157,7 +169,7 @@ def html(summary: dict[str, float], results: list[dict[str, Any]]) -> str:
     for group, names in GROUPS.items():
         if group == "latency":
             continue
-        sections.append(f"<h2>{group}</h2>" + _bars({n: summary[n] for n in names}))
+        sections.append(f"<h2>{group}</h2>" + _bars({n: summary[n] for n in _measured(names, summary)}))
     sections.append(f"<h2>latency (p50 {summary['latency_p50_ms']} ms, p95 {summary['latency_p95_ms']} ms)</h2>"
                     + _histogram([r["latency_ms"] for r in results]))
     items = []

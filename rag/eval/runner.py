@@ -18,7 +18,17 @@ import numpy as np
 
 from rag.answer.cite import answer_sentences
 from rag.app.engine import Engine, answer_json
-from rag.eval.metrics import citation_scores, contains_all, percentile, plain_text, prf, reciprocal_rank, token_f1
+from rag.eval.metrics import (
+    Span,
+    citation_scores,
+    contains_all,
+    page_hit,
+    percentile,
+    plain_text,
+    prf,
+    reciprocal_rank,
+    token_f1,
+)
 from rag.eval.questions import Question
 from rag.load.corpus import LoadError, load_document
 from rag.types import Answer, Document
@@ -41,6 +51,14 @@ def _verified_quotes(answer: Answer, documents: dict[str, Document | None]) -> d
         if doc is not None and doc.text[c.start : c.end] == c.quote:
             out[c.id] = c.quote
     return out
+
+
+def _span(source: str, start: int, end: int, page: int | None, documents: dict[str, Document | None]) -> Span:
+    """The pages a passage or quote covers, first to last; its start page alone when the document is not loaded."""
+    doc = documents.get(source)
+    if doc is None or not doc.page_starts:
+        return source, page, page
+    return source, doc.page_at(start) or page, doc.page_at(max(start, end - 1)) or page
 
 
 def evaluate_one(
@@ -67,6 +85,11 @@ def evaluate_one(
             "semantic_similarity": 0.0 if answer.abstained else similarity,
             "source_recall": float(any(c.source in q.sources for c in answer.citations)),
         }
+        if q.pages:
+            passages = [_span(h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.page, documents) for h in hits]
+            quoted = [_span(c.source, c.start, c.end, c.page, documents) for c in answer.citations]
+            metrics |= {"page_hit_at_k": float(page_hit(passages, q.sources, q.pages)),
+                        "cited_page_hit": float(page_hit(quoted, q.sources, q.pages))}
     if claims:
         metrics |= {"citation_recall": cit_recall, "citation_precision": cit_precision}
     if answer.sentences:  # generative: the share of generated sentences that passed verification
@@ -75,7 +98,8 @@ def evaluate_one(
         metrics["sentences_verified"] = float(len(quotes) == len(answer.citations))
     return {
         "id": q.id, "question": q.question, "reference": q.answer, "facts": list(q.facts),
-        "sources": list(q.sources), "answer": row["answer"], "abstained": answer.abstained,
+        "sources": list(q.sources), **({"pages": list(q.pages)} if q.pages else {}),
+        "answer": row["answer"], "abstained": answer.abstained,
         "citations": row["citations"], "retrieved": row["retrieved"],
         "retrieved_text": [h.chunk.text for h in hits], "latency_ms": round(latency_ms, 2),
         "signals": answer.signals, **metrics,
@@ -93,12 +117,16 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
     tp = sum(1 for r in abstained if not r["answerable"])
     precision, recall, f1 = prf(tp, len(abstained), len(unanswerable))
     latencies = [r["latency_ms"] for r in rows]
+    paged = [r for r in answerable if "page_hit_at_k" in r]
+    pages = {"page_hit_at_k": mean("page_hit_at_k", paged), "cited_page_hit": mean("cited_page_hit", paged),
+             "page_questions": len(paged)} if paged else {}
     return {
         "questions": len(rows),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "hit_at_k": mean("hit_at_k", answerable),
         "mrr": mean("mrr", answerable),
+        **pages,
         "context_fact_recall": mean("context_fact_recall", answerable),
         "fact_recall": mean("fact_recall", answerable),
         "token_f1": mean("token_f1", answerable),
@@ -133,12 +161,13 @@ def run_eval(
         t0 = time.perf_counter()
         answer = engine.ask(q.question)
         latency = (time.perf_counter() - t0) * 1000
-        for c in answer.citations:
-            if c.source not in documents:
+        # Citations are checked against their documents; a question's evidence pages need its sources' page maps.
+        for source in [c.source for c in answer.citations] + (list(q.sources) if q.pages else []):
+            if source not in documents:
                 try:
-                    documents[c.source] = load_document(corpus / c.source, corpus)
-                except LoadError:
-                    documents[c.source] = None
+                    documents[source] = load_document(corpus / source, corpus)
+                except (LoadError, OSError):
+                    documents[source] = None
         similarity = 0.0
         if q.answerable and not answer.abstained:
             vectors = embed([plain_text(answer.text), q.answer or ""])
