@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev index run chat test lint eval bench-squad bench clean
+.PHONY: install install-dev index run chat test lint eval bench-squad bench bench-pdf clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,14 @@ $(BENCH): pyproject.toml | $(PY)
 
 bench: $(BENCH)
 	$(PY) bench/perf.py $(BENCH_ARGS)
+
+# PDF loading, before and after: pypdf, pypdfium2, PyMuPDF and the product's loader on the 20 filings of
+# financebench-public (speed and text quality), then a whole ingest with the old and the new loader (chunk
+# quality, evidence-page hit@10). About 40 minutes on two cores; figures in bench/RESULTS.md.
+bench-pdf: $(BENCH)
+	$(PY) bench/pdf_parsers.py
+	$(PY) bench/pdf_pages.py --loader pypdf
+	$(PY) bench/pdf_pages.py --loader rag
 
 clean:
 	rm -rf $(VENV) index build
