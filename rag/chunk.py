@@ -177,10 +177,29 @@ def _overlap(units: list[tuple[int, int, int]], budget: int, room: int) -> list[
     return kept
 
 
+def context_of(doc: Document, start: int, end: int, section: str | None) -> str:
+    """What a chunk is embedded and BM25-indexed with, besides its text, and never quoted.
+
+    The document's profile and the chunk's section path tell apart passages that read alike in
+    twenty filings ("Purchases of property, plant and equipment (1,577)" is 3M's, FY2018, in
+    Item 8 › Consolidated Statement of Cash Flows); a chunk cut from inside a table adds the
+    table's caption (the first chunk of a table holds it already).
+    -> '3M Company · 10-K · FY2018\nItem 8 › Consolidated Statement of Cash Flows\n(Millions) 2018 2017'
+    """
+    table = doc.table_at(start)
+    # A profile that is only a guess from the file name ("cf.pdf" -> company "cf") says nothing.
+    known = doc.profile is not None and bool(doc.profile.form or doc.profile.period)
+    text = doc.text[start:end]
+    parts = [doc.profile.label() if known and doc.profile else "",
+             section if section and section not in text else "",  # a heading the chunk opens with says it already
+             table.caption if table is not None and table.start < start else ""]
+    return "\n".join(p for p in parts if p)
+
+
 def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
     text = doc.text[start:end]
     digest = hashlib.sha256(f"{doc.source}\0{doc.sha256}\0{start}\0{end}".encode()).hexdigest()
-    table = doc.table_at(start)
+    section = doc.section_at(start)
     return Chunk(
         id=digest[:16],
         source=doc.source,
@@ -188,7 +207,6 @@ def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
         start=start,
         end=end,
         page=doc.page_at(start),
-        section=doc.section_at(start),
-        # The first chunk of a table holds its caption already.
-        context=table.caption if table is not None and table.start < start else "",
+        section=section,
+        context=context_of(doc, start, end, section),
     )

@@ -27,7 +27,9 @@ from rag.types import Chunk, Profile
 # Progress stages: "load" (files), "pages" (of the PDF being loaded), "chunk" (sentences of the file
 # being chunked, so a huge
 # file still shows progress), "embed" (chunks), then the store's "terms" and "write".
-SPLITTER = "sentence-v3"  # v2: list markers count toward max_tokens; v3: table rows whole, captions embedded
+# v2: list markers count toward max_tokens; v3: table rows whole, captions embedded; v4: the document's profile
+# and the chunk's section path embedded with it.
+SPLITTER = "sentence-v4"
 
 
 @dataclass

@@ -88,7 +88,7 @@ def assert_store_matches_files(store: FolderIndex, corpus: Path) -> None:
     """Every chunk quotes its file exactly, and row i of FAISS is the vector of chunk i."""
     for chunk in store.chunks:
         assert (corpus / chunk.source).read_bytes().decode("utf-8")[chunk.start : chunk.end] == chunk.text
-    expected = HashingEmbedder(dim=store.manifest.dim).embed_documents([c.text for c in store.chunks])
+    expected = HashingEmbedder(dim=store.manifest.dim).embed_documents([c.indexed_text for c in store.chunks])
     np.testing.assert_allclose(store.vectors(range(len(store))), expected, atol=1e-6)
 
 
@@ -103,7 +103,7 @@ def test_first_ingest_indexes_every_file(corpus: Path, index_dir: Path) -> None:
     assert set(by_source(store)) == set(FILES)
     assert all(len(chunks) >= 2 for chunks in by_source(store).values()), "small chunks: several per file"
     assert report.chunks_total == report.chunks_embedded == len(store) == store.manifest.chunks
-    assert Counter(embedder.embedded) == Counter(c.text for c in store.chunks)
+    assert Counter(embedder.embedded) == Counter(c.indexed_text for c in store.chunks)
     assert {s: e.chunks for s, e in store.manifest.files.items()} == {s: len(c) for s, c in by_source(store).items()}
     assert_store_matches_files(store, corpus)
 
@@ -135,7 +135,7 @@ def test_editing_one_file_embeds_only_that_file(corpus: Path, index_dir: Path) -
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 0, 2)
     assert report.chunks_embedded == len(after["b.md"])
-    assert Counter(embedder.embedded) == Counter(c.text for c in after["b.md"])
+    assert Counter(embedder.embedded) == Counter(c.indexed_text for c in after["b.md"])
     assert any("calm spring" in c.text for c in after["b.md"])
     assert after["a.txt"] == before["a.txt"] and after["sub/c.txt"] == before["sub/c.txt"]
     assert len(generations(index_dir)) == 1, "the previous generation is pruned"
@@ -168,7 +168,7 @@ def test_adding_a_file_embeds_only_the_new_file(corpus: Path, index_dir: Path) -
     store = FolderIndex.load(index_dir)
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 3)
-    assert Counter(embedder.embedded) == Counter(c.text for c in by_source(store)["sub/d.md"])
+    assert Counter(embedder.embedded) == Counter(c.indexed_text for c in by_source(store)["sub/d.md"])
     assert report.chunks_total == len(store)
     assert_store_matches_files(store, corpus)
 

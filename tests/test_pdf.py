@@ -135,7 +135,9 @@ def test_table_rows_stay_whole_with_their_column_headers(tmp_path: Path) -> None
         assert chunk.text == doc.text[chunk.start : chunk.end]
         for line in chunk.text.splitlines():  # never cut mid-row
             assert line in doc.text.splitlines()
-        assert chunk.context == ("" if chunk.start == doc.tables[0].start else caption)
+        # The first chunk holds the title and caption; the others are embedded with both.
+        assert chunk.context == ("" if chunk.start == doc.tables[0].start
+                                 else f"Consolidated Statement of Cash Flows\n{caption}")
         assert chunk.section == "Consolidated Statement of Cash Flows"
     holding = next(c for c in chunks if row in c.text)
     assert "2022" in holding.indexed_text and row in holding.indexed_text
@@ -203,6 +205,11 @@ def test_public_10k_pages(tmp_path: Path) -> None:
     assert "(Millions) 2018 2017 2016" in table.caption
     assert doc.section_at(doc.text.index(row)) == (
         "Item 8. Financial Statements and Supplementary Data › Consolidated Statement of Cash Flows")
+    # Every chunk is embedded with what the document is and where the chunk sits in it.
+    holding = next(c for c in chunk_document(doc, words) if row in c.text)
+    assert holding.context.startswith("3M · 10-K · FY2018\nItem 8. Financial Statements and Supplementary Data › "
+                                      "Consolidated Statement of Cash Flows")
+    assert holding.indexed_text.endswith(holding.text) and "FY2018" not in holding.text
     # A label wrapped onto a second line is joined with its figures.
     assert "Proceeds from sale of businesses, net of cash sold 846 1,065 142" in doc.text.splitlines()
     for line in doc.lines:

@@ -10,6 +10,7 @@ import pytest
 from rag.embed.hashing import HashingEmbedder
 from rag.store.base import IndexInfo, IndexUnavailable, NewFile, compatible
 from rag.store.folder.store import FolderStore, _whole
+from rag.text import terms
 from rag.types import Chunk
 
 INFO = IndexInfo("hashing-8", 8, {"max_tokens": 20})
@@ -82,3 +83,28 @@ def test_consecutive_slices_of_one_matrix_are_used_without_a_copy() -> None:
 def test_compatible_says_why_vectors_cannot_be_mixed(wanted: IndexInfo, reason: str | None) -> None:
     result = compatible(INFO, wanted)
     assert result is None if reason is None else reason in (result or "")
+
+
+def test_searches_restricted_to_sources_rank_only_their_chunks(tmp_path: Path) -> None:
+    """What routing relies on: the same ranking as the global search, inside the named files."""
+    store = FolderStore(tmp_path)
+    store.write(INFO, {"a.txt": new_file("a.txt", "capital spending rose", "capital plans"),
+                       "b.txt": new_file("b.txt", "capital spending rose", "revenue fell"),
+                       "c.txt": new_file("c.txt", "capital")}, set(), None, lambda *_: None)
+    index = store.open()
+    query = HashingEmbedder(dim=8).embed_query("capital spending rose")
+
+    def sources(found: list[tuple[int, float]]) -> list[str]:
+        return [index.chunk(key).source for key, _ in found]
+
+    assert set(sources(index.dense_search(query, 10))) == {"a.txt", "b.txt", "c.txt"}
+    dense_b = index.dense_search(query, 10, {"b.txt"})
+    assert sources(dense_b) == ["b.txt", "b.txt"]
+    assert index.chunk(dense_b[0][0]).text == "capital spending rose"  # best first
+    assert dense_b[0][1] == pytest.approx(index.dense_search(query, 1)[0][1], abs=1e-6)  # the same cosine
+    assert sources(index.dense_search(query, 1, {"a.txt", "c.txt"})) == ["a.txt"]
+    words = terms("capital")
+    assert sorted(sources(index.sparse_search(words, 10))) == ["a.txt", "a.txt", "b.txt", "c.txt"]
+    assert sorted(sources(index.sparse_search(words, 10, {"b.txt", "c.txt"}))) == ["b.txt", "c.txt"]  # not "revenue"
+    assert index.sparse_search(words, 10, {"nowhere.txt"}) == []
+    assert index.dense_search(query, 10, set()) == []

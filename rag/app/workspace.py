@@ -24,7 +24,9 @@ from rag.embed.base import CachedEmbedder, Embedder
 from rag.ingest import IngestReport, ingest
 from rag.load.corpus import LoadError, load_document
 from rag.load.pdf.render import render_quote
+from rag.retrieve.expand import expansions
 from rag.retrieve.hybrid import HybridRetriever
+from rag.retrieve.route import Router
 from rag.store.base import Index, IndexInfo, ProgressFn, Store
 from rag.store.folder.store import FolderStore
 from rag.types import Answer, Document, Profile
@@ -91,7 +93,8 @@ class Workspace:
 
     def _build(self) -> tuple[Index, dict[str, Engine]]:
         index = self.store.open()
-        retriever = HybridRetriever(store=index, embedder=self._cached, k=self.k)
+        router = Router.from_profiles({source: entry.profile for source, entry in index.files().items()})
+        retriever = HybridRetriever(store=index, embedder=self._cached, k=self.k, router=router, expand=expansions)
         return index, {mode: Engine(retriever, answerer) for mode, answerer in self._answerers.items()}
 
     def _current(self) -> tuple[Index, dict[str, Engine]]:

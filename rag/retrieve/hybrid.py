@@ -8,6 +8,7 @@ context is not several copies of the same paragraph.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,6 +19,7 @@ from pydantic import ConfigDict, SkipValidation
 from rag.config import K
 from rag.embed.base import Embedder
 from rag.retrieve.fuse import RRF_K, jaccard, overlap_ratio, rrf, vocabulary
+from rag.retrieve.route import Router
 from rag.store.base import Index
 from rag.text import terms
 from rag.types import Hit
@@ -47,14 +49,33 @@ class HybridRetriever(BaseRetriever):
     Sweep (bench/sweep_answer.py): fact recall seed / squad / finance 0.82 / 0.66 / 0.18 here; 0.0: 0.71 / 0.50 /
     0.13, 0.45: 0.82 / 0.66 / 0.15, 1.0: 0.82 / 0.66 / 0.18."""
 
+    router: Annotated[Router | None, SkipValidation] = None
+    """Routes a question to the documents whose company and period it names (`route.Router`); those
+    documents are searched again on their own and their rankings join the fusion. None: no routing."""
+
+    expand: Annotated[Callable[[str], list[str]] | None, SkipValidation] = None
+    """The statements' wording for an analyst's terms in the question (`expand.expansions`): added to
+    the BM25 terms, and, inside routed documents, to the dense query and searched on its own. None: none."""
+
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        store, embedder = self.store, self.embedder
+        store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
-        dense = store.dense_search(embedder.embed_query(query), self.candidates)
-        sparse = store.sparse_search(terms(query), self.candidates)
+        extra = " ".join(self.expand(query)) if self.expand is not None else ""
+        vector, words = embedder.embed_query(query), terms(f"{query} {extra}" if extra else query)
+        dense = store.dense_search(vector, n)
+        sparse = store.sparse_search(words, n)
         dense_rank = {row: r for r, (row, _) in enumerate(dense, start=1)}
         sparse_rank = {row: r for r, (row, _) in enumerate(sparse, start=1)}
-        fused = rrf([[row for row, _ in dense], [row for row, _ in sparse]], self.rrf_k)
+        rankings = [[row for row, _ in dense], [row for row, _ in sparse]]
+        routed = self.router.route(query) if self.router is not None else frozenset()
+        if routed:
+            # The named documents searched on their own: their passages gain a second vote in the fusion.
+            expanded = embedder.embed_query(f"{query} {extra}") if extra else vector
+            rankings += [[row for row, _ in store.dense_search(expanded, n, routed)],
+                         [row for row, _ in store.sparse_search(words, n, routed)]]
+            if extra:
+                rankings.append([row for row, _ in store.dense_search(embedder.embed_query(extra), n, routed)])
+        fused = rrf(rankings, self.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], row))
 
         hits: list[Hit] = []

@@ -70,9 +70,15 @@ class Index(Protocol):
 
     def vectors_for(self, source: str) -> np.ndarray: ...
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def dense_search(self, query: np.ndarray, k: int,
+                     sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """The k nearest chunks (cosine), best first; only chunks of `sources` when given."""
+        ...
 
-    def sparse_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]: ...
+    def sparse_search(self, query_terms: Sequence[str], k: int,
+                      sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """The k best BM25 matches with a positive score, best first; only chunks of `sources` when given."""
+        ...
 
 
 class Store(Protocol):

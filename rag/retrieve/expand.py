@@ -1,0 +1,67 @@
+"""Query expansion without an LLM: the words financial statements use for what analysts ask.
+
+An analyst asks for "capex", "PP&E", "the income statement" or "the quick ratio"; a filing's
+tables say "Purchases of property and equipment", "Property, plant and equipment, net",
+"Consolidated Statements of Operations" and list current assets line by line. Neither BM25 nor
+a small embedding model bridges that gap, so a question that uses an analyst's term is searched
+with the statement's terms as well. Each entry is a term of the trade and the captions and
+line items that report it, as they read in US GAAP filings; nothing here is fitted to a question.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (what an analyst writes, as a regular expression) -> how the statements word it.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    (r"income statements?|statements? of income|p&l|profit and loss",
+     "consolidated statements of operations income statement net revenues operating income net income"),
+    (r"balance sheets?|statements? of financial position",
+     "consolidated balance sheets total assets total liabilities stockholders equity"),
+    (r"cash ?flow statements?|statements? of cash ?flows?",
+     "consolidated statements of cash flows net cash provided by operating activities investing activities"),
+    (r"capex|capital expenditures?|capital spending|capital intensi\w*",
+     "purchases of property plant and equipment capital expenditures additions to property and equipment"),
+    (r"pp&?ne?\b|pp&e|fixed assets?|property,? plant,? and equipment",
+     "property plant and equipment net"),
+    (r"revenues?|top[- ]line|sales growth",
+     "total net revenues net sales total revenue"),
+    (r"cogs|cost of goods sold",
+     "cost of sales cost of revenues"),
+    (r"working capital|current ratio|quick ratio|liquidity",
+     "total current assets total current liabilities cash and cash equivalents accounts receivable"),
+    (r"days payable|dpo\b|accounts payable",
+     "accounts payable cost of sales"),
+    (r"free cash ?flow|fcf\b|cash ?flow conversion",
+     "net cash provided by operating activities purchases of property and equipment"),
+    (r"operating cash ?flow",
+     "net cash provided by operating activities"),
+    (r"ebitda",
+     "operating income depreciation and amortization"),
+    (r"operating margin|operating income|operating profit",
+     "operating income total revenue"),
+    (r"effective tax rate|tax rate",
+     "effective tax rate provision for income taxes income before income taxes"),
+    (r"net income|net earnings|earnings per share|eps\b",
+     "net income attributable earnings per share diluted"),
+    (r"debt|borrowings|leverage",
+     "long-term debt short-term borrowings total debt"),
+    (r"dividends?",
+     "cash dividends declared per share"),
+    (r"book value|shareholders'? equity|stockholders'? equity",
+     "total stockholders equity book value per share"),
+    (r"segments?",
+     "segment results net revenue by segment"),
+    (r"acquisitions?|acquired",
+     "acquisitions business combinations purchase price"),
+)
+_PATTERNS = tuple((re.compile(rf"(?i)(?<![\w&]){pattern}"), words) for pattern, words in GLOSSARY)
+
+
+def expansions(question: str) -> list[str]:
+    """The statement wording for each analyst's term the question uses, in glossary order.
+
+    'What is 3M's FY2018 capex per the cash flow statement?' ->
+    ['consolidated statements of cash flows net cash provided by ...', 'purchases of property plant ...']
+    """
+    return [words for pattern, words in _PATTERNS if pattern.search(question)]

@@ -1,0 +1,190 @@
+"""Document routing: which documents a question is about, from the company and period it names.
+
+Twenty 10-Ks share their vocabulary and their table shapes, so a question's words alone find
+"the cash-flow statement" of any of them. What tells its filing apart is the company the
+question names ("3M", "JnJ", "Block (formerly known as Square)") and the period ("FY2018",
+"Q2'2023"). Both are matched against each document's profile and file name; the retriever
+then searches the best-matching documents a second time on their own, so their passages
+rise in the fusion. A prior, never a filter: a question that names no company in the corpus
+routes nowhere and is searched as before, and a routed search still competes with the global one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from rag.types import Profile
+
+# Words that end a company's legal name and are never how people call it.
+_LEGAL = frozenset({"inc", "incorporated", "corp", "corporation", "co", "company", "plc", "ltd", "limited", "llc",
+                    "lp", "sa", "ag", "nv", "se", "the", "group", "holdings", "com"})
+# A first word too common to name a company on its own ("General Mills" is not "general").
+_GENERIC = frozenset({"american", "general", "united", "first", "international", "national", "global", "new",
+                      "royal", "southern", "northern", "western", "eastern", "bank", "financial", "capital", "energy",
+                      "systems", "communications", "technologies", "the", "us"})
+_WORD = re.compile(r"[a-z0-9&]+")
+_YEAR = r"((?:19|20)\d\d)"
+_FISCAL_YEAR = re.compile(r"(?i)\b(?:fy|fiscal(?:\s+year)?)\s*'?(\d{4}|\d{2})(?!\d)")
+_PLAIN_YEAR = re.compile(rf"(?<![\d.$]){_YEAR}(?![\d%])")
+_QUARTERS = [
+    re.compile(rf"(?i)\bq([1-4])\s*(?:fy)?\s*'?\s*{_YEAR}(?!\d)"),  # Q2 2023, Q2'2023, Q22023
+    re.compile(rf"(?i){_YEAR}\s*'?\s*q([1-4])\b"),  # 2021 Q1, FY2023Q1
+    re.compile(rf"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?{_YEAR}"),
+]
+_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+_PROFILE_PERIOD = re.compile(rf"(?:FY|Q([1-4]) )?{_YEAR}\b|{_YEAR}")
+NGRAM = 4  # the longest company name, in words, that is matched ("American International Group Inc")
+
+
+@dataclass(frozen=True)
+class Period:
+    """The years and (year, quarter) pairs a text names: 'FY2015 to FY2016, Q1 2016' ->
+    years {2015, 2016}, quarters {(2016, 1)}."""
+
+    years: frozenset[int] = frozenset()
+    quarters: frozenset[tuple[int, int]] = frozenset()
+
+
+def _fold(text: str) -> str:
+    """Lower case; possessives, '.com' and dots dropped: "JnJ's" -> 'jnj', 'Amazon.com' -> 'amazon'."""
+    text = re.sub(r"\.com\b", "", text.lower())
+    return re.sub(r"['’]s\b", "", text).replace(".", "").replace("’", "'")
+
+
+def name_keys(company: str | None, ticker: str | None, source: str) -> frozenset[str]:
+    """How a question may name the company of a document, as space-less lower-case keys.
+
+    ('Johnson & Johnson', 'JNJ', 'JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf') ->
+    {'johnson&johnson', 'johnsonjohnson', 'jnj', 'j&j', 'johnson'}: the name without its legal
+    ending, with and without '&', its first word when distinctive, its initials as 'J&J' and
+    'JnJ', the ticker, and the name in the file name before the year.
+    """
+    keys: set[str] = set()
+    stem = PurePosixPath(source).stem
+    named_in_file = re.split(r"(?:^|[_\W])(?:19|20)\d\d", stem)[0]
+    for name in (company, named_in_file.replace("_", " ")):
+        if not name:
+            continue
+        words = [w for w in _WORD.findall(_fold(name)) if w not in _LEGAL]
+        words = [w for w in words if w != "&"] if len(words) > 1 else words
+        if not words:
+            continue
+        keys.add("".join(words))
+        if "&" in _fold(name) or " and " in _fold(name):
+            keys.add("&".join(words))
+        if len(words) > 1:
+            if words[0] not in _GENERIC and len(words[0]) >= 3:
+                keys.add(words[0])
+            initials = [w[0] for w in words]
+            if len(initials) == 2:
+                keys |= {"&".join(initials), "n".join(initials), words[0][:2] + words[1][:2]}
+        elif len(words[0]) >= 2:
+            keys.add(words[0])
+    if ticker and len(ticker) >= 3:
+        keys.add(ticker.lower())
+    return frozenset(k for k in keys if len(k) >= 2)
+
+
+def question_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
+    """Every run of up to `longest` words of the question, joined without spaces, lower case.
+
+    "What is JnJ's EPS?" -> {'what', 'is', 'jnj', 'eps', 'whatis', 'isjnj', 'jnjeps', ...};
+    'J&J' stays one word: 'j&j'.
+    """
+    words = _WORD.findall(_fold(question))
+    return frozenset("".join(words[i:j]) for i in range(len(words))
+                     for j in range(i + 1, min(len(words), i + longest) + 1))
+
+
+def periods_in(text: str) -> Period:
+    """The periods a question names.
+
+    "Adobe's change from FY2015 to FY2016" -> years {2015, 2016}; "Q2'2023" -> years {2023},
+    quarters {(2023, 2)}; "FY20 and FY21" -> {2020, 2021}; "$2018 million" names no year.
+    """
+    years: set[int] = set()
+    quarters: set[tuple[int, int]] = set()
+    for match in _FISCAL_YEAR.finditer(text):
+        value = int(match.group(1))
+        years.add(value + 2000 if value < 100 else value)
+    years |= {int(y) for y in _PLAIN_YEAR.findall(text)}
+    for pattern in _QUARTERS:
+        for match in pattern.finditer(text):
+            a, b = match.group(1), match.group(2)
+            if a.isdigit() and len(a) == 4:
+                year, quarter = int(a), int(b)
+            elif a.isdigit():
+                year, quarter = int(b), int(a)
+            else:
+                year, quarter = int(b), _ORDINAL[a.lower()]
+            years.add(year)
+            quarters.add((year, quarter))
+    return Period(frozenset(years), frozenset(quarters))
+
+
+def profile_period(profile: Profile | None) -> tuple[int | None, int | None]:
+    """(year, quarter) of a profile's period: 'FY2018' -> (2018, None); 'Q4 2023' -> (2023, 4);
+    'May 26, 2023' -> (2023, None); None -> (None, None)."""
+    if profile is None or not profile.period:
+        return None, None
+    match = _PROFILE_PERIOD.search(profile.period)
+    if not match:
+        return None, None
+    quarter = int(match.group(1)) if match.group(1) else None
+    return int(match.group(2) or match.group(3)), quarter
+
+
+def period_score(asked: Period, year: int | None, quarter: int | None) -> float:
+    """How well a document's period fits the periods asked about, 0 to 1.5.
+
+    A filing reports its own period and restates the one or two before it, so the document of
+    the latest year asked about fits best (1), one of an earlier year asked about half as well,
+    and the next year's (which restates it) a quarter; a matching quarter adds 0.5.
+    Years {2015, 2016}: a 2016 filing 1.0, 2015 0.5, 2017 0.25, 2022 0.
+    """
+    if year is None or not asked.years:
+        return 0.0
+    latest = max(asked.years)
+    score = 1.0 if year == latest else 0.5 if year in asked.years else 0.25 if year == latest + 1 else 0.0
+    if quarter is not None and (year, quarter) in asked.quarters:
+        score += 0.5
+    return score
+
+
+@dataclass(frozen=True)
+class Router:
+    """Each indexed document's name keys and period, ready to score questions against."""
+
+    names: Mapping[str, frozenset[str]]
+    periods: Mapping[str, tuple[int | None, int | None]]
+
+    @classmethod
+    def from_profiles(cls, profiles: Mapping[str, Profile | None]) -> Router:
+        # Only documents known to be a company's (a profile: a filing, a release) are routed to: the
+        # name of an article's file ("coreweave-vs-microsoft.txt") is its topic, not its issuer.
+        names = {s: name_keys(p.company, p.ticker, s) for s, p in profiles.items() if p is not None and p.company}
+        return cls(names, {s: profile_period(profiles[s]) for s in names})
+
+    def scores(self, question: str) -> dict[str, float]:
+        """Documents whose company the question names, scored 1 + how well their period fits.
+
+        Empty when it names no company of the corpus: a period alone ("in FY2022") fits too many
+        filings to route by.
+        """
+        keys = question_keys(question)
+        named = [s for s, k in self.names.items() if k & keys]
+        if not named:
+            return {}
+        asked = periods_in(question)
+        return {s: 1.0 + period_score(asked, *self.periods[s]) for s in named}
+
+    def route(self, question: str) -> frozenset[str]:
+        """The best-scoring documents for the question (ties all kept); empty when none is named."""
+        scores = self.scores(question)
+        if not scores:
+            return frozenset()
+        best = max(scores.values())
+        return frozenset(s for s, v in scores.items() if v == best)
