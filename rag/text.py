@@ -41,10 +41,15 @@ def normalize_number(token: str) -> str:
     return token.replace(",", "")
 
 
+# "U.S." and "U.S.A." are how filings write what questions write "US": one token, not "u" and "s".
+_US = re.compile(r"\bU\.S\.(?:A\.)?(?!\w)")
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word and number tokens, stopwords kept: 'GB300 $14.2bn' -> ['gb300', '14.2', 'bn']."""
+    """Lower-cased word and number tokens, stopwords kept: 'GB300 $14.2bn' -> ['gb300', '14.2', 'bn'];
+    'U.S. sales' -> ['us', 'sales']."""
     out = []
-    for match in _TOKEN.finditer(text.lower()):
+    for match in _TOKEN.finditer(_US.sub("US", text).lower()):
         token = match.group()
         out.append(normalize_number(token) if token[0].isdigit() else token)
     return out
@@ -86,3 +91,13 @@ def contains_whole(haystack: str, needle: str) -> bool:
     """
     pattern = r"(?<!\w)(?<!\d[.,])" + re.escape(needle) + r"(?!\w)(?![.,]\d)"
     return re.search(pattern, haystack) is not None
+
+
+_YEAR = re.compile(r"^(?:FY|fy)?'?(?:19[89]\d|20[0-4]\d)\*?$")
+
+
+def is_years(text: str) -> bool:
+    """A table's column header of periods, not a statement: '(Millions) 2018 2017 2016' -> True;
+    'Twelve Months Ended June 30, 2022 Twelve Months Ended June 30, 2023' -> True; 'Sales rose in 2018.' -> False."""
+    words = text.split()
+    return len(words) <= 16 and sum(bool(_YEAR.match(t)) for t in words) >= 2

@@ -140,6 +140,9 @@ class Hit:
     score: float
     dense_rank: int | None = None
     sparse_rank: int | None = None
+    # The question's terms that named this chunk's document when it was routed to ("jnj" for Johnson &
+    # Johnson's release): evidence that the passage is about what the question names, though it never says so.
+    named: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ import pytest
 from rag.answer.extractive import ExtractiveAnswerer, covers, question_terms
 from rag.app.engine import Engine
 from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.folder.index import FolderIndex
-from rag.types import Answer
+from rag.types import Answer, Chunk, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
 TXT = "coreweave-vs-microsoft-ai-infrastructure.txt"
@@ -38,6 +39,18 @@ MARKER = re.compile(r"\[(\d+)\]$")
         ("Debt, debt and more debt", ["debt"], set()),
         ("What is it?", [], set()),
         ("Explain the main reasons in the report", [], set()),
+        # An analyst's request: the period as filings write it, instructions and formulas asked of no passage.
+        ("What is the FY2018 capital expenditure amount (in USD millions) for 3M? Round your answer to two decimal "
+         "places.", ["2018", "capit", "expenditur", "amount", "3"], {"2018", "3"}),
+        ("What is the FY2017 operating cash flow ratio for Adobe? Operating cash flow ratio is defined as: cash "
+         "from operations / total current liabilities.",
+         ["2017", "oper", "cash", "flow", "ratio", "adob", "defin", "total", "current", "liabil"], {"2017", "adob"}),
+        ("Did Pfizer grow its PPNE between FY20 and FY21?", ["pfizer", "grow", "ppne", "2020", "2021"],
+         {"pfizer", "2020", "2021"}),  # PPNE is the statements' "property, plant and equipment, net"
+        ("What was PepsiCo's revenue in the third quarter of 2023?", ["pepsico", "revenu", "q3", "2023"],
+         {"pepsico", "q3", "2023"}),
+        ("As of FY2023Q1, why did JnJ raise guidance for FY 2023?", ["2023", "jnj", "rais", "guidanc"],
+         {"2023", "jnj"}),
     ],
 )
 def test_question_terms(question: str, content: list[str], required: set[str]) -> None:
@@ -57,6 +70,10 @@ def test_question_terms(question: str, content: list[str], required: set[str]) -
         ("2024", {"2024"}, True),
         ("2024", {"2025"}, False),
         ("debt", set(), False),
+        ("q3", {"q3"}, True),
+        ("q3", {"third", "quarter"}, True),  # filings write the quarter out
+        ("q3", {"third", "parti"}, False),
+        ("q3", {"first", "quarter"}, False),
     ],
 )
 def test_covers(term: str, vocabulary: set[str], expected: bool) -> None:
@@ -194,3 +211,12 @@ def test_ask_normalises_the_question_and_reports_timings(ask: Callable[[str], An
 def test_empty_question_is_rejected(engine: Engine, question: str) -> None:
     with pytest.raises(ValueError, match="empty"):
         engine.ask(question)
+
+
+def test_a_table_column_header_is_never_quoted_as_an_answer() -> None:
+    text = ("(Millions) 2018 2017 2016\nPurchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)\n"
+            "Revenue grew from 2017 to 2018, the company said.")
+    hit = Hit(Chunk("c", "3m.pdf", text, 0, len(text), page=60), 1.0)
+    quoted = [c.text for c in ExtractiveAnswerer(HashingEmbedder()).candidates([hit])]
+    assert quoted == ["Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)",
+                      "Revenue grew from 2017 to 2018, the company said."]

@@ -12,11 +12,14 @@ from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
 from rag.retrieve.hybrid import HybridRetriever, rrf
+from rag.retrieve.route import Router
+from rag.store.base import IndexInfo, NewFile
 from rag.store.folder.generation import write_generation
 from rag.store.folder.index import FolderIndex
 from rag.store.folder.manifest import Manifest
+from rag.store.folder.store import FolderStore
 from rag.text import terms
-from rag.types import Chunk, Hit
+from rag.types import Chunk, Hit, Profile
 
 # ---------------------------------------------------------------- rrf
 
@@ -163,3 +166,31 @@ def test_dense_search_ranks_an_exact_chunk_first(
     assert rows[0][1] == pytest.approx(1.0, abs=0.02 if real_embedder.name.endswith("#int8") else 1e-4)
     assert rows[0][1] - rows[1][1] > 0.05
     assert np.isclose(np.linalg.norm(shipped_store.vectors([0])[0]), 1.0, atol=1e-4)
+
+
+# ---------------------------------------------------------------- routing (hashing fake)
+
+
+def test_a_routed_question_ranks_the_named_documents_passages_first(tmp_path: Path) -> None:
+    """Two filings that read alike: the one whose company the question names comes first, and its hits say
+    which words named it; without a router the tie is broken by row order."""
+    texts = {"bolt.pdf": "Revenue rose to 12 million dollars in the year.",
+             "acme.pdf": "Revenue rose to 10 million dollars in the year."}
+    embedder = HashingEmbedder()
+    store = FolderStore(tmp_path)
+    store.write(IndexInfo(embedder.name, embedder.dim, {}),
+                {source: NewFile(source, [Chunk(source, source, text, 0, len(text))],
+                                 embedder.embed_documents([text])) for source, text in texts.items()},
+                set(), None, lambda *_: None)
+    index = store.open()
+    router = Router.from_profiles({"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020"),
+                                   "bolt.pdf": Profile(company="Bolt Inc", form="10-K", period="FY2020")})
+    question = "How much did Bolt's revenue rise in the year?"
+
+    plain = HybridRetriever(store=index, embedder=embedder, k=2).search(question)
+    routed = HybridRetriever(store=index, embedder=embedder, k=2, router=router).search(question)
+
+    assert [h.chunk.source for h in plain] == ["acme.pdf", "bolt.pdf"]
+    assert [h.chunk.source for h in routed] == ["bolt.pdf", "acme.pdf"]
+    assert [h.named for h in routed] == [frozenset({"bolt"}), frozenset()]
+    assert routed[0].score > routed[1].score

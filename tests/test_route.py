@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve.expand import expansions
+from rag.retrieve.expand import analyst_terms, expansions, translations
 from rag.retrieve.route import Period, Router, name_keys, period_score, periods_in, profile_period, question_keys
 from rag.types import Profile
 
@@ -106,3 +106,16 @@ def test_expansions_word_analysts_terms_as_statements_do() -> None:
     assert expansions("Why is CoreWeave unprofitable?") == []
     assert expansions("the PPNE at year end") == ["property plant and equipment net"]
     assert expansions("a happening at Xepsilon") == []  # 'eps' inside a word is not EPS
+
+
+def test_named_gives_the_question_terms_that_name_each_document() -> None:
+    router = Router.from_profiles(PROFILES)
+    assert router.named("Is JnJ's adjusted EPS up?") == {"JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf": frozenset({"jnj"})}
+    assert router.named("What is ADBE's margin?") == {"ADOBE_2022_10K.pdf": frozenset({"adb"})}  # stemmed, as terms()
+    assert router.named("Why is CoreWeave unprofitable?") == {}
+
+
+def test_translations_pair_the_question_wording_with_the_statements() -> None:
+    (asked, wording), = translations("Is the quick ratio healthy?")
+    assert asked == {"quick", "ratio"} and {"current", "asset", "liabil"} <= wording
+    assert analyst_terms("What is 3M's PPNE and capex?") == {"ppne", "capex"}

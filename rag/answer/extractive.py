@@ -21,7 +21,8 @@ import numpy as np
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
-from rag.text import is_number, names, terms
+from rag.retrieve.expand import analyst_terms, translations
+from rag.text import is_number, is_years, names, terms
 from rag.types import Answer, Citation, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
@@ -41,6 +42,39 @@ session's questions many times over, so related questions embed only what is new
 # Question words that carry no evidence of their own.
 _GENERIC = frozenset(terms("company companies document documents mention mentioned describe explain "
                            "discuss article report text passage main key reason reasons th st nd rd"))
+# How analysts phrase a request around the question itself ("Round your answer to two decimal
+# places", "in USD millions", "Assume that you are a public equities analyst"): words that ask for
+# a form of answer, never evidence a passage could hold.
+_INSTRUCTION = frozenset(terms("answer answers question questions response round rounded decimal decimals "
+                               "unit units percent percents usd eur gbp millions billions thousands assume "
+                               "analyst analysts banker equities judgments primarily utilize calculate extract "
+                               "solution conclusions abilities fy"))
+# The rest of a request's wording: how precise the answer should be, and the formula a question
+# defines for its metric ("defined as: 365 * (average accounts payable) / COGS"), whose constants
+# and operands are asked of the passages only through the metric's own terms.
+_PRECISION = re.compile(r"(?i)\b(?:one|two|three|four|\d)\s+decimal\s+places?\b")
+_DEFINITION = re.compile(r"(?i)\b(?:is\s+)?defined\s+as\b:?[^?]*?(?:\.(?=\s|$)|\?|$)")
+# The arithmetic a question asks for ("the FY2019 fixed asset turnover ratio", "the growth rate"): the
+# passages hold the figures it is computed from, not these words, so they are not asked of them.
+_CALCULATION = frozenset(terms("ratio ratios average averages change changes growth rate rates increase increased "
+                               "decrease decreased percentage proportion difference compare compared turnover "
+                               "defined define"))
+# An analyst's term counts as covered when the passages use this share of the statements' words for it.
+TRANSLATED = 0.5
+# A fiscal period as a question writes it; passages and their captions write the year alone.
+_FISCAL = re.compile(r"^(?:fy(\d{4}|\d{2})(?:q[1-4])?|q[1-4](\d{4}))$")
+_ORDINALS = ("first", "second", "third", "fourth")
+# "the third quarter of 2023" as a question may write it, "Q3 2023" as it is required of the passages.
+_QUARTER_WORDS = re.compile(r"(?i)\b(first|second|third|fourth)[- ]quarter\b")
+
+
+def _period_term(term: str) -> str:
+    """'fy2018' -> '2018', 'fy21' -> '2021', 'fy2023q1' and 'q22023' -> '2023'; other terms unchanged."""
+    match = _FISCAL.match(term)
+    if not match:
+        return term
+    year = match.group(1) or match.group(2)
+    return year if len(year) == 4 else f"20{year}"
 _NEGATION = ("un", "non", "in", "dis")
 # Words that carry a cause, a cost or a risk: a "why" question is answered by sentences
 # that give reasons, not by sentences that restate the question. Written for the shipped
@@ -77,15 +111,32 @@ def question_terms(question: str) -> tuple[list[str], set[str]]:
 
     'Who is the CEO of CoreWeave in 2024?' -> (['ceo', 'coreweav', '2024'], {'ceo', 'coreweav', '2024'})
     """
-    content = [t for t in dict.fromkeys(terms(question)) if t not in _GENERIC]
-    required = {t for t in content if is_number(t)} | names(question)
+    asked = _QUARTER_WORDS.sub(lambda m: f"Q{_ORDINALS.index(m.group(1).lower()) + 1}", _PRECISION.sub(" ", question))
+    content = [t for t in dict.fromkeys(_period_term(t) for t in terms(asked))
+               if t not in _GENERIC and t not in _INSTRUCTION]
+    undefined = _DEFINITION.sub(" ", asked)
+    # "FY" goes with a year; an analyst's abbreviation ("PPNE", "EPS") is in the statements' own words: neither
+    # can be required verbatim.
+    required = {_period_term(t) for t in terms(undefined) if is_number(t)} | {_period_term(t) for t in names(undefined)}
+    required -= {"fy"} | analyst_terms(question)
     return content, required & set(content)
 
 
+def translated(wordings: list[tuple[frozenset[str], frozenset[str]]], vocabulary: set[str]) -> set[str]:
+    """The analyst's terms whose statement wording the vocabulary mostly uses (`TRANSLATED`).
+
+    ([({'capex'}, {'purchas', 'properti', 'plant', 'equip'})], {'purchas', 'properti', 'plant', 'net'}) -> {'capex'}
+    """
+    return {t for asked, wording in wordings if len(wording & vocabulary) >= TRANSLATED * len(wording) for t in asked}
+
+
 def covers(term: str, vocabulary: set[str]) -> bool:
-    """'unprofit' is covered by 'profit': a negated form asks about the same thing."""
+    """'unprofit' is covered by 'profit': a negated form asks about the same thing; 'q3' by 'third'
+    and 'quarter', as filings write it."""
     if term in vocabulary:
         return True
+    if re.fullmatch(r"q[1-4]", term):
+        return {_ORDINALS[int(term[1]) - 1], "quarter"} <= vocabulary
     return any(term.startswith(p) and len(term) - len(p) >= 4 and term[len(p):] in vocabulary for p in _NEGATION)
 
 
@@ -117,6 +168,8 @@ class ExtractiveAnswerer:
                 lead = previous if _ANAPHORA.match(text) else ""
                 previous = text
                 if key in seen or text.rstrip().endswith("?") or len(re.findall(r"\w+", text)) < 5:
+                    continue
+                if is_years(text) and not text.rstrip().endswith("."):  # a table's column header says nothing
                     continue
                 seen.add(key)
                 out.append(Candidate(i, chunk.start + a, chunk.start + b, text, lead=lead))
@@ -188,7 +241,10 @@ class ExtractiveAnswerer:
         - similarity: cosine of the question and the best sentence.
         """
         def vocab(hit: Hit) -> set[str]:
-            return set(terms(hit.chunk.text)) | set(terms(hit.chunk.section or "")) | set(terms(hit.chunk.source))
+            # The chunk's context says whose document it is, which period and which table: "3M" and
+            # "FY2018" are evidence for a row of 3M's FY2018 cash-flow statement that names neither.
+            chunk = hit.chunk
+            return set(terms(f"{chunk.text} {chunk.section or ''} {chunk.context} {chunk.source}")) | hit.named
 
         top = vocab(hits[chosen[0].hit_index])
         evidence = set().union(*(vocab(hits[c.hit_index]) for c in chosen))
@@ -196,8 +252,10 @@ class ExtractiveAnswerer:
         names = required - figures
         need_top = figures | (names if len(names) <= 1 else set())
         missing = {t for t in need_top if not covers(t, top)} | {t for t in required if not covers(t, evidence)}
-        others = [t for t in content if t not in required]
-        coverage = sum(covers(t, evidence) for t in others) / len(others) if others else 1.0
+        # An analyst's term ("capex", "quick ratio") is found when the passages use the statements' words for it.
+        found = evidence | translated(translations(question), evidence)
+        others = [t for t in content if t not in required and t not in _CALCULATION]
+        coverage = sum(covers(t, found) for t in others) / len(others) if others else 1.0
         quoted = " ".join(c.text for c in chosen)
         wrong_type = (_EXPECTS_NUMBER.search(question) and not re.search(r"\d", quoted)) or (
             _EXPECTS_DATE.search(question) and not _DATE.search(quoted)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text import terms
+
 # (what an analyst writes, as a regular expression) -> how the statements word it.
 GLOSSARY: tuple[tuple[str, str], ...] = (
     (r"income statements?|statements? of income|p&l|profit and loss",
@@ -65,3 +67,26 @@ def expansions(question: str) -> list[str]:
     ['consolidated statements of cash flows net cash provided by ...', 'purchases of property plant ...']
     """
     return [words for pattern, words in _PATTERNS if pattern.search(question)]
+
+
+def translations(question: str) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """For each glossary entry the question uses: (its terms as the question writes them, the
+    statements' terms for them).
+
+    'Is the quick ratio healthy?' -> [({'quick', 'ratio'}, {'total', 'current', 'asset', ...})]
+    """
+    out = []
+    for pattern, wording in _PATTERNS:
+        asked = {t for match in pattern.finditer(question) for t in terms(match.group())}
+        if asked:
+            out.append((frozenset(asked), frozenset(terms(wording))))
+    return out
+
+
+def analyst_terms(question: str) -> set[str]:
+    """The question's terms that are an analyst's wording the glossary translates: evidence for them
+    is in the statements' words, so an answer cannot be required to repeat them.
+
+    'What is 3M's PPNE and capex?' -> {'ppne', 'capex'}
+    """
+    return {t for asked, _ in translations(question) for t in asked}

@@ -68,6 +68,7 @@ class HybridRetriever(BaseRetriever):
         sparse_rank = {row: r for r, (row, _) in enumerate(sparse, start=1)}
         rankings = [[row for row, _ in dense], [row for row, _ in sparse]]
         routed = self.router.route(query) if self.router is not None else frozenset()
+        named = self.router.named(query) if routed and self.router is not None else {}
         if routed:
             # The named documents searched on their own: their passages gain a second vote in the fusion.
             expanded = embedder.embed_query(f"{query} {extra}") if extra else vector
@@ -95,7 +96,8 @@ class HybridRetriever(BaseRetriever):
                 continue
             seen.append((chunk.source, span, vocab))
             taken.add(chunk.text)
-            hits.append(Hit(chunk, fused[row], dense_rank.get(row), sparse_rank.get(row)))
+            hits.append(Hit(chunk, fused[row], dense_rank.get(row), sparse_rank.get(row),
+                            named.get(chunk.source, frozenset())))
             if len(hits) == k:
                 break
         return hits

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from rag.text import terms
 from rag.types import Profile
 
 # Words that end a company's legal name and are never how people call it.
@@ -167,6 +168,14 @@ class Router:
         # name of an article's file ("coreweave-vs-microsoft.txt") is its topic, not its issuer.
         names = {s: name_keys(p.company, p.ticker, s) for s, p in profiles.items() if p is not None and p.company}
         return cls(names, {s: profile_period(profiles[s]) for s in names})
+
+    def named(self, question: str) -> dict[str, frozenset[str]]:
+        """For each document the question names, the question's terms that name it.
+
+        "Is JnJ's EPS up?" -> {'JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf': {'jnj'}}
+        """
+        keys = question_keys(question)
+        return {s: frozenset(t for key in k & keys for t in terms(key)) for s, k in self.names.items() if k & keys}
 
     def scores(self, question: str) -> dict[str, float]:
         """Documents whose company the question names, scored 1 + how well their period fits.

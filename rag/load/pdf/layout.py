@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from rag.load.base import SEP
 from rag.load.pdf.extract import Line, Page
+from rag.text import is_years
 from rag.types import PageLine, Section, Table
 
 PATH_SEP = " › "
@@ -33,7 +34,6 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f]+")
 _PAGE_NUMBER = re.compile(r"(?i)^[-–—\s]*(?:page\s+)?(?:\d{1,4}|[ivxlc]{1,7})(?:\s+of\s+\d{1,4})?[-–—\s]*$")
 _FIGURE = re.compile(r"^[(\[]?[-–—+]?[$€£]?[(\[]?[-–—+]?\d[\d,]*(?:\.\d+)?[)\]]?%?[)\]]?\*?$|^[-–—]+$|^n/?[ma]$", re.I)
 _NOISE = frozenset({"$", "%", "€", "£", ")", "(", "pts", "bps", "x", "pt", "bp"})
-_YEAR = re.compile(r"^(?:FY|fy)?'?(?:19[89]\d|20[0-4]\d)\*?$")
 _PERIOD_WORDS = re.compile(
     r"(?i)\b(?:19[89]\d|20[0-4]\d|ended|months|quarter|weeks|fiscal|december|june|september|march|"
     r"in (?:millions|billions|thousands)|\$ in|dollars|change|as of|Q[1-4]|full[- ]year|year[- ]to[- ]date|ytd|"
@@ -81,12 +81,6 @@ def figures(text: str) -> int:
 def is_row(text: str) -> bool:
     """A table row: a label (or nothing) followed by at least two figures, not a header of years."""
     return figures(text) >= 2 and not is_years(text)
-
-
-def is_years(text: str) -> bool:
-    """A column header of periods: '(Millions) 2018 2017 2016' -> True."""
-    words = text.split()
-    return len(words) <= 16 and sum(bool(_YEAR.match(t)) for t in words) >= 2
 
 
 def _key(text: str) -> str:
