@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev index run chat test lint eval bench-squad bench bench-pdf clean
+.PHONY: install install-dev index run chat test lint eval bench-squad bench bench-pdf bench-finance clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ bench-pdf: $(BENCH)
 	$(PY) bench/pdf_parsers.py
 	$(PY) bench/pdf_pages.py --loader pypdf
 	$(PY) bench/pdf_pages.py --loader rag
+
+# financebench-public end to end: ingest, rag eval (evidence pages, citations, abstention, latency), the
+# unanswerable questions in tests/eval/, what each retrieval technique adds, and the LangChain tutorial on the same
+# filings and questions in the same run. About 20 minutes on two cores; figures in bench/RESULTS.md.
+bench-finance: $(BENCH)
+	$(PY) bench/finance.py
 
 clean:
 	rm -rf $(VENV) index build
