@@ -11,6 +11,7 @@ from langchain_core.documents import Document as LCDocument
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
+from rag.retrieve.expand import expansions
 from rag.retrieve.hybrid import HybridRetriever, rrf
 from rag.retrieve.route import Router
 from rag.store.base import IndexInfo, NewFile
@@ -194,3 +195,27 @@ def test_a_routed_question_ranks_the_named_documents_passages_first(tmp_path: Pa
     assert [h.chunk.source for h in routed] == ["bolt.pdf", "acme.pdf"]
     assert [h.named for h in routed] == [frozenset({"bolt"}), frozenset()]
     assert routed[0].score > routed[1].score
+
+
+def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path: Path) -> None:
+    """Of two passages of one filing, the one that repeats the question's words ranks first; the one in the
+    statement the question names comes first once the wording (and with it the statement search) is on."""
+    parts = [("What was Acme's capital spending in the year? It was 1,577 million, the company said.",
+              "Item 7 › Liquidity"),
+             ("Capital spending 1,577 million.", "Item 8 › Consolidated Statement of Cash Flows")]
+    embedder = HashingEmbedder()
+    chunks = [Chunk(f"c{i}", "acme.pdf", text, 100 * i, 100 * i + len(text), page=i + 1, section=section)
+              for i, (text, section) in enumerate(parts)]
+    store = FolderStore(tmp_path)
+    store.write(IndexInfo(embedder.name, embedder.dim, {}),
+                {"acme.pdf": NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
+                set(), None, lambda *_: None)
+    router = Router.from_profiles({"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020")})
+    question = "What was Acme's capital spending in the year, per the cash flow statement?"
+
+    def first(**options: object) -> str | None:
+        return HybridRetriever(store=store.open(), embedder=embedder, k=2, router=router, **options).search(
+            question)[0].chunk.section
+
+    assert first() == "Item 7 › Liquidity"
+    assert first(expand=expansions) == "Item 8 › Consolidated Statement of Cash Flows"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve.expand import analyst_terms, expansions, translations
+from rag.retrieve.expand import analyst_terms, expansions, statement_titles, translations
 from rag.retrieve.route import Period, Router, name_keys, period_score, periods_in, profile_period, question_keys
 from rag.types import Profile
 
@@ -119,3 +119,21 @@ def test_translations_pair_the_question_wording_with_the_statements() -> None:
     (asked, wording), = translations("Is the quick ratio healthy?")
     assert asked == {"quick", "ratio"} and {"current", "asset", "liabil"} <= wording
     assert analyst_terms("What is 3M's PPNE and capex?") == {"ppne", "capex"}
+
+
+@pytest.mark.parametrize(("question", "section", "matches"), [
+    ("Answer using the cash flow statement.", "Item 8 › Consolidated Statements of Cash Flows", True),
+    ("Answer using the cash flow statement.", "Item 8 › Consolidated Statement of Cash Flows", True),
+    ("From the statement of financial position only", "Item 8 › Consolidated Balance Sheets", True),
+    ("Per the P&L, what was EBIT?", "Consolidated Statements of Operations", True),
+    ("Per the income statement, what was EBIT?", "Consolidated Statements of Earnings", True),
+    ("Per the income statement, what was EBIT?", "Consolidated Balance Sheets", False),
+    ("What was capex?", "Consolidated Statements of Cash Flows", None),  # names no statement
+])
+def test_statement_titles_find_the_sections_a_question_names(question: str, section: str,
+                                                             matches: bool | None) -> None:
+    titles = statement_titles(question)
+    if matches is None:
+        assert titles == []
+    else:
+        assert any(t.search(section) for t in titles) is matches

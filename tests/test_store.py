@@ -108,3 +108,17 @@ def test_searches_restricted_to_sources_rank_only_their_chunks(tmp_path: Path) -
     assert sorted(sources(index.sparse_search(words, 10, {"b.txt", "c.txt"}))) == ["b.txt", "c.txt"]  # not "revenue"
     assert index.sparse_search(words, 10, {"nowhere.txt"}) == []
     assert index.dense_search(query, 10, set()) == []
+
+
+def test_sections_for_lists_each_chunk_key_with_its_section_path(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path)
+    parts = [Chunk("x0", "a.pdf", "Revenue 10 12", 0, 13, page=1, section="Item 8 › Statements of Operations"),
+             Chunk("x1", "a.pdf", "Cash 5 6", 14, 22, page=2, section=None)]
+    store.write(INFO, {"a.pdf": NewFile("sha", parts, HashingEmbedder(dim=8).embed_documents([c.text for c in parts])),
+                       "b.txt": new_file("b.txt", "beta")}, set(), None, lambda *_: None)
+    index = store.open()
+    listed = index.sections_for("a.pdf")
+    assert [section for _, section in listed] == ["Item 8 › Statements of Operations", None]
+    assert [index.chunk(key).id for key, _ in listed] == ["x0", "x1"]
+    assert index.sections_for("a.pdf") == listed  # read once, then kept
+    assert index.sections_for("missing.pdf") == []

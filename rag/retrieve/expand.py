@@ -57,6 +57,18 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     (r"acquisitions?|acquired",
      "acquisitions business combinations purchase price"),
 )
+# A statement the question names ("relying on the cash flow statement") -> how filings title it, as the
+# chunks' section paths carry it ("Item 8 › Consolidated Statements of Cash Flows").
+STATEMENTS: tuple[tuple[str, str], ...] = (
+    (r"income statements?|statements? of (?:income|operations|earnings)|p&l|profit and loss",
+     r"statements? of (?:consolidated )?(?:operations|income|earnings)|income statements?"),
+    (r"balance sheets?|statements? of financial (?:position|condition)",
+     r"balance sheets?|statements? of financial (?:position|condition)"),
+    (r"cash ?flow statements?|statements? of cash ?flows?",
+     r"statements? of (?:consolidated )?cash ?flows?|cash ?flow statements?"),
+)
+_STATEMENTS = tuple((re.compile(rf"(?i)(?<![\w&]){asked}"), re.compile(rf"(?i){titled}"))
+                    for asked, titled in STATEMENTS)
 _PATTERNS = tuple((re.compile(rf"(?i)(?<![\w&]){pattern}"), words) for pattern, words in GLOSSARY)
 
 
@@ -90,3 +102,11 @@ def analyst_terms(question: str) -> set[str]:
     'What is 3M's PPNE and capex?' -> {'ppne', 'capex'}
     """
     return {t for asked, _ in translations(question) for t in asked}
+
+
+def statement_titles(question: str) -> list[re.Pattern[str]]:
+    """How filings title the financial statements the question names, to find their sections by.
+
+    'Using the cash flow statement, what was capex?' -> [re.compile('...statements? of ... cash ?flows?...')]
+    """
+    return [titled for asked, titled in _STATEMENTS if asked.search(question)]

@@ -18,6 +18,7 @@ from pydantic import ConfigDict, SkipValidation
 
 from rag.config import K
 from rag.embed.base import Embedder
+from rag.retrieve.expand import statement_titles
 from rag.retrieve.fuse import RRF_K, jaccard, overlap_ratio, rrf, vocabulary
 from rag.retrieve.route import Router
 from rag.store.base import Index
@@ -55,7 +56,8 @@ class HybridRetriever(BaseRetriever):
 
     expand: Annotated[Callable[[str], list[str]] | None, SkipValidation] = None
     """The statements' wording for an analyst's terms in the question (`expand.expansions`): added to
-    the BM25 terms, and, inside routed documents, to the dense query and searched on its own. None: none."""
+    the BM25 terms, and, inside routed documents, to the dense query and searched on its own; a financial
+    statement the question names is also searched among those documents' sections of that title. None: none."""
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         store, embedder, n = self.store, self.embedder, self.candidates
@@ -72,10 +74,16 @@ class HybridRetriever(BaseRetriever):
         if routed:
             # The named documents searched on their own: their passages gain a second vote in the fusion.
             expanded = embedder.embed_query(f"{query} {extra}") if extra else vector
-            rankings += [[row for row, _ in store.dense_search(expanded, n, routed)],
-                         [row for row, _ in store.sparse_search(words, n, routed)]]
+            ranked = [row for row, _ in store.dense_search(expanded, len(store), routed)]
+            rankings += [ranked[:n], [row for row, _ in store.sparse_search(words, n, routed)]]
             if extra:
                 rankings.append([row for row, _ in store.dense_search(embedder.embed_query(extra), n, routed)])
+            # A statement the question names ("shown in the cash flow statement"): its sections in those documents.
+            titles = statement_titles(query) if self.expand is not None else []
+            if titles:
+                inside = {key for source in routed for key, section in store.sections_for(source)
+                          if section and any(t.search(section) for t in titles)}
+                rankings.append([row for row in ranked if row in inside][:n])
         fused = rrf(rankings, self.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], row))
 

@@ -70,6 +70,10 @@ class Index(Protocol):
 
     def vectors_for(self, source: str) -> np.ndarray: ...
 
+    def sections_for(self, source: str) -> list[tuple[int, str | None]]:
+        """(key, section path) of each chunk of `source`, in document order."""
+        ...
+
     def dense_search(self, query: np.ndarray, k: int,
                      sources: Collection[str] | None = None) -> list[tuple[int, float]]:
         """The k nearest chunks (cosine), best first; only chunks of `sources` when given."""
