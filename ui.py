@@ -39,6 +39,7 @@ CSS = """
 .rag-src img.rag-page { display: block; max-width: 100%; margin: .2em 0 .6em 0; border: 1px solid #ddd; }
 .rag-src:target, .rag-src.rag-flash { outline: 2px solid #4a7bd0; }
 .rag-abstain { font-weight: 600; color: #8a5300; }
+.rag-note { font-style: italic; color: #444; margin: .2em 0; }
 .rag-query { font-size: .85em; color: #666; }
 """
 

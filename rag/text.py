@@ -32,7 +32,8 @@ _stemmer = Stemmer.Stemmer("english")
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The Snowball stem every term is reduced to: 'liabilities' -> 'liabil'."""
     return str(_stemmer.stemWord(word))
 
 
@@ -57,7 +58,7 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Stemmed content terms: 'Why is CoreWeave unprofitable?' -> ['coreweav', 'unprofit']."""
-    return [t if t[0].isdigit() else _stem(t) for t in words(text) if t not in STOPWORDS]
+    return [t if t[0].isdigit() else stem(t) for t in words(text) if t not in STOPWORDS]
 
 
 def is_number(term: str) -> bool:

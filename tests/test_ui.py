@@ -452,3 +452,14 @@ def test_a_pdf_citation_shows_its_page_with_the_quote_highlighted(page: Page, tm
     xs, ys = [x for x, _ in marked], [y for _, y in marked]
     # One statement row is marked: a band across the table, not a block of the page.
     assert max(xs) - min(xs) > shot.width / 3 and max(ys) - min(ys) < shot.height / 15
+
+
+def test_calculation_lines_are_set_apart_from_the_quotes() -> None:
+    row = "Net sales $ 107,006 $ 135,987 $ 177,866"
+    cited = answer(f"{row} [1]\nCalculation: change in revenue = (revenue 2017 - revenue 2016) / revenue 2016.\n"
+                   "Computed: (177,866 - 135,987) / 135,987 = 30.8% (change in revenue, 2016 to 2017).",
+                   (Citation(1, "amzn.pdf", 38, 0, len(row), row),))
+    soup = BeautifulSoup(answer_html.render_answer(cited, turn=1), "html.parser")
+    assert soup.p.text == f"{row} [1]" and soup.select("ul") == []
+    assert [p.text.split(":")[0] for p in soup.select("p.rag-note")] == ["Calculation", "Computed"]
+    assert soup.select("p.rag-note a") == []  # no citation link: the answerer's words, labelled as such

@@ -31,15 +31,20 @@ def split_markers(sentence: str) -> tuple[str, list[int]]:
     return text.strip(), ids
 
 
-def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
-    """An answer's lines as claims with their markers, list bullets dropped.
+# Lines an answerer writes of its own and labels as such: the calculation a question asks for and a
+# result computed from quoted figures. They are checked as arithmetic, not as quotes, so they are no claim.
+NOTES = ("Calculation:", "Computed:")
 
-    '- A rose. [1]\\n- B fell. [2][3]' -> [('A rose.', [1]), ('B fell.', [2, 3])]
+
+def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """An answer's lines as claims with their markers, list bullets and labelled notes dropped.
+
+    '- A rose. [1]\\n- B fell. [2][3]\\nCalculation: x = a / b.' -> [('A rose.', [1]), ('B fell.', [2, 3])]
     """
     out = []
     for line in text.splitlines():
         line = _BULLET.sub("", line).strip()
-        if line:
+        if line and not line.startswith(NOTES):
             out.append(split_markers(line))
     return out
 

@@ -13,11 +13,20 @@ set.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.calculation import (
+    CALCULATION,
+    Asked,
+    asked_calculation,
+    asked_items,
+    compute,
+    find_rows,
+    operand_queries,
+)
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
@@ -221,7 +230,27 @@ class ExtractiveAnswerer:
         signals["confidence"] = signals["coverage"]
         if signals["missing_required"] or signals["wrong_type"] or signals["coverage"] < self.min_coverage:
             return self._abstain(question, hits, signals)
-        return self._compose(question, hits, chosen, signals)
+        notes: list[str] = []
+        asked = asked_calculation(question)
+        items = asked_items(question) if asked is None else ()
+        if items:
+            # A line item the question names ("the FY2018 capital expenditure amount"): its statement row first.
+            rows = find_rows(Asked("", "", items, None, ()), hits)
+            quoted = {(c.hit_index, c.start) for c in chosen}
+            chosen = [Candidate(r.hit_index, r.start, r.end, r.text) for r in rows
+                      if (r.hit_index, r.start) not in quoted] + chosen
+            chosen = chosen[: max(len(rows), self.scoring.fact_sentences)]
+        if asked is not None:
+            # Arithmetic over reported figures: quote the rows that hold the operands, say which calculation,
+            # and give the result when it is one step over figures of the asked year.
+            rows = list({(r.hit_index, r.start): r for r in find_rows(asked, hits)}.values())
+            if rows:
+                chosen = [Candidate(r.hit_index, r.start, r.end, r.text) for r in rows]
+            notes.append(f"{CALCULATION} {asked.name} = {asked.formula}.")
+            result = compute(asked, rows)
+            if result:
+                notes.append(result)
+        return self._compose(question, hits, chosen, signals, notes)
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """The answer's lines, then the Answer: an extractive answer is ready all at once."""
@@ -267,9 +296,14 @@ class ExtractiveAnswerer:
             "wrong_type": float(bool(wrong_type)),
         }
 
+    def queries_for(self, question: str) -> list[str]:
+        """Further searches the answer needs: one per operand of a calculation the question asks for."""
+        return operand_queries(question)
+
     def passages_for(self, question: str, k: int) -> int:
-        """A "why" question's reasons are spread over more passages than a fact is."""
-        return 2 * k if is_why(question) else k
+        """A "why" question's reasons, and a calculation's operands (a ratio of a cash-flow figure to a
+        balance-sheet one), are spread over more passages than a fact is."""
+        return 2 * k if is_why(question) or asked_calculation(question) is not None else k
 
     def _select(
         self, question: str, scored: list[Candidate], vectors: np.ndarray, sources: list[str]
@@ -322,7 +356,8 @@ class ExtractiveAnswerer:
                 picked.append(max(options, key=lambda i: (len(aspects & mentions(i)), scored[i].score)))
         return picked
 
-    def _compose(self, question: str, hits: list[Hit], chosen: list[Candidate], signals: dict[str, float]) -> Answer:
+    def _compose(self, question: str, hits: list[Hit], chosen: list[Candidate], signals: dict[str, float],
+                 notes: Sequence[str] = ()) -> Answer:
         """Lines grouped by source (best source first), in document order within a source."""
         best_by_source: dict[str, float] = {}
         for c in chosen:
@@ -337,7 +372,7 @@ class ExtractiveAnswerer:
             chunk = hits[c.hit_index].chunk
             citations.append(Citation(n, chunk.source, chunk.page, c.start, c.end, c.text, chunk.section))
             lines.append(f"{c.text} [{n}]")
-        text = lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
+        text = "\n".join([lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines), *notes])
         return Answer(question, text, False, "extractive", tuple(citations), tuple(hits), signals=signals)
 
     def _abstain(self, question: str, hits: list[Hit], signals: dict[str, float]) -> Answer:

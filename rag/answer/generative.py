@@ -79,6 +79,9 @@ class GenerativeAnswerer:
     def passages_for(self, question: str, k: int) -> int:
         return self.fallback.passages_for(question, k)
 
+    def queries_for(self, question: str) -> list[str]:
+        return self.fallback.queries_for(question)
+
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         final = None
         for item in self.stream(question, hits):

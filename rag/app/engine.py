@@ -17,6 +17,8 @@ from rag.retrieve.hybrid import HybridRetriever
 from rag.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
+SUB_QUERY_PASSAGES = 3
+"""Passages added per further search an answer asks for (`Answerer.queries_for`): an operand is one row."""
 
 
 class Answerer(Protocol):
@@ -27,6 +29,10 @@ class Answerer(Protocol):
         ...
 
     def passages_for(self, question: str, k: int) -> int: ...
+
+    def queries_for(self, question: str) -> list[str]:
+        """Searches besides the question whose passages the answer needs (a calculation's operands)."""
+        ...
 
 
 class Engine:
@@ -39,8 +45,15 @@ class Engine:
 
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
-        k = self.answerer.passages_for(request["question"], request.get("k") or self.retriever.k)
-        hits = self.retriever.search(request["question"], k)
+        question = request["question"]
+        k = self.answerer.passages_for(question, request.get("k") or self.retriever.k)
+        hits = self.retriever.search(question, k)
+        seen = {hit.chunk.id for hit in hits}
+        for query in self.answerer.queries_for(question):
+            for hit in self.retriever.search(query, SUB_QUERY_PASSAGES):
+                if hit.chunk.id not in seen:
+                    seen.add(hit.chunk.id)
+                    hits.append(hit)
         return {**request, "hits": hits, "retrieve_ms": (time.perf_counter() - t0) * 1000}
 
     def _answer(self, states: Iterator[dict[str, Any]]) -> Iterator[str | Answer]:

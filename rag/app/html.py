@@ -12,7 +12,7 @@ import base64
 import re
 from html import escape
 
-from rag.answer.cite import link_markers
+from rag.answer.cite import NOTES, link_markers
 from rag.app.workspace import Workspace
 from rag.types import Answer, Citation, Profile
 
@@ -167,9 +167,14 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
         return emphasis(line) if quoted_from & markdown else _text(line)
 
     lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
-    items = [link_markers(shown(line), link) for line in lines]
+    # The answerer's own labelled lines (the calculation asked, a result computed from quoted figures) are set
+    # apart from the quotes, so a reader never takes them for the documents' words.
+    notes = [line for line in lines if line.startswith(NOTES)]
+    items = [link_markers(shown(line), link) for line in lines if not line.startswith(NOTES)]
     listed = "".join(f"<li>{i}</li>" for i in items)
-    parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
+    if items:
+        parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
+    parts += [f'<p class="rag-note">{_text(note)}</p>' for note in notes]
     parts.append('<div class="rag-sources"><b>Sources</b>')
     for c in answer.citations:
         before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")

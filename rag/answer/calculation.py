@@ -1,0 +1,300 @@
+"""Arithmetic an analyst asks for, over figures quoted from statement rows.
+
+"What is the FY2017 operating cash flow ratio? ... defined as: cash from operations / total current
+liabilities." The filing reports the two figures, never the ratio. The extractive answer cannot
+write a figure of its own into a quote, so it quotes the rows that hold the operands and says which
+calculation the question asks for; when the calculation is one step (a ratio, a difference, a sum,
+a percentage change) over two figures it found in the asked year's column, it states the result on
+a line of its own, labelled as computed, so a reader can tell it from the documents' words.
+
+Pure functions over text: rows are lines ending in figures ("Inventories (509) (387) 57"), and a
+row's columns are the years of the table's header line above it or in its caption.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.retrieve.route import periods_in
+from rag.text import is_years, stem, words
+from rag.types import Hit
+
+CALCULATION = "Calculation:"
+COMPUTED = "Computed:"
+MIN_MATCH = 0.6
+"""How surely a label must be an operand's row (`label_match`) to be quoted as it."""
+
+_FIGURE = re.compile(r"^\(?[-–—]?\$?\(?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\)?%?\)?$")
+_NOISE = frozenset({"$", "%", "(", ")", "€", "£"})
+_YEAR = re.compile(r"\b(?:FY|fy)?'?((?:19|20)\d\d)\b")
+_DEFINED = re.compile(r"(?i)\b(?:is\s+)?defined\s+as\b:?\s*(?P<formula>[^?]*?)(?:\.(?=\s|$)|\?|$)")
+_METRIC = re.compile(r"(?i)(?:the\s+)?(?:(?:fy|fiscal\s+)?'?\d{2,4}\s+)?(?P<name>[a-z][\w\s&'-]{2,60}?)\s+(?:is|are)\s+"
+                     r"defined\s+as")
+_OPERATOR = re.compile(r"\s([/*+-])\s|\s(minus|plus|divided by|times)\s", re.I)
+_WORDS = {"minus": "-", "plus": "+", "divided by": "/", "times": "*"}
+# "year-over-year change in revenue", "change in operating income from FY2015 to FY2016", "total revenue growth
+# rate": a percentage change of one line item between two years.
+_ITEM = r"(?:[a-z&'-]+\s+){0,3}?[a-z&'-]*[a-z]"
+_CHANGE = re.compile(rf"(?i)\b(?:year[- ]over[- ]year\s+)?change\s+in\s+(?:the\s+)?(?P<item>{_ITEM})"
+                     rf"(?=\s+(?:from|between|for|in|of)\b|\s*[?(.,]|$)|\b(?P<item2>{_ITEM})\s+growth\s+rate\b")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The calculation a question asks for: its name, its formula as the question states it, and operands."""
+
+    name: str
+    formula: str
+    operands: tuple[str, ...]
+    operator: str | None  # "/", "-", "+", "*" or "change" when one step over two operands; None otherwise
+    years: tuple[int, ...]  # the periods to read: the asked year (and, for a change, the one before)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A statement row found for an operand: where it is quoted from and the figure per year."""
+
+    operand: str
+    hit_index: int
+    start: int  # offsets into the document
+    end: int
+    text: str
+    values: dict[int, float]
+    unit: str | None = None  # "millions", "thousands", "billions": the scale the table states, if it does
+
+
+def parse_figure(token: str) -> float | None:
+    """'(1,577)' -> -1577.0; '$5,363' -> 5363.0; '12.5%' -> 12.5; '—' -> 0.0; 'Net' -> None."""
+    if token in ("—", "–", "-"):
+        return 0.0
+    match = _FIGURE.match(token)
+    if not match:
+        return None
+    value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
+    return -value if token.startswith("(") or token.lstrip("($").startswith(("-", "–", "—")) else value
+
+
+def row_parts(line: str) -> tuple[str, list[float]]:
+    """A row's label and its figures in column order.
+
+    'Net cash provided by operating activities $ 381,603 $ 465,699' -> ('Net cash provided by operating
+    activities', [381603.0, 465699.0]); 'Revenue grew.' -> ('Revenue grew.', [])
+    """
+    tokens = line.split()
+    values: list[float] = []
+    while tokens:
+        if tokens[-1] in _NOISE:
+            tokens.pop()
+            continue
+        value = parse_figure(tokens[-1])
+        if value is None:
+            break
+        values.append(value)
+        tokens.pop()
+    return " ".join(tokens), values[::-1]
+
+
+def asked_calculation(question: str) -> Asked | None:
+    """The calculation the question asks for, or None when it asks for no arithmetic.
+
+    'What is the FY2017 operating cash flow ratio for Adobe? Operating cash flow ratio is defined as: cash
+    from operations / total current liabilities.' -> Asked('operating cash flow ratio', 'cash from operations /
+    total current liabilities', ('cash from operations', 'total current liabilities'), '/', (2017,))
+    """
+    years = tuple(sorted(periods_in(question).years, reverse=True))
+    defined = _DEFINED.search(question)
+    if defined:
+        formula = " ".join(defined.group("formula").split()).rstrip(" .")
+        if formula.startswith("(") and formula.endswith(")") and formula.count("(") == 1:
+            formula = formula[1:-1].strip()  # "(cash from operations - capex)"
+        named = _METRIC.search(question[: defined.end("formula")])
+        name = " ".join(named.group("name").split()).lower() if named else "the metric"
+        name = re.sub(r"\s+(?:here|also)$", "", name)
+        operators = [m.group(1) or _WORDS[m.group(2).lower()] for m in _OPERATOR.finditer(f" {formula} ")]
+        pieces = [p for p in re.split(r"\s(?:[/*+-]|minus|plus|divided by|times)\s", f" {formula} ", flags=re.I)]
+        operands = tuple(_operand(p) for p in pieces if _operand(p))
+        simple = len(operators) == 1 and len(operands) == 2 and "(" not in formula and "average" not in formula.lower()
+        return Asked(name, formula, operands, operators[0] if simple else None, years[:1])
+    change = _CHANGE.search(question)
+    if change and len(years) == 2:  # between the two years the question names
+        item = " ".join((change.group("item") or change.group("item2")).split()).lower()
+        span = years
+        return Asked(f"change in {item}", f"({item} {span[0]} - {item} {span[1]}) / {item} {span[1]}", (item,),
+                     "change", span)
+    return None
+
+
+_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)*")
+
+
+def operand_queries(question: str) -> list[str]:
+    """One search per operand of the calculation asked, with the question's names and periods, so a
+    figure of another statement (a balance-sheet total for a cash-flow ratio) is among the passages.
+
+    'What is the FY2017 operating cash flow ratio for Adobe? ... defined as: cash from operations / total
+    current liabilities.' -> ['cash from operations FY2017 Adobe', 'total current liabilities FY2017 Adobe']
+    """
+    asked = asked_calculation(question)
+    if asked is None:
+        return []
+    names = [re.sub(r"['’]s?$", "", n) for n in _NAME.findall(question)
+             if not re.fullmatch(r"(?i)fy\d+|q[1-4]|usd|eur|gbp", n)]
+    context = " ".join([*(f"FY{y}" for y in asked.years), *dict.fromkeys(names)])
+    return [f"{operand} {context}" for operand in asked.operands if not operand.isdigit()]
+
+
+def _operand(piece: str) -> str:
+    """'(average PP&E between FY2018 and FY2019)' -> 'PP&E'; ' FY2019 revenue ' -> 'revenue'."""
+    text = re.sub(r"(?i)\b(?:between|from|for|in|of)\s+(?:fy)?'?\d{2,4}.*$", "", piece)
+    text = re.sub(r"(?i)\b(?:fy)?'?(?:19|20)\d\d\b|\baverage\b|[()*:]", " ", text)
+    return " ".join(text.split()).strip(" ,.")
+
+
+# An analyst's name for a line item -> the labels statements give that row. Only whole labels count, so
+# "Equipment" is not "Purchases of property and equipment", nor "Hardware revenue" "total revenue".
+LINE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"capex|capital expenditures?|capital spending",
+     ("purchases of property plant and equipment", "purchases of property and equipment", "capital expenditures",
+      "additions to property and equipment", "payments for property and equipment")),
+    (r"pp&?ne?\b|pp&e|fixed assets?|property,? plant,? and equipment",
+     ("property plant and equipment net", "property and equipment net")),
+    (r"revenues?|sales", ("total net revenues", "total revenues", "net revenues", "net sales", "total net sales")),
+    (r"cogs|cost of goods sold|cost of sales", ("cost of sales", "cost of revenues", "cost of goods sold")),
+    (r"cash (?:flows? )?from operations|operating cash ?flows?|cash from operating activities",
+     ("net cash provided by operating activities", "cash provided by operating activities")),
+    (r"operating income|operating profit", ("operating income", "income from operations")),
+    (r"current assets", ("total current assets",)),
+    (r"current liabilities", ("total current liabilities",)),
+)
+_LINE_ITEMS = tuple((re.compile(rf"(?i)(?<![\w&]){asked}"), labels) for asked, labels in LINE_ITEMS)
+# Words that qualify a label without changing the item: "Total net revenue" is revenue.
+_NEUTRAL = frozenset({"total", "net", "consolid"})
+# Only these are left out of a label's words: "Other current liabilities" is not "current liabilities".
+_FUNCTION = frozenset({"a", "an", "the", "of", "and", "by", "in", "for", "to", "from", "on", "at", "as", "or"})
+
+
+def _label_words(text: str) -> set[str]:
+    """'Other current liabilities' -> {'other', 'current', 'liabil'}; 'Total net sales' -> {'sale'}."""
+    return {t if t[0].isdigit() else stem(t) for t in words(text) if t not in _FUNCTION} - _NEUTRAL
+
+
+def asked_items(question: str) -> tuple[str, ...]:
+    """The line items a question names in an analyst's words, as it writes them.
+
+    'What is the FY2018 capital expenditure amount for 3M?' -> ('capital expenditure',)
+    """
+    return tuple(dict.fromkeys(m.group() for pattern, _ in _LINE_ITEMS for m in pattern.finditer(question)))
+
+
+def label_match(operand: str, label: str) -> float:
+    """How surely a row label is the operand's row, 0 to 1: the overlap of their words (Jaccard), or of
+    the label with a statements' label for the operand that it contains whole.
+
+    ('total current liabilities', 'Total current liabilities') -> 1.0; ('revenue', 'Net sales') -> 1.0;
+    ('total revenue', 'Hardware revenue') -> 0.5; ('capex', 'Equipment') -> 0.0
+    """
+    have = _label_words(label)
+    if not have:
+        return 0.0
+    want = _label_words(operand)
+    scores = [len(want & have) / len(want | have)] if want else []
+    for pattern, labels in _LINE_ITEMS:
+        if pattern.search(operand):
+            for known in labels:
+                item = _label_words(known)
+                if item and item <= have:
+                    scores.append(len(item) / len(have))
+    return max(scores, default=0.0)
+
+
+def find_rows(asked: Asked, hits: Sequence[Hit]) -> list[Row]:
+    """For each operand, the statement row among the hits whose label is surely its row (`label_match`
+    at least `MIN_MATCH`, the best one), with the row's figures by year where the table's header says."""
+    rows: list[Row] = []
+    for operand in asked.operands:
+        best: tuple[float, int, Row] | None = None
+        for i, hit in enumerate(hits):
+            for row in _rows(hit, i, operand):
+                score = label_match(operand, row_parts(row.text)[0])
+                if score >= MIN_MATCH and (best is None or (score, -i) > (best[0], best[1])):
+                    best = (score, -i, row)
+        if best is not None:
+            rows.append(best[2])
+    return rows
+
+
+def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
+    """The lines of a hit that are rows, each with its figures mapped to the years of the header above it."""
+    chunk = hit.chunk
+    header: list[int] = [int(y) for line in chunk.context.splitlines() if is_years(line) for y in _YEAR.findall(line)]
+    unit = _unit(chunk.context)
+    out = []
+    offset = 0
+    for line in chunk.text.split("\n"):
+        start = chunk.start + offset
+        offset += len(line) + 1
+        unit = _unit(line) or unit
+        if is_years(line):
+            header = [int(y) for y in _YEAR.findall(line)]
+            continue
+        label, values = row_parts(line)
+        if len(values) < 1 or not re.search(r"[A-Za-z]", label):
+            continue
+        by_year = dict(zip(header, values, strict=True)) if len(header) == len(values) else {}
+        out.append(Row(operand, index, start, start + len(line), line, by_year, unit))
+    return out
+
+
+_UNIT = re.compile(r"(?i)\b(?:in\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
+                   r"(millions|thousands|billions)\b")
+
+
+def _unit(text: str) -> str | None:
+    """The scale a table states: '(Dollars in millions, except per share)' -> 'millions'; '(Millions)' -> 'millions'."""
+    match = _UNIT.search(text)
+    return match.group(1).lower() if match else None
+
+
+def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
+    """The result line, only for one step over figures found in the asked years' columns.
+
+    '/' over 3,115.1 and 3,527.5 for FY2017 -> 'Computed: 3,115.1 / 3,527.5 = 0.88 (operating cash flow ratio, 2017).'
+    """
+    if asked.operator is None or not asked.years:
+        return None
+    if asked.operator == "change":
+        if len(rows) != 1 or len(asked.years) != 2:
+            return None
+        new, old = (rows[0].values.get(y) for y in asked.years)
+        if new is None or old is None or old <= 0 or new < 0:
+            return None  # a change from or to a loss has no percentage that reads right
+        result = 100 * (new - old) / abs(old)
+        return (f"{COMPUTED} ({_show(new)} - {_show(old)}) / {_show(abs(old))} = {result:.1f}% "
+                f"({asked.name}, {asked.years[1]} to {asked.years[0]}).")
+    if len(rows) != 2 or rows[0].unit is None or rows[0].unit != rows[1].unit:
+        return None  # two figures are combined only when both tables state the same scale
+    year = asked.years[0]
+    a, b = rows[0].values.get(year), rows[1].values.get(year)
+    # A figure in parentheses is an outflow or a loss: whether "cash from operations - capex" means minus
+    # (1,577) or minus 1,577 is the analyst's convention, not the statement's, so no result is given.
+    if a is None or b is None or a < 0 or b < 0 or (asked.operator == "/" and b == 0):
+        return None
+    result = {"/": lambda: a / b, "-": lambda: a - b, "+": lambda: a + b, "*": lambda: a * b}[asked.operator]()
+    places = 2 if asked.operator in "/*" else max(_decimals(rows[0].text), _decimals(rows[1].text))
+    unit = "" if asked.operator in "/*" else f" {rows[0].unit}"
+    return f"{COMPUTED} {_show(a)} {asked.operator} {_show(b)} = {_show(result, places)}{unit} ({asked.name}, {year})."
+
+
+def _decimals(row: str) -> int:
+    """Decimal places the row prints its figures with: 'Sales 3,676.2 2,807.0' -> 1; 'Sales 1,577' -> 0."""
+    figures = row[len(row_parts(row)[0]):]
+    return max((len(d) for d in re.findall(r"\d\.(\d+)", figures)), default=0)
+
+
+def _show(value: float, places: int | None = None) -> str:
+    """1577.0 -> '1,577'; 3115.1 -> '3,115.1'; (0.8831, 2) -> '0.88'."""
+    if places is not None:
+        return f"{value:,.{places}f}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
