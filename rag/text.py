@@ -42,6 +42,9 @@ def normalize_number(token: str) -> str:
     return token.replace(",", "")
 
 
+# How filings and questions write a quarter: "the third quarter", "3rd quarter" is Q3.
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+
 # "U.S." and "U.S.A." are how filings write what questions write "US": one token, not "u" and "s".
 _US = re.compile(r"\bU\.S\.(?:A\.)?(?!\w)")
 

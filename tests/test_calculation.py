@@ -108,14 +108,14 @@ TABLE = ("(Dollars in millions) 2018 2017 2016\n"
 
 def test_find_rows_maps_each_operands_row_to_the_years_of_its_header() -> None:
     asked = Asked("fcf", "cash from operations - capex", ("cash from operations", "capex"), "-", (2018,))
-    rows = find_rows(asked, [hit("Revenue grew in every segment this year, the company said."), hit(TABLE)])
+    rows = find_rows(asked.operands, [hit("Revenue grew in every segment this year, the company said."), hit(TABLE)])
     assert [r.text for r in rows] == ["Net cash provided by operating activities 6,439 6,240 6,662",
                                       "Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)"]
     assert rows[0].values == {2018: 6439.0, 2017: 6240.0, 2016: 6662.0}
     assert [r.hit_index for r in rows] == [1, 1] and all(r.unit == "millions" for r in rows)
     assert TABLE[rows[1].start - 1000 : rows[1].end - 1000] == rows[1].text  # offsets quote the row exactly
     # Two figures but three years in the header: which column is which is not known, so no values.
-    assert find_rows(Asked("x", "x", ("total current liabilities",), None, (2018,)), [hit(TABLE)])[0].values == {}
+    assert find_rows(("total current liabilities",), [hit(TABLE)])[0].values == {}
 
 
 def row(text: str, values: dict[int, float], unit: str | None = "millions") -> Row:

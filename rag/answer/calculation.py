@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from rag.answer.cite import COMPUTED
 from rag.retrieve.route import periods_in
 from rag.text import is_years, stem, words
 from rag.types import Hit
 
-CALCULATION = "Calculation:"
-COMPUTED = "Computed:"
 MIN_MATCH = 0.6
 """How surely a label must be an operand's row (`label_match`) to be quoted as it."""
 
@@ -96,6 +96,7 @@ def row_parts(line: str) -> tuple[str, list[float]]:
     return " ".join(tokens), values[::-1]
 
 
+@lru_cache(maxsize=256)
 def asked_calculation(question: str) -> Asked | None:
     """The calculation the question asks for, or None when it asks for no arithmetic.
 
@@ -209,11 +210,11 @@ def label_match(operand: str, label: str) -> float:
     return max(scores, default=0.0)
 
 
-def find_rows(asked: Asked, hits: Sequence[Hit]) -> list[Row]:
+def find_rows(operands: Sequence[str], hits: Sequence[Hit]) -> list[Row]:
     """For each operand, the statement row among the hits whose label is surely its row (`label_match`
     at least `MIN_MATCH`, the best one), with the row's figures by year where the table's header says."""
     rows: list[Row] = []
-    for operand in asked.operands:
+    for operand in operands:
         best: tuple[float, int, Row] | None = None
         for i, hit in enumerate(hits):
             for row in _rows(hit, i, operand):

@@ -33,7 +33,9 @@ def split_markers(sentence: str) -> tuple[str, list[int]]:
 
 # Lines an answerer writes of its own and labels as such: the calculation a question asks for and a
 # result computed from quoted figures. They are checked as arithmetic, not as quotes, so they are no claim.
-NOTES = ("Calculation:", "Computed:")
+CALCULATION = "Calculation:"
+COMPUTED = "Computed:"
+NOTES = (CALCULATION, COMPUTED)
 
 
 def answer_sentences(text: str) -> list[tuple[str, list[int]]]:

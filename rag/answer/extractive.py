@@ -19,19 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.calculation import (
-    CALCULATION,
-    Asked,
     asked_calculation,
     asked_items,
     compute,
     find_rows,
     operand_queries,
 )
+from rag.answer.cite import CALCULATION
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
 from rag.retrieve.expand import analyst_terms, translations
-from rag.text import is_number, is_years, names, terms
+from rag.text import ORDINALS, is_number, is_years, names, terms
 from rag.types import Answer, Citation, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
@@ -72,7 +71,7 @@ _CALCULATION = frozenset(terms("ratio ratios average averages change changes gro
 TRANSLATED = 0.5
 # A fiscal period as a question writes it; passages and their captions write the year alone.
 _FISCAL = re.compile(r"^(?:fy(\d{4}|\d{2})(?:q[1-4])?|q[1-4](\d{4}))$")
-_ORDINALS = ("first", "second", "third", "fourth")
+_QUARTER_NAMES = {q: name for name, q in ORDINALS.items() if name.isalpha()}  # 3 -> "third"
 # "the third quarter of 2023" as a question may write it, "Q3 2023" as it is required of the passages.
 _QUARTER_WORDS = re.compile(r"(?i)\b(first|second|third|fourth)[- ]quarter\b")
 
@@ -120,7 +119,7 @@ def question_terms(question: str) -> tuple[list[str], set[str]]:
 
     'Who is the CEO of CoreWeave in 2024?' -> (['ceo', 'coreweav', '2024'], {'ceo', 'coreweav', '2024'})
     """
-    asked = _QUARTER_WORDS.sub(lambda m: f"Q{_ORDINALS.index(m.group(1).lower()) + 1}", _PRECISION.sub(" ", question))
+    asked = _QUARTER_WORDS.sub(lambda m: f"Q{ORDINALS[m.group(1).lower()]}", _PRECISION.sub(" ", question))
     content = [t for t in dict.fromkeys(_period_term(t) for t in terms(asked))
                if t not in _GENERIC and t not in _INSTRUCTION]
     undefined = _DEFINITION.sub(" ", asked)
@@ -144,8 +143,8 @@ def covers(term: str, vocabulary: set[str]) -> bool:
     and 'quarter', as filings write it."""
     if term in vocabulary:
         return True
-    if re.fullmatch(r"q[1-4]", term):
-        return {_ORDINALS[int(term[1]) - 1], "quarter"} <= vocabulary
+    if len(term) == 2 and term[0] == "q" and term[1] in "1234":
+        return {_QUARTER_NAMES[int(term[1])], "quarter"} <= vocabulary
     return any(term.startswith(p) and len(term) - len(p) >= 4 and term[len(p):] in vocabulary for p in _NEGATION)
 
 
@@ -235,7 +234,7 @@ class ExtractiveAnswerer:
         items = asked_items(question) if asked is None else ()
         if items:
             # A line item the question names ("the FY2018 capital expenditure amount"): its statement row first.
-            rows = find_rows(Asked("", "", items, None, ()), hits)
+            rows = find_rows(items, hits)
             quoted = {(c.hit_index, c.start) for c in chosen}
             chosen = [Candidate(r.hit_index, r.start, r.end, r.text) for r in rows
                       if (r.hit_index, r.start) not in quoted] + chosen
@@ -243,7 +242,7 @@ class ExtractiveAnswerer:
         if asked is not None:
             # Arithmetic over reported figures: quote the rows that hold the operands, say which calculation,
             # and give the result when it is one step over figures of the asked year.
-            rows = list({(r.hit_index, r.start): r for r in find_rows(asked, hits)}.values())
+            rows = list({(r.hit_index, r.start): r for r in find_rows(asked.operands, hits)}.values())
             if rows:
                 chosen = [Candidate(r.hit_index, r.start, r.end, r.text) for r in rows]
             notes.append(f"{CALCULATION} {asked.name} = {asked.formula}.")

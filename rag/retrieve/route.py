@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from rag.text import terms
+from rag.text import ORDINALS, terms
 from rag.types import Profile
 
 # Words that end a company's legal name and are never how people call it.
@@ -35,7 +35,6 @@ _QUARTERS = [
     re.compile(rf"(?i){_YEAR}\s*'?\s*q([1-4])\b"),  # 2021 Q1, FY2023Q1
     re.compile(rf"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?{_YEAR}"),
 ]
-_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _PROFILE_PERIOD = re.compile(rf"(?:FY|Q([1-4]) )?{_YEAR}\b|{_YEAR}")
 NGRAM = 4  # the longest company name, in words, that is matched ("American International Group Inc")
 
@@ -120,7 +119,7 @@ def periods_in(text: str) -> Period:
             elif a.isdigit():
                 year, quarter = int(b), int(a)
             else:
-                year, quarter = int(b), _ORDINAL[a.lower()]
+                year, quarter = int(b), ORDINALS[a.lower()]
             years.add(year)
             quarters.add((year, quarter))
     return Period(frozenset(years), frozenset(quarters))

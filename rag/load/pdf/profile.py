@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from rag.text import ORDINALS
 from rag.types import Profile
 
 _FORM = re.compile(r"\bFORM\s+(10-K|10-Q|8-K|20-F|40-F|6-K|11-K|S-1|S-4|DEF\s?14A)\b", re.I)
@@ -27,7 +28,6 @@ _MONTH = r"(?:January|February|March|April|May|June|July|August|September|Octobe
 _FISCAL = re.compile(rf"(?i)fiscal\s+year\s+ended\s+({_MONTH}\s+\d{{1,2}},?\s+((?:19|20)\d\d))")
 _QUARTERLY = re.compile(rf"(?i)quarterly\s+period\s+ended\D{{0,40}}?({_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d)")
 _EVENT = re.compile(rf"(?i)date\s+of\s+report[^:\n]{{0,60}}:\s*({_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d)")
-_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _QUARTER_TEXT = re.compile(r"(?i)\b(?:((?:19|20)\d\d)\s+)?(first|second|third|fourth|1st|2nd|3rd|4th)[- ]quarter"
                            r"(?:\s+(?:of\s+)?(?:fiscal\s+)?((?:19|20)\d\d))?")
 _FISCAL_TEXT = re.compile(r"(?i)\bfiscal\s+((?:19|20)\d\d)\b")
@@ -108,7 +108,7 @@ def _period(text: str, stem: str, form: str | None) -> str | None:
     if form == "earnings release":
         quarter = _QUARTER_TEXT.search(text[:3000])
         if quarter and (quarter.group(1) or quarter.group(3)):
-            return f"Q{_ORDINAL[quarter.group(2).lower()]} {quarter.group(1) or quarter.group(3)}"
+            return f"Q{ORDINALS[quarter.group(2).lower()]} {quarter.group(1) or quarter.group(3)}"
         fiscal_text = _FISCAL_TEXT.search(text[:3000])
         if fiscal_text:
             return f"FY{fiscal_text.group(1)}"
