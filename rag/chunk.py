@@ -190,8 +190,10 @@ def context_of(doc: Document, start: int, end: int, section: str | None) -> str:
     # A profile that is only a guess from the file name ("cf.pdf" -> company "cf") says nothing.
     known = doc.profile is not None and bool(doc.profile.form or doc.profile.period)
     text = doc.text[start:end]
+    # Both only for a filing: in an article, a note or a page, a heading is text like any other, and
+    # measured on the shipped articles, embedding it with every chunk changed what was retrieved for the worse.
     parts = [doc.profile.label() if known and doc.profile else "",
-             section if section and section not in text else "",  # a heading the chunk opens with says it already
+             section if known and section and section not in text else "",  # a heading the chunk opens with
              table.caption if table is not None and table.start < start else ""]
     return "\n".join(p for p in parts if p)
 

@@ -135,9 +135,7 @@ def test_table_rows_stay_whole_with_their_column_headers(tmp_path: Path) -> None
         assert chunk.text == doc.text[chunk.start : chunk.end]
         for line in chunk.text.splitlines():  # never cut mid-row
             assert line in doc.text.splitlines()
-        # The first chunk holds the title and caption; the others are embedded with both.
-        assert chunk.context == ("" if chunk.start == doc.tables[0].start
-                                 else f"Consolidated Statement of Cash Flows\n{caption}")
+        assert chunk.context == ("" if chunk.start == doc.tables[0].start else caption)
         assert chunk.section == "Consolidated Statement of Cash Flows"
     holding = next(c for c in chunks if row in c.text)
     assert "2022" in holding.indexed_text and row in holding.indexed_text

@@ -55,22 +55,23 @@ class HybridRetriever(BaseRetriever):
     documents are searched again on their own and their rankings join the fusion. None: no routing."""
 
     expand: Annotated[Callable[[str], list[str]] | None, SkipValidation] = None
-    """The statements' wording for an analyst's terms in the question (`expand.expansions`): added to
-    the BM25 terms, and, inside routed documents, to the dense query and searched on its own; a financial
-    statement the question names is also searched among those documents' sections of that title. None: none."""
+    """The statements' wording for an analyst's terms in a question routed to filings (`expand.expansions`):
+    added to the BM25 terms, and, inside the routed documents, to the dense query and searched on its own; a
+    financial statement the question names is also searched among their sections of that title. None: none."""
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
-        extra = " ".join(self.expand(query)) if self.expand is not None else ""
+        routed = self.router.route(query) if self.router is not None else frozenset()
+        named = self.router.named(query) if routed and self.router is not None else {}
+        # The statements' wording is for a question about a filing: an article's "revenue" is not a caption.
+        extra = " ".join(self.expand(query)) if self.expand is not None and routed else ""
         vector, words = embedder.embed_query(query), terms(f"{query} {extra}" if extra else query)
         dense = store.dense_search(vector, n)
         sparse = store.sparse_search(words, n)
         dense_rank = {row: r for r, (row, _) in enumerate(dense, start=1)}
         sparse_rank = {row: r for r, (row, _) in enumerate(sparse, start=1)}
         rankings = [[row for row, _ in dense], [row for row, _ in sparse]]
-        routed = self.router.route(query) if self.router is not None else frozenset()
-        named = self.router.named(query) if routed and self.router is not None else {}
         if routed:
             # The named documents searched on their own: their passages gain a second vote in the fusion.
             expanded = embedder.embed_query(f"{query} {extra}") if extra else vector
