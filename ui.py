@@ -41,6 +41,12 @@ CSS = """
 .rag-abstain { font-weight: 600; color: #8a5300; }
 .rag-note { font-style: italic; color: #444; margin: .2em 0; }
 .rag-query { font-size: .85em; color: #666; }
+.rag-model { font-size: .85em; color: #555; margin-top: .4em; }
+abbr.rag-computed { text-decoration: underline dotted; cursor: help; }
+.rag-removed summary, .rag-derived summary { cursor: pointer; font-size: .9em; color: #555; }
+.rag-unverified { font-size: .8em; font-weight: 600; color: #8a1c00; border: 1px solid #8a1c00; border-radius: 3px;
+  padding: 0 3px; }
+.rag-why { color: #666; font-size: .9em; }
 """
 
 # Clicking [n] opens and shows its source; delegated, so it works for streamed messages.
@@ -61,8 +67,17 @@ _PROGRESS = gr.Progress()
 
 def _header(ws: Workspace) -> str:
     docs, chunks = ws.stats()
+    _, model = ws.answering()
+    if model:
+        how = (f"Answers are written by **{escape(model)}**; each sentence is shown only once the passages it "
+               "cites support it, and a computed figure only when one step of arithmetic over their figures "
+               "gives it.")
+    else:
+        how = "Answers quote the documents verbatim (extractive, no language model)."
+        if ws.models():
+            how += " A language model can write them instead: see Settings."
     return (f"### rag — answers from your documents\nCorpus **{escape(str(ws.corpus))}**: "
-            f"{docs} documents, {chunks} chunks. Answers quote the documents verbatim and cite them; "
+            f"{docs} documents, {chunks} chunks. {how} Every answer cites its passages; "
             "when the documents don't hold the answer, it says so.")
 
 
@@ -78,6 +93,7 @@ class ChatPanel:
 class SettingsPanel:
     k: gr.Slider
     mode: gr.Radio
+    model: gr.Dropdown
     show: gr.Checkbox
 
 
@@ -104,15 +120,19 @@ def chat_panel(examples: Sequence[str] = ()) -> ChatPanel:
 
 
 def settings_panel(ws: Workspace) -> SettingsPanel:
-    """Top-k, the answer mode and whether to show the retrieved passages."""
+    """Top-k, the answer mode, the model that writes generative answers, and whether to show the
+    retrieved passages."""
     with gr.Accordion("Settings", open=False):
         k = gr.Slider(1, 20, value=ws.k, step=1, label="Passages (top-k)")
-        generative = "generative" in ws.modes
-        mode = gr.Radio(ws.modes, value=ws.modes[-1], label="Answer mode",
+        models = ws.models()
+        mode = gr.Radio(ws.modes, value=ws.default_mode, label="Answer mode", elem_id="rag-mode",
                         info="Generative sentences are each verified against their citations."
-                        if generative else "Extractive quotes the documents; no LLM is configured.")
+                        if models else "Extractive quotes the documents; no LLM is configured.")
+        model = gr.Dropdown(models, value=models[0] if models else None, label="Model", visible=bool(models),
+                            elem_id="rag-model", info="The configured model and those downloaded with "
+                                                      "`rag models pull`; a local one loads when first asked.")
         show = gr.Checkbox(False, label="Show retrieved passages")
-    return SettingsPanel(k, mode, show)
+    return SettingsPanel(k, mode, model, show)
 
 
 def documents_panel(ws: Workspace) -> DocumentsPanel:
@@ -137,7 +157,7 @@ def responder(ws: Workspace) -> Callable[..., Iterator[tuple[Any, ...]]]:
     whatever fails below. Yields (history, box, session, status)."""
 
     def respond(message: str, history: list[dict[str, Any]], state: dict[str, Any], top_k: int,
-                show_retrieved: bool, answer_mode: str) -> Iterator[tuple[Any, ...]]:
+                show_retrieved: bool, answer_mode: str, model: str | None = None) -> Iterator[tuple[Any, ...]]:
         message = (message or "").strip()
         if not message:
             yield history, "", state, ""
@@ -148,7 +168,7 @@ def responder(ws: Workspace) -> Callable[..., Iterator[tuple[Any, ...]]]:
         answer: Answer | None = None
         try:
             query = ws.standalone(message, state["queries"])
-            for item in ws.stream(query, int(top_k), answer_mode):  # verified text as it comes
+            for item in ws.stream(query, int(top_k), answer_mode, model):  # verified text as it comes
                 if isinstance(item, Answer):
                     answer = item
                     continue
@@ -253,7 +273,7 @@ def create_app(ws: Workspace) -> gr.Blocks:
                 documents = documents_panel(ws)
 
         respond = responder(ws)
-        inputs = [chat.box, chat.chat, session, settings.k, settings.show, settings.mode]
+        inputs = [chat.box, chat.chat, session, settings.k, settings.show, settings.mode, settings.model]
         outputs = [chat.chat, chat.box, session, chat.status]
         chat.send.click(respond, inputs, outputs, api_visibility="private")
         chat.box.submit(respond, inputs, outputs, api_visibility="private")

@@ -166,6 +166,11 @@ class Sentence:
     citations: tuple[int, ...]
     supported: bool
     score: float
+    # Each figure it computes and how: '63%: 14.2 / 22.4 = 63.39%'.
+    derivations: tuple[str, ...] = ()
+    # Why it was not verified: "no citation", "wrong figure" or "unsupported", and the check's words.
+    reason: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,5 +184,7 @@ class Answer:
     sentences: tuple[Sentence, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     note: str | None = None
+    # The chat model that wrote a generative answer ("openai:gpt-4o-mini", "local:REPO/FILE").
+    model: str | None = None
     # The evidence signals the abstention decision was taken on (coverage, similarity).
     signals: dict[str, float] = field(default_factory=dict)

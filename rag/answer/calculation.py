@@ -76,14 +76,13 @@ def parse_figure(token: str) -> float | None:
     return -value if token.startswith("(") or token.lstrip("($").startswith(("-", "–", "—")) else value
 
 
-def row_parts(line: str) -> tuple[str, list[float]]:
-    """A row's label and its figures in column order.
+def row_cells(line: str) -> tuple[str, list[tuple[str, float]]]:
+    """A row's label and its figures in column order, each as printed and as a value.
 
-    'Net cash provided by operating activities $ 381,603 $ 465,699' -> ('Net cash provided by operating
-    activities', [381603.0, 465699.0]); 'Revenue grew.' -> ('Revenue grew.', [])
+    'Inventories (509) (387) 57' -> ('Inventories', [('(509)', -509.0), ('(387)', -387.0), ('57', 57.0)])
     """
     tokens = line.split()
-    values: list[float] = []
+    cells: list[tuple[str, float]] = []
     while tokens:
         if tokens[-1] in _NOISE:
             tokens.pop()
@@ -91,9 +90,18 @@ def row_parts(line: str) -> tuple[str, list[float]]:
         value = parse_figure(tokens[-1])
         if value is None:
             break
-        values.append(value)
-        tokens.pop()
-    return " ".join(tokens), values[::-1]
+        cells.append((tokens.pop(), value))
+    return " ".join(tokens), cells[::-1]
+
+
+def row_parts(line: str) -> tuple[str, list[float]]:
+    """A row's label and its figures in column order.
+
+    'Net cash provided by operating activities $ 381,603 $ 465,699' -> ('Net cash provided by operating
+    activities', [381603.0, 465699.0]); 'Revenue grew.' -> ('Revenue grew.', [])
+    """
+    label, cells = row_cells(line)
+    return label, [value for _, value in cells]
 
 
 @lru_cache(maxsize=256)
@@ -230,13 +238,13 @@ def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
     """The lines of a hit that are rows, each with its figures mapped to the years of the header above it."""
     chunk = hit.chunk
     header: list[int] = [int(y) for line in chunk.context.splitlines() if is_years(line) for y in _YEAR.findall(line)]
-    unit = _unit(chunk.context)
+    unit = table_unit(chunk.context)
     out = []
     offset = 0
     for line in chunk.text.split("\n"):
         start = chunk.start + offset
         offset += len(line) + 1
-        unit = _unit(line) or unit
+        unit = table_unit(line) or unit
         if is_years(line):
             header = [int(y) for y in _YEAR.findall(line)]
             continue
@@ -248,11 +256,11 @@ def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
     return out
 
 
-_UNIT = re.compile(r"(?i)\b(?:in\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
+_UNIT = re.compile(r"(?i)(?:\bin\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
                    r"(millions|thousands|billions)\b")
 
 
-def _unit(text: str) -> str | None:
+def table_unit(text: str) -> str | None:
     """The scale a table states: '(Dollars in millions, except per share)' -> 'millions'; '(Millions)' -> 'millions'."""
     match = _UNIT.search(text)
     return match.group(1).lower() if match else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -27,6 +28,9 @@ from rag.types import Answer, Hit, Sentence
 
 log = logging.getLogger(__name__)
 
+# The verifier's words for a claim whose figures are not the passages': printed elsewhere, at another
+# scale or period, or not one step of arithmetic over them.
+_FIGURE_REASON = re.compile(r"numbers not in the passage|neither in the passages|not at the scale|is a figure of")
 _ABSTAIN = re.compile(r"NOT_FOUND|(?:do(?:es)? not|don't|doesn't) (?:contain|mention|say|provide|include)|"
                       r"not (?:found|mentioned|stated) in the (?:passages|documents)", re.I)
 
@@ -125,7 +129,8 @@ class GenerativeAnswerer:
             elif _ABSTAIN.search(raw):
                 yield self.fallback_text()  # streamed like any answer text, so a stream shows it too
                 yield Answer(question, self.fallback_text(), True, "generative", (), tuple(hits),
-                             sentences=tuple(state.sentences), note=f"{self.label} found no answer in the passages")
+                             sentences=tuple(state.sentences), note=f"{self.label} found no answer in the passages",
+                             model=self.label)
             elif not raw.strip():
                 yield from self._fallback(question, hits, f"{self.label} returned an empty answer", state.sentences)
             else:
@@ -135,12 +140,15 @@ class GenerativeAnswerer:
         notes = []
         if failure:
             notes.append(f"The language model failed part-way ({failure}); the answer may be incomplete.")
-        unverified = sum(not s.supported for s in state.sentences)
-        if unverified and self.unverified == "mark":
-            notes.append(f"{unverified} of {len(state.sentences)} generated sentences could not be verified "
-                         "against the passages they cite and are marked [unverified].")
+        unverified = [s for s in state.sentences if not s.supported]
+        if unverified:
+            why = Counter(s.reason for s in unverified)
+            how = "are marked [unverified]" if self.unverified == "mark" else "were left out"
+            notes.append(f"{len(unverified)} of {len(state.sentences)} generated sentences could not be verified "
+                         f"against the passages they cite and {how} "
+                         f"({', '.join(f'{n} {reason}' for reason, n in why.most_common())}).")
         yield Answer(question, " ".join(state.shown), False, "generative", tuple(state.numbering.citations),
-                     tuple(hits), sentences=tuple(state.sentences), note=" ".join(notes) or None)
+                     tuple(hits), sentences=tuple(state.sentences), note=" ".join(notes) or None, model=self.label)
 
     @staticmethod
     def fallback_text() -> str:
@@ -168,13 +176,20 @@ class GenerativeAnswerer:
         valid = list(dict.fromkeys(i for i in ids if 1 <= i <= len(state.passages)))
         score = 0.0
         located: list[tuple[Hit, tuple[int, int]]] = []
+        check = None
         if valid:
             check, located = self._support(text, [state.passages[i - 1] for i in valid])
             score = check.similarity if check.similarity is not None else check.overlap
         numbers = list(dict.fromkeys(state.numbering.number(hit.chunk, hit.chunk.start + a, hit.chunk.start + b)
                                      for hit, (a, b) in located))
         supported = bool(numbers)
-        state.sentences.append(Sentence(text, tuple(numbers), supported, round(score, 4)))
+        reason, detail = "", ""
+        if not supported:
+            reason = "no citation" if check is None else ("wrong figure" if _FIGURE_REASON.search(check.reason)
+                                                          else "unsupported")
+            detail = "it cites no passage it was given" if check is None else check.reason
+        derivations = tuple(str(d) for d in check.derivations) if check is not None and supported else ()
+        state.sentences.append(Sentence(text, tuple(numbers), supported, round(score, 4), derivations, reason, detail))
         if supported:
             shown = f"{text} " + "".join(f"[{n}]" for n in numbers)
         elif self.unverified == "mark":
@@ -186,13 +201,17 @@ class GenerativeAnswerer:
 
     def _support(self, claim: str, cited: list[Hit]) -> tuple[Check, list[tuple[Hit, tuple[int, int]]]]:
         """`rag.verify.verify` on the cited passages together; if the claim is supported,
-        the sentences to cite: each cited passage's closest sentence, when it is close
-        enough, else the single closest one."""
-        check = verify(claim, [h.chunk.text for h in cited], self._verifier_embedder)
+        the spans to cite: the lines holding the figures it computes from, and each cited
+        passage's closest sentence when it is close enough, else the single closest one."""
+        check = verify(claim, [h.chunk.text for h in cited], self._verifier_embedder,
+                       contexts=[h.chunk.context for h in cited])
         if not check.supported:
             return check, []
+        operands = [(cited[i], (a, b)) for d in check.derivations for i, a, b in d.lines]
         close = [(hit, c) for hit, c in zip(cited, check.closest, strict=True) if c is not None]
         located = [(hit, (a, b)) for hit, (a, b, sim) in close if sim >= MIN_SIMILARITY]
+        if operands:
+            return check, list(dict.fromkeys([*operands, *located]))
         if not located and close:
             hit, (a, b, _) = max(close, key=lambda pair: pair[1][2])
             located = [(hit, (a, b))]

@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer import arithmetic
+from rag.answer.arithmetic import Derivation
 from rag.chunk import sentence_spans
 from rag.embed.base import Embedder
 from rag.text import contains_whole, is_number, names, terms
@@ -24,6 +26,7 @@ from rag.text import contains_whole, is_number, names, terms
 # 0.64 of the 50 supported ones.
 MIN_OVERLAP = 0.75
 MIN_SIMILARITY = 0.87
+MIN_COMPUTED_SIMILARITY = 0.5
 
 # Capitalised only because they open a sentence; not names.
 _OPENERS = frozenset(terms("however additionally furthermore overall despite meanwhile moreover finally first "
@@ -54,10 +57,14 @@ class Check:
     reason: str = ""
     # Per passage, its sentence closest in meaning to the claim: (start, end, cosine).
     closest: tuple[tuple[int, int, float] | None, ...] = ()
+    # How each figure the claim computes follows from the passages' figures.
+    derivations: tuple[Derivation, ...] = ()
 
 
-def lexical_check(claim: str, passages: Sequence[str], min_overlap: float = MIN_OVERLAP) -> Check:
-    """Numbers and names must all appear; then the share of content terms found.
+def lexical_check(claim: str, passages: Sequence[str], min_overlap: float = MIN_OVERLAP,
+                  derived: frozenset[str] = frozenset()) -> Check:
+    """Numbers and names must all appear (or, for `derived` numbers, follow from them); then the share of
+    content terms found.
 
     ('CoreWeave guided $20 billion', ['CoreWeave guided capex of $20 billion']) -> supported
     ('CoreWeave guided $25 billion', [...same...]) -> unsupported: number 25 not in passage
@@ -68,7 +75,7 @@ def lexical_check(claim: str, passages: Sequence[str], min_overlap: float = MIN_
     claim_terms = set(terms(claim))
     if not claim_terms:
         return Check(False, 0.0, None, "no content words")
-    have = set(terms(joined))
+    have = set(terms(joined)) | derived
     missing = _missing_required(claim, have)
     if missing:
         return Check(False, 0.0, None, missing)
@@ -147,17 +154,25 @@ def closest_sentences(claim: str, passages: Sequence[str], embedder: Embedder
     return out
 
 
-def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, min_overlap: float = MIN_OVERLAP,
-           min_similarity: float = MIN_SIMILARITY) -> Check:
-    """The lexical check on the passages together, then meaning: unless the claim is quoted
-    verbatim, some sentence of the passages must be within `min_similarity` cosine of it.
+def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, contexts: Sequence[str] = (),
+           min_overlap: float = MIN_OVERLAP, min_similarity: float = MIN_SIMILARITY,
+           min_computed_similarity: float = MIN_COMPUTED_SIMILARITY) -> Check:
+    """The claim's figures (printed in the passages or one step of arithmetic over theirs), the lexical
+    check on the passages together, then meaning: unless the claim is quoted verbatim, some sentence of
+    the passages must be within `min_similarity` cosine of it (`min_computed_similarity` for a claim
+    that computes a figure, which restates no sentence of its passages).
 
-    The model is asked only when the lexical check passes; the result records each
-    passage's closest sentence so a citation can point at it. With several passages, the
-    claim's numbers and names must be in the ones close to it in meaning: a figure from one
-    passage stitched onto a sentence that matches another is not supported.
+    `contexts` are what each passage is (document, section, table caption): their names, years and
+    scales count, but nothing is cited from them. The model is asked only when the lexical check
+    passes; the result records each passage's closest sentence so a citation can point at it. With
+    several passages, the claim's numbers and names must be in the ones close to it in meaning: a
+    figure from one passage stitched onto a sentence that matches another is not supported.
     """
-    lexical = lexical_check(claim, passages, min_overlap)
+    figures = arithmetic.check(claim, passages, contexts)
+    if not figures.ok:
+        return Check(False, 0.0, None, figures.reason, derivations=figures.derivations)
+    derived = frozenset(t for d in figures.derivations for t in terms(d.number) if is_number(t))
+    lexical = lexical_check(claim, [*passages, *contexts], min_overlap, derived)
     if not lexical.supported:
         return lexical
     closest = tuple(closest_sentences(claim, passages, embedder))
@@ -165,12 +180,16 @@ def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, min_overl
     if not sims:
         return Check(False, lexical.overlap, None, "no sentence of the passage agrees with it in negation", closest)
     best = round(max(sims), 4)
+    threshold = min_computed_similarity if figures.derivations else min_similarity
     if lexical.reason != "verbatim":
-        if best < min_similarity:
+        if best < threshold:
             return Check(False, lexical.overlap, best, f"no sentence close in meaning (best cosine {best:.2f})",
-                         closest)
-        near = " ".join(p for p, c in zip(passages, closest, strict=True) if c is not None and c[2] >= min_similarity)
-        missing = _missing_required(claim, set(terms(near)))
+                         closest, figures.derivations)
+        about = [*contexts, *[""] * (len(passages) - len(contexts))]
+        near = " ".join(f"{about[i]} {p}" for i, (p, c) in enumerate(zip(passages, closest, strict=True))
+                        if c is not None and c[2] >= threshold)
+        missing = _missing_required(claim, set(terms(near)) | derived)
         if missing:
-            return Check(False, lexical.overlap, best, f"{missing} (in those close to it in meaning)", closest)
-    return Check(True, lexical.overlap, best, lexical.reason, closest)
+            return Check(False, lexical.overlap, best, f"{missing} (in those close to it in meaning)", closest,
+                         figures.derivations)
+    return Check(True, lexical.overlap, best, lexical.reason, closest, figures.derivations)

@@ -107,4 +107,6 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         out["sentences"] = [dataclasses.asdict(s) for s in answer.sentences]
     if answer.note:
         out["note"] = answer.note
+    if answer.model:
+        out["model"] = answer.model
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections import Counter
 from html import escape
 
 from rag.answer.cite import NOTES, link_markers
@@ -143,6 +144,7 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
     if answer.abstained:
         parts.append('<div class="rag-abstain">Not found in the documents.</div>'
                      f"<p>{_text(answer.text)} The closest passages:</p>")
+        parts.append(_generation(answer))
         parts.append('<div class="rag-sources">')
         for i, hit in enumerate(answer.hits[:3], start=1):
             ch = hit.chunk
@@ -170,11 +172,12 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
     # The answerer's own labelled lines (the calculation asked, a result computed from quoted figures) are set
     # apart from the quotes, so a reader never takes them for the documents' words.
     notes = [line for line in lines if line.startswith(NOTES)]
-    items = [link_markers(shown(line), link) for line in lines if not line.startswith(NOTES)]
+    items = [_computed_marks(link_markers(shown(line), link), answer) for line in lines if not line.startswith(NOTES)]
     listed = "".join(f"<li>{i}</li>" for i in items)
     if items:
         parts.append(f"<p>{items[0]}</p>" if len(items) == 1 else f"<ul>{listed}</ul>")
     parts += [f'<p class="rag-note">{_text(note)}</p>' for note in notes]
+    parts.append(_generation(answer))
     parts.append('<div class="rag-sources"><b>Sources</b>')
     for c in answer.citations:
         before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")
@@ -188,6 +191,53 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
         rows = "".join(f"<li>{_text(h.chunk.source)} ({h.score:.4f}): {_text(h.chunk.text[:300])}…</li>"
                        for h in answer.hits)
         parts.append(f"<details><summary>Retrieved passages ({len(answer.hits)})</summary><ol>{rows}</ol></details>")
+    return "".join(parts)
+
+
+def _computed_marks(html: str, answer: Answer) -> str:
+    """Each figure a generated sentence computed, marked where it is shown with its derivation on hover.
+
+    ('… about 63% … [1]', a sentence derived '63%: 14.2 / 22.4 = 63.39%') -> '… about <abbr
+    class="rag-computed" title="computed: 14.2 / 22.4 = 63.39%">63%</abbr> … [1]'
+    """
+    pieces = re.split(r"(<[^>]*>)", html)  # text and tags: a figure is marked in text only
+    for sentence in answer.sentences:
+        for derivation in sentence.derivations if sentence.supported else ():
+            number, _, how = derivation.partition(": ")
+            shown = _text(number)
+            mark = f'<abbr class="rag-computed" title="computed: {_text(how)}">{shown}</abbr>'
+            for i, piece in enumerate(pieces):
+                if not piece.startswith("<") and shown in piece:
+                    pieces[i] = piece.replace(shown, mark, 1)
+                    pieces = re.split(r"(<[^>]*>)", "".join(pieces))
+                    break
+    return "".join(pieces)
+
+
+def _generation(answer: Answer) -> str:
+    """What a generated answer owes its reader besides its text: the model that wrote it, the figures it
+    computed and how, the answer's note, and the generated sentences that were not verified and why,
+    expandable to read them marked as such."""
+    parts = []
+    if answer.model:
+        parts.append(f'<div class="rag-model">Written by {_text(answer.model)}; every sentence shown was checked '
+                     "against the passages it cites.</div>")
+    derived = [d for s in answer.sentences if s.supported for d in s.derivations]
+    if derived:
+        rows = "".join(f"<li>{_text(d)}</li>" for d in derived)
+        parts.append(f'<details class="rag-derived"><summary>Computed figures ({len(derived)})</summary>'
+                     f"<ul>{rows}</ul></details>")
+    if answer.note:
+        parts.append(f'<p class="rag-note">{_text(answer.note)}</p>')
+    dropped = [s for s in answer.sentences if not s.supported]
+    if dropped:
+        why = Counter(s.reason or "unsupported" for s in dropped)
+        summary = (f"{len(dropped)} of {len(answer.sentences)} generated sentences not verified ("
+                   + ", ".join(f"{n} {reason}" for reason, n in why.most_common()) + ")")
+        rows = "".join(f'<li><span class="rag-unverified">not verified</span> {_text(s.text)} '
+                       f'<span class="rag-why">({_text(s.reason or "unsupported")}: {_text(s.detail)})</span></li>'
+                       for s in dropped)
+        parts.append(f'<details class="rag-removed"><summary>{summary}</summary><ul>{rows}</ul></details>')
     return "".join(parts)
 
 

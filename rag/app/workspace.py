@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from rag.answer.extractive import ANSWER_CACHE, ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.app import feedback, uploads
 from rag.app.conversation import condense, standalone
-from rag.app.engine import Answerer, Engine
+from rag.app.engine import Engine
 from rag.app.uploads import Refused
 from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS, K
 from rag.embed.base import CachedEmbedder, Embedder
@@ -50,11 +50,15 @@ class Workspace:
         feedback_path: Path | None = None,
         chat_model: Any = None,
         generate_options: dict[str, Any] | None = None,
+        local_models: Callable[[], list[str]] | None = None,
+        load_model: Callable[[str], tuple[Any, dict[str, Any]]] | None = None,
     ) -> None:
         """`index` is the folder for the workspace's own files (upload staging, the feedback
         log) and, unless `store` names another, the folder index itself. `chat_model` (a
         LangChain chat model) turns on generative answers, verified sentence by sentence,
-        with the extractive answerer as their fallback."""
+        with the extractive answerer as their fallback. `local_models` lists the models one
+        may choose besides it (their `local:` specs) and `load_model` loads one of them, with
+        the generative answerer's options, when it is first chosen."""
         self.corpus = corpus
         self.index = index
         self.store: Store = store or FolderStore(index)
@@ -64,14 +68,22 @@ class Workspace:
         self.feedback_path = feedback_path or index / "feedback.jsonl"
         # One cache for the retriever's and the answerer's question vectors and the answer's sentences.
         self._cached = CachedEmbedder(embedder, ANSWER_CACHE)
-        extractive = ExtractiveAnswerer(self._cached)
+        self._extractive = ExtractiveAnswerer(self._cached)
         self.chat_model = chat_model
-        self._answerers: dict[str, Answerer] = {"extractive": extractive}
+        # Generative answerers by model label: the configured one, and the one chosen last among the
+        # local models (one at a time: a loaded GGUF holds its weights in memory).
+        self._generative: dict[str, GenerativeAnswerer] = {}
+        self._configured: str | None = None
         if chat_model is not None:
-            self._answerers["generative"] = GenerativeAnswerer(chat_model, embedder, extractive,
-                                                               **(generate_options or {}))
+            options = generate_options or {}
+            self._configured = str(options.get("label", "llm"))
+            self._generative[self._configured] = GenerativeAnswerer(chat_model, embedder, self._extractive, **options)
+        self._local_models = local_models or (lambda: [])
+        self._load_model = load_model
+        self._model_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._live: tuple[Index, dict[str, Engine]] | None = None
+        self._live: tuple[Index, HybridRetriever] | None = None
+        self._engines: dict[str | None, Engine] = {}  # by model label; rebuilt when the index or model changes
         # Loaded documents for citation context and page images, until the file changes (a PDF is
         # not re-parsed per citation); a filing with its line positions weighs megabytes, hence few.
         self._document = functools.lru_cache(maxsize=16)(self._load)
@@ -91,25 +103,58 @@ class Workspace:
         """Ingest only when there is no index yet (fast start for `rag ask`)."""
         return None if self.store.exists() else self.ingest()
 
-    def _build(self) -> tuple[Index, dict[str, Engine]]:
+    def _build(self) -> tuple[Index, HybridRetriever]:
         index = self.store.open()
         router = Router.from_profiles({source: entry.profile for source, entry in index.files().items()})
-        retriever = HybridRetriever(store=index, embedder=self._cached, k=self.k, router=router, expand=expansions)
-        return index, {mode: Engine(retriever, answerer) for mode, answerer in self._answerers.items()}
+        return index, HybridRetriever(store=index, embedder=self._cached, k=self.k, router=router, expand=expansions)
 
-    def _current(self) -> tuple[Index, dict[str, Engine]]:
+    def _current(self) -> tuple[Index, HybridRetriever]:
         if self._live is None:
             self._live = self._build()
         return self._live
 
+    def models(self) -> list[str]:
+        """Chat models to answer with: the configured one first, then the downloaded local ones."""
+        configured = [self._configured] if self._configured else []
+        local = self._local_models() if self._load_model else []
+        return list(dict.fromkeys([*configured, *local]))
+
     @property
     def modes(self) -> list[str]:
-        """Answer modes on offer; the last is the default."""
-        return list(self._answerers)
+        """Answer modes on offer: extractive, and generative when there is a model to answer with."""
+        return ["extractive", "generative"] if self.models() else ["extractive"]
 
-    def engine_for(self, mode: str | None = None) -> Engine:
-        engines = self._current()[1]
-        return engines[mode if mode in engines else self.modes[-1]]
+    @property
+    def default_mode(self) -> str:
+        """Generative only when a model is configured: a downloaded one is used when a person picks it."""
+        return "generative" if self._configured else "extractive"
+
+    def answering(self, mode: str | None = None, model: str | None = None) -> tuple[str, str | None]:
+        """(mode, model label) a question asked with these choices is answered in."""
+        mode = mode if mode in self.modes else self.default_mode
+        if mode != "generative":
+            return mode, None
+        models = self.models()
+        return mode, model if model in models else models[0]
+
+    def engine_for(self, mode: str | None = None, model: str | None = None) -> Engine:
+        mode, label = self.answering(mode, model)
+        retriever = self._current()[1]
+        answerer = self._extractive if label is None else self._generative_for(label)
+        engine = self._engines.get(label)
+        if engine is None or engine.retriever is not retriever or engine.answerer is not answerer:
+            engine = self._engines[label] = Engine(retriever, answerer)
+        return engine
+
+    def _generative_for(self, label: str) -> GenerativeAnswerer:
+        with self._model_lock:
+            if label not in self._generative:
+                assert self._load_model is not None
+                chat, options = self._load_model(label)
+                for loaded in [name for name in self._generative if name != self._configured]:
+                    del self._generative[loaded]
+                self._generative[label] = GenerativeAnswerer(chat, self.embedder, self._extractive, **options)
+            return self._generative[label]
 
     @property
     def engine(self) -> Engine:
@@ -146,14 +191,15 @@ class Workspace:
         return standalone(question, history)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
-            mode: str | None = None) -> tuple[str, Answer]:
+            mode: str | None = None, model: str | None = None) -> tuple[str, Answer]:
         """Answer a question in a conversation; returns the standalone question too."""
         query = self.standalone(question, history)
-        return query, self.engine_for(mode).ask(query, k)
+        return query, self.engine_for(mode, model).ask(query, k)
 
-    def stream(self, query: str, k: int | None = None, mode: str | None = None) -> Iterator[str | Answer]:
+    def stream(self, query: str, k: int | None = None, mode: str | None = None,
+               model: str | None = None) -> Iterator[str | Answer]:
         """Text as it is verified, then the final Answer (see Engine.stream)."""
-        return self.engine_for(mode).stream(query, k)
+        return self.engine_for(mode, model).stream(query, k)
 
     def passage_context(self, source: str, start: int, end: int, margin: int = 240) -> tuple[str, str, str]:
         """(before, quote, after) around a citation, for highlighting it in its context."""
