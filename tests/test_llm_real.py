@@ -403,3 +403,41 @@ def test_model_abstention_is_streamed_too(workdir: tuple[Path, Path],
     assert (final.mode, final.abstained, final.text) == ("generative", True, NOT_FOUND), final
     assert pieces == [NOT_FOUND]
     assert_guarantees(answer_json(final), workdir)
+
+
+# ---------------------------------------------------------------- an analyst's arithmetic through a real server
+
+CONTRACTS_QUESTION = "How does the Meta Platforms agreement compare with the cumulative OpenAI contract value?"
+
+
+def analyst_model(prompt: str) -> str:
+    """What an analyst-minded model writes over the passages holding Meta's $14.2 billion and OpenAI's $22.4
+    billion: two right computations (14.2 / 22.4 = 63.4%; 22.4 - 14.2 = 8.2), two wrong ones (48%; a scale
+    slip, $8.2 million), a sentence no passage makes, and one that cites nothing."""
+    passages = dict(re.findall(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', prompt, re.S))
+    meta = next(i for i, text in passages.items() if "$14.2 billion" in text)
+    openai = next(i for i, text in passages.items() if "$22.4 billion" in text)
+    cite = f"[{meta}]" + (f"[{openai}]" if openai != meta else "")
+    return (f"The Meta Platforms agreement is worth about 63% of the cumulative OpenAI contract value. {cite} "
+            f"The Meta Platforms agreement is worth about 48% of the cumulative OpenAI contract value. {cite} "
+            f"The cumulative OpenAI contract value exceeds the Meta Platforms agreement by $8.2 billion. {cite} "
+            f"The cumulative OpenAI contract value exceeds the Meta Platforms agreement by $8.2 million. {cite} "
+            f"{UNSUPPORTED} [1] CoreWeave will be profitable in 2026.")
+
+
+def test_computed_figures_are_shown_with_their_derivation_and_wrong_ones_removed(workdir: tuple[Path, Path]) -> None:
+    with scripted_server(chat_stream(analyst_model)) as (url, _):
+        payload = ask(workdir, "--llm", "openai-compatible:analyst", "--llm-base-url", url,
+                      question=CONTRACTS_QUESTION)
+    assert payload["mode"] == "generative" and payload["model"] == "openai-compatible:analyst", payload
+    verdicts = [(s["supported"], s["reason"]) for s in payload["sentences"]]
+    assert verdicts == [(True, ""), (False, "wrong figure"), (True, ""), (False, "wrong figure"),
+                        (False, "unsupported"), (False, "no citation")], payload["sentences"]
+    assert payload["sentences"][0]["derivations"] == ["63%: $14.2 billion / $22.4 billion = 63.39%"]
+    assert payload["sentences"][2]["derivations"] == ["$8.2 billion: $22.4 billion - $14.2 billion = 8.2"]
+    assert "63%" in payload["answer"] and "$8.2 billion" in payload["answer"]
+    assert "48%" not in payload["answer"] and "$8.2 million" not in payload["answer"]
+    assert "4 of 6 generated sentences" in payload["note"] and "2 wrong figure" in payload["note"], payload["note"]
+    cited = {c["quote"] for c in payload["citations"]}
+    assert any("$14.2 billion" in q for q in cited) and any("$22.4 billion" in q for q in cited), cited
+    assert_guarantees(payload, workdir)

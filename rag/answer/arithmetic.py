@@ -179,7 +179,7 @@ _SCALE_NAMES = {1e3: "thousand", 1e6: "million", 1e9: "billion", 1e12: "trillion
 
 def _shown(f: Figure) -> str:
     """An operand as the derivation writes it: its magnitude as printed, '(1,577)' -> '1,577'."""
-    return f.text.strip("()$-−– ")
+    return f.text.strip("()-−– ")
 
 
 def _magnitude(f: Figure) -> float:
