@@ -129,3 +129,21 @@ def test_passage_figures_read_columns_and_scale_from_the_caption() -> None:
     capex = [(f.value, f.year, f.scale) for f in figures if "purchas" in f.label]
     assert capex == [(-1577.0, 2018, 1e6), (-1373.0, 2017, 1e6), (-1420.0, 2016, 1e6)]
     assert not [f for f in figures if f.line is None]  # nothing is read from the document's name
+
+
+SEGMENTS = ("(Amounts in millions) 2019 2018\n"
+            "Segment net revenues $ 5,969 $ 6,835\n"
+            "Consolidated net revenues $ 6,489 $ 7,500\n"
+            "Selling, general and administrative expenses 926 1,062")
+
+
+@pytest.mark.parametrize(("claim", "ok"), [
+    ("Consolidated net revenues fell by $1,011 million in 2019.", True),
+    ("Consolidated net revenues fell by $866 million in 2019.", False),  # the segment row's drop
+    ("Segment net revenues fell by $866 million in 2019.", True),
+    ("Consolidated net revenues fell 13.5% in 2019.", True),
+    ("Expenses were 14.3% of consolidated net revenues in 2019.", False),  # one word of four names no row
+    ("Selling, general and administrative expenses were 14.3% of consolidated net revenues in 2019.", True),
+])
+def test_the_row_a_sentence_names_is_the_one_it_uses_most_of(claim: str, ok: bool) -> None:
+    assert verdict(claim, [SEGMENTS])[0] is ok, verdict(claim, [SEGMENTS])

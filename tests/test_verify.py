@@ -17,6 +17,9 @@ CLAIMS = Path(__file__).parent / "eval" / "claims.jsonl"
 # the shipped corpus, and on the computed claims about financebench-public's filings.
 CALIBRATED_RECALL = 0.64
 CALIBRATED_COMPUTED_RECALL = 0.804
+# Claims written blind to the verifier's rules, from other pages: the check of what calibration cannot tune.
+HELDOUT = Path(__file__).parent / "eval" / "claims_heldout.jsonl"
+HELDOUT_RECALL = 0.65
 FINANCE = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "financebench-public" / "corpus"
 COMPUTED_KINDS = {"computed", "wrong_step", "wrong_operands", "wrong_period", "wrong_scale", "wrong_direction"}
 
@@ -147,8 +150,8 @@ def test_verify(real_embedder: Embedder, claim: str, supported: bool) -> None:
         assert passage[start:end] == passage and cosine == pytest.approx(check.similarity, abs=1e-4)
 
 
-def _claims() -> list[dict[str, object]]:
-    return [json.loads(line) for line in CLAIMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _claims(path: Path = CLAIMS) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_claims_file_is_well_formed(shipped_corpus: Path) -> None:
@@ -164,10 +167,11 @@ def test_claims_file_is_well_formed(shipped_corpus: Path) -> None:
     assert 0.4 <= share <= 0.6
 
 
-def test_computed_claims_are_written_from_the_filings_pages() -> None:
+@pytest.mark.parametrize(("path", "at_least"), [(CLAIMS, 60), (HELDOUT, 40)])
+def test_computed_claims_are_written_from_the_filings_pages(path: Path, at_least: int) -> None:
     assert FINANCE.is_dir(), f"financebench-public is expected beside the repository, at {FINANCE}"
-    claims = [c for c in _claims() if c["kind"] in COMPUTED_KINDS]
-    assert len({c["id"] for c in _claims()}) == len(_claims()) and len(claims) >= 60
+    claims = [c for c in _claims(path) if c["kind"] in COMPUTED_KINDS]
+    assert len({c["id"] for c in _claims(path)}) == len(_claims(path)) and len(claims) >= at_least
     documents = {}
     for c in claims:
         assert set(c) == {"id", "claim", "passage", "context", "source", "page", "supported", "kind", "derivation",
@@ -180,8 +184,13 @@ def test_computed_claims_are_written_from_the_filings_pages() -> None:
         at = document.text.find(str(c["passage"]))
         assert at >= 0, c["id"]  # the passage is the filing's text, as loaded
         assert document.page_at(at) == c["page"], c["id"]
-    assert min(sum(c["kind"] == kind for c in claims) for kind in COMPUTED_KINDS) >= 8
-    assert len({c["source"] for c in claims}) >= 12
+    assert min(sum(c["kind"] == kind for c in claims) for kind in COMPUTED_KINDS) >= 4
+    assert len({c["source"] for c in claims}) >= 10
+
+
+def test_held_out_claims_are_about_other_pages() -> None:
+    calibration = {(c["source"], c["page"]) for c in _claims() if c["kind"] in COMPUTED_KINDS}
+    assert not calibration & {(c["source"], c["page"]) for c in _claims(HELDOUT)}
 
 
 @pytest.mark.model
@@ -197,15 +206,16 @@ def test_calibrated_decision_on_labelled_claims(real_embedder: Embedder) -> None
 
 
 @pytest.mark.model
-def test_computed_claims_are_accepted_only_when_right(real_embedder: Embedder) -> None:
-    """Precision 1.0 on every kind of wrong arithmetic, and the calibrated recall on the right ones."""
-    claims = [c for c in _claims() if c["kind"] in COMPUTED_KINDS]
+@pytest.mark.parametrize(("path", "recall"), [(CLAIMS, CALIBRATED_COMPUTED_RECALL), (HELDOUT, HELDOUT_RECALL)])
+def test_computed_claims_are_accepted_only_when_right(real_embedder: Embedder, path: Path, recall: float) -> None:
+    """Precision 1.0 on every kind of wrong arithmetic, and the measured recall on the right ones."""
+    claims = [c for c in _claims(path) if c["kind"] in COMPUTED_KINDS]
     accepted = {str(c["id"]) for c in claims if verify(str(c["claim"]), [str(c["passage"])], real_embedder,
                                                         contexts=[str(c["context"])]).supported}
     wrong = sorted(f"{c['id']} ({c['kind']})" for c in claims if not c["supported"] and c["id"] in accepted)
     assert wrong == []
     right = [str(c["id"]) for c in claims if c["supported"]]
-    assert sum(i in accepted for i in right) / len(right) >= CALIBRATED_COMPUTED_RECALL - 0.04
+    assert sum(i in accepted for i in right) / len(right) >= recall - 0.04
 
 
 @pytest.mark.model

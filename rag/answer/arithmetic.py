@@ -352,14 +352,31 @@ _FROM_TO = re.compile(r"(?i)\bfrom\b.*\bto\b")
 _LATER_FIRST = re.compile(r"(?i)\bto\b.*\bfrom\b|\bthan\b")
 
 
-def _named(f: Figure, claim_terms: frozenset[str]) -> bool:
-    """Whether the sentence names what the figure is: at least half the words of a table row's label
-    ("research and development expenses" is not "Selling, informational and administrative expenses") or
-    its short name ("PP&E"), or a word of the clause around a figure in prose."""
-    shared = len(f.label & claim_terms)
-    if not f.cell:
-        return shared >= 1
-    return shared >= max(1, len(f.label) / 2) or (bool(f.alias) and f.alias <= claim_terms)
+def _coverage(f: Figure, claim_terms: frozenset[str]) -> float:
+    """How much of a row's label the sentence uses: 1.0 for its short name ("PP&E")."""
+    if f.alias and f.alias <= claim_terms:
+        return 1.0
+    return len(f.label & claim_terms) / len(f.label) if f.label else 0.0
+
+
+def _named(figures: Sequence[Figure], claim_terms: frozenset[str]) -> list[Figure]:
+    """The figures the sentence names: in prose, by a word of the clause around them; in a table, a row
+    whose label the sentence uses at least half of ("research and development expenses" is not "Selling,
+    informational and administrative expenses"), and no less of it than of another row the same words
+    could mean ("consolidated net revenues" is not the "Segment net revenues" row, nor "operating profit"
+    the "Segment operating profit" row)."""
+    rows = {f.label: _coverage(f, claim_terms) for f in figures if f.cell}
+    out = []
+    for f in figures:
+        if not f.cell:
+            if f.label & claim_terms:
+                out.append(f)
+            continue
+        mine = rows[f.label]
+        used = f.label & claim_terms
+        if mine >= 0.5 and not any(cover > mine and label & used for label, cover in rows.items()):
+            out.append(f)
+    return out
 
 
 def _level(text: str, stated: Stated) -> bool:
@@ -423,7 +440,7 @@ def _derive(stated: Stated, figures: Sequence[Figure], pinned: Sequence[Sequence
     """
     # A bare number in prose ("Note 5", "364 days") is no operand, though a sentence may restate it.
     operands = [f for f in figures if f.cell or f.unit == "%" or f.scale is not None or "$" in f.text]
-    relevant = [f for f in operands if _named(f, claim_terms)]
+    relevant = _named(operands, claim_terms)
     restated = [f for group in pinned for f in group]
     if len(pinned) >= 2:  # the sentence restates its operands: the result comes from them
         pairs = list(itertools.permutations(restated, 2))
