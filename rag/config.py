@@ -52,11 +52,14 @@ class Settings(BaseSettings):
         "same vectors), onnx-int8 (int8 weights: about twice as fast, same retrieval quality; see bench/RESULTS.md).")
     model_cache: Path | None = Field(None, description="Folder for the ONNX graphs exported from the model "
                                      "[default ~/.cache/rag].")
+    models_dir: Path = Field(default_factory=lambda: default_model_cache() / "models",
+                             description="Folder of the chat models `rag models pull` downloads, for "
+                             "--llm local:REPO/FILE [default ~/.cache/rag/models].")
     embed_batch_size: int = Field(EMBED_BATCH_SIZE, ge=1, le=1024, description="Texts per model call.")
     chunk_tokens: int = Field(CHUNK_TOKENS, ge=16, description="Max tokens per chunk.")
     chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, description="Tokens of trailing sentences repeated.")
     llm: str | None = Field(None, description="Chat model: openai:MODEL, openai-compatible:MODEL, "
-                            "ollama:MODEL or llamacpp:/path/model.gguf.")
+                            "ollama:MODEL, llamacpp:/path/model.gguf or local:REPO/FILE (see `rag models`).")
     llm_base_url: str | None = Field(None, description="Server URL for openai-compatible or ollama.")
     llm_timeout: float = Field(LLM_TIMEOUT, gt=0, description="Seconds before a model call is abandoned.")
     llm_context: int = Field(LLM_CONTEXT, ge=512, description="Context window the prompt is fitted to, in tokens.")

@@ -311,7 +311,7 @@ def test_a_failing_model_gives_the_extractive_answer(
     answer = items[-1]
     assert isinstance(answer, Answer) and answer.mode == "extractive" and not answer.abstained
     assert answer.text == "\n".join(str(i) for i in items[:-1])
-    assert answer.note and "language model failed" in answer.note and type(error).__name__ in answer.note
+    assert answer.note and "language model fake failed" in answer.note and type(error).__name__ in answer.note
 
 
 @pytest.mark.model

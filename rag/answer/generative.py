@@ -125,7 +125,8 @@ class GenerativeAnswerer:
             failure = _describe(exc)
         if not state.shown:
             if failure:
-                yield from self._fallback(question, hits, f"The language model failed ({failure})", state.sentences)
+                yield from self._fallback(question, hits, f"The language model {self.label} failed ({failure})",
+                                          state.sentences)
             elif _ABSTAIN.search(raw):
                 yield self.fallback_text()  # streamed like any answer text, so a stream shows it too
                 yield Answer(question, self.fallback_text(), True, "generative", (), tuple(hits),
@@ -134,12 +135,13 @@ class GenerativeAnswerer:
             elif not raw.strip():
                 yield from self._fallback(question, hits, f"{self.label} returned an empty answer", state.sentences)
             else:
-                yield from self._fallback(question, hits, "No generated sentence could be verified against the "
-                                                          "documents", state.sentences)
+                yield from self._fallback(question, hits, f"No sentence {self.label} generated could be verified "
+                                                          "against the documents", state.sentences)
             return
         notes = []
         if failure:
-            notes.append(f"The language model failed part-way ({failure}); the answer may be incomplete.")
+            notes.append(f"The language model {self.label} failed part-way ({failure}); the answer may be "
+                         "incomplete.")
         unverified = [s for s in state.sentences if not s.supported]
         if unverified:
             why = Counter(s.reason for s in unverified)

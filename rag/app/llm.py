@@ -1,7 +1,8 @@
 """Chat models from one setting, through LangChain's provider packages.
 
-`openai:gpt-4o-mini`, `openai-compatible:MODEL` (with a base URL), `ollama:llama3.1` and
-`llamacpp:/path/model.gguf`. Provider packages are optional extras; a missing one is a
+`openai:gpt-4o-mini`, `openai-compatible:MODEL` (with a base URL), `ollama:llama3.1`,
+`llamacpp:/path/model.gguf` and `local:OWNER/NAME/FILE.gguf` (a model `rag models pull`
+downloaded, run like llamacpp). Provider packages are optional extras; a missing one is a
 message naming the extra to install, not an ImportError.
 """
 
@@ -18,7 +19,7 @@ from pydantic import SecretStr
 
 from rag.config import LLM_ANSWER_TOKENS, LLM_CONTEXT, LLM_TIMEOUT
 
-PROVIDERS = ("openai", "openai-compatible", "ollama", "llamacpp")
+PROVIDERS = ("openai", "openai-compatible", "ollama", "llamacpp", "local")
 
 
 class LLMConfigError(ValueError):
@@ -34,14 +35,17 @@ class LLMSpec:
     timeout: float = LLM_TIMEOUT
     context_tokens: int = LLM_CONTEXT
     answer_tokens: int = LLM_ANSWER_TOKENS
+    path: Path | None = None
+    """The GGUF file a `local:` model resolved to (`llamacpp:` has it in `model`)."""
 
     @property
     def label(self) -> str:
         return f"{self.provider}:{Path(self.model).name if self.provider == 'llamacpp' else self.model}"
 
 
-def parse_spec(spec: str, **options: Any) -> LLMSpec:
-    """'ollama:llama3.1' -> LLMSpec('ollama', 'llama3.1')."""
+def parse_spec(spec: str, *, models_dir: Path | None = None, **options: Any) -> LLMSpec:
+    """'ollama:llama3.1' -> LLMSpec('ollama', 'llama3.1'); 'local:o/n/f.gguf' -> LLMSpec('local', 'o/n/f.gguf',
+    path=models_dir/o/n/f.gguf), once `rag models pull` has downloaded it into `models_dir`."""
     provider, sep, model = spec.partition(":")
     if not sep or not model or provider not in PROVIDERS:
         raise LLMConfigError(f"--llm / RAG_LLM {spec!r}: expected PROVIDER:MODEL with PROVIDER one of "
@@ -51,6 +55,16 @@ def parse_spec(spec: str, **options: Any) -> LLMSpec:
                              "(e.g. http://127.0.0.1:8080/v1)")
     if provider == "llamacpp" and not Path(model).is_file():
         raise LLMConfigError(f"--llm llamacpp:{model}: no such GGUF file")
+    if provider == "local":
+        from rag.app.models import ModelError, resolve
+
+        if models_dir is None:  # the edge (cli.py) passes settings.models_dir
+            raise LLMConfigError(f"--llm local:{model}: no models folder given (RAG_MODELS_DIR)")
+        try:
+            path = resolve(model, models_dir)
+        except ModelError as exc:
+            raise LLMConfigError(f"--llm / RAG_LLM: {exc}") from None
+        return LLMSpec(provider, model, path=path, **options)
     return LLMSpec(provider, model, **options)
 
 
@@ -96,7 +110,10 @@ def chat_model(spec: LLMSpec) -> Any:
         raise _missing("llamacpp", "langchain-community and llama-cpp-python") from None
     # rope_freq_* 0 = as the GGUF file says; ChatLlamaCpp's own default (base 10000) would
     # override models trained with another (Llama 3: 500000, Qwen and Gemma 3: 1000000).
-    return ChatLlamaCpp(model_path=spec.model, n_ctx=spec.context_tokens, temperature=0.0,
+    # No chat_format: ChatLlamaCpp passes none to llama_cpp.Llama, which then formats messages with
+    # the GGUF's own `tokenizer.chat_template` (Jinja) when the file has one, and with the llama-2
+    # format when it has none (the bundled Gemma 270M has none).
+    return ChatLlamaCpp(model_path=str(spec.path or spec.model), n_ctx=spec.context_tokens, temperature=0.0,
                         max_tokens=spec.answer_tokens, verbose=False, n_threads=2,
                         rope_freq_base=0.0, rope_freq_scale=0.0)
 
