@@ -65,9 +65,10 @@ document.addEventListener('click', function (e) {
 _PROGRESS = gr.Progress()
 
 
-def _header(ws: Workspace) -> str:
+def _header(ws: Workspace, mode: str | None = None, model: str | None = None) -> str:
+    """What the page serves and how it answers: with the answer mode and model chosen in the settings."""
     docs, chunks = ws.stats()
-    _, model = ws.answering()
+    _, model = ws.answering(mode, model)
     if model:
         how = (f"Answers are written by **{escape(model)}**; each sentence is shown only once the passages it "
                "cites support it, and a computed figure only when one step of arithmetic over their figures "
@@ -278,6 +279,12 @@ def create_app(ws: Workspace) -> gr.Blocks:
         chat.send.click(respond, inputs, outputs, api_visibility="private")
         chat.box.submit(respond, inputs, outputs, api_visibility="private")
         chat.chat.like(feedback_handler(ws), [session], [chat.status])
+        def described(mode: str, model: str | None) -> str:  # the header says how the next answer will be made
+            return _header(ws, mode, model)
+
+        choice = [settings.mode, settings.model]
+        settings.mode.change(described, choice, [header], api_visibility="private")
+        settings.model.change(described, choice, [header], api_visibility="private")
 
         actions = DocumentActions(ws)
         panel = [header, documents.docs, documents.which, chat.status]

@@ -542,5 +542,8 @@ def test_a_generated_answer_says_what_it_left_out_and_how_it_computed(browser: B
         expect(removed.locator("li").first).to_contain_text(
             "not verified The Meta Platforms agreement is worth about 48%")
         assert "48%" not in shown.locator("p").first.inner_text()
+        page.get_by_text("Settings").click()
+        page.locator("#rag-mode").get_by_text("extractive").click()
+        expect(page.locator("body")).to_contain_text("Answers quote the documents verbatim")
     finally:
         context.close()

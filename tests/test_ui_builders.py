@@ -81,6 +81,8 @@ def test_downloaded_models_are_offered_and_the_chosen_one_answers(tmp_path: Path
     assert ws.models() == ["local:o/a.gguf", "local:o/b.gguf"] and ws.modes == ["extractive", "generative"]
     assert ws.default_mode == "extractive" and ws.answering() == ("extractive", None)  # nothing chosen, no model
     assert "extractive, no language model" in ui._header(ws) and "see Settings" in ui._header(ws)
+    assert "Answers are written by **local:o/b.gguf**" in ui._header(ws, "generative", "local:o/b.gguf")
+    assert "Answers are written by **local:o/a.gguf**" in ui._header(ws, "generative", None)  # the first one
     with gr.Blocks():
         settings = ui.settings_panel(ws)
     assert settings.model.visible and settings.model.value == "local:o/a.gguf"
