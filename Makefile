@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | $(PY)
 # does not know about CMAKE_ARGS, so the build skips it rather than reuse a native wheel.
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(DEV): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[dev,openai]"
+	$(PY) -m pip install -q -e ".[dev,openai,scale]"
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip install -q --no-cache-dir --no-binary llama-cpp-python -e ".[llamacpp]"
 	touch $(STAMP) $(DEV)
 
