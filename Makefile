@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev index run chat test lint eval bench-squad bench bench-pdf bench-finance bench-models clean
+.PHONY: install install-dev index run chat test lint eval bench-squad bench bench-pdf bench-finance bench-models bench-stores clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +109,11 @@ bench-finance: $(BENCH)
 # extractive answer. About a minute on two cores; nothing leaves the machine.
 bench-models: $(DEV)
 	$(PY) bench/models_pull.py
+
+# The folder index and Milvus Lite side by side at 10k and 100k chunks (financebench's real chunks, then copies
+# with noisy vectors): writing a state, re-writing one file, and query p50/p95. Needs build/finance-index (make test).
+bench-stores: $(DEV)
+	$(PY) bench/stores.py
 
 clean:
 	rm -rf $(VENV) index build

@@ -25,8 +25,12 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TRANSFORMERS_VER
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--corpus, --index and -k on every command; unset flags fall back to RAG_* and defaults."""
+    """--corpus, --index, --store and -k on every command; unset flags fall back to RAG_* and defaults."""
     fn = click.option("-k", "k", type=int, default=None, help="Passages to answer from [RAG_K, 5].")(fn)
+    fn = click.option("--store", "store", default=None, metavar="URI",
+                      help="Where the index is kept: folder (in --index), milvus:PATH.db (Milvus Lite) or "
+                           "milvus:http://HOST:19530 (a Milvus server; token from RAG_MILVUS_TOKEN) "
+                           "[RAG_STORE, folder].")(fn)
     fn = click.option("--index", "index", type=click.Path(path_type=Path), default=None,
                       help="Index folder [RAG_INDEX, index/].")(fn)
     fn = click.option("--corpus", "corpus", type=click.Path(path_type=Path), default=None,
@@ -66,15 +70,21 @@ def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> 
 def make_workspace(settings: Settings) -> Any:
     """The one place that turns settings into real objects."""
     from rag.app.workspace import Workspace
-    from rag.store.folder.store import FolderStore
+    from rag.store.base import IndexUnavailable
     from rag.store.folder.vectors import set_threads
+    from rag.store.uri import make_store
 
     set_threads()  # process-wide, so here at the edge and not on import
 
     embedder = _embedder(settings.embedding_model, settings.embed_batch_size, settings.embedding_backend,
                          settings.model_cache)
     chat, options = _chat_model(settings)
-    return Workspace(settings.corpus, settings.index, embedder, store=FolderStore(settings.index), k=settings.k,
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else None
+    try:
+        store = make_store(settings.store, settings.index, token)
+    except IndexUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    return Workspace(settings.corpus, settings.index, embedder, store=store, k=settings.k,
                      chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
                      chat_model=chat, generate_options=options,
                      local_models=functools.partial(_local_specs, settings.models_dir),
@@ -119,13 +129,25 @@ def load_chat_model(settings: Settings, llm: str) -> tuple[Any, dict[str, Any]]:
 
 
 def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,
-               workspace: Any = None) -> Any:
+               workspace: Any = None, ray: str | None = None) -> Any:
+    """Ingest with a progress bar per stage; `ray` ('local' or a cluster's address) runs loading,
+    chunking and embedding as Ray Data stages instead of in this process."""
     from rag.store.base import IndexUnavailable
 
     ws = workspace or make_workspace(settings)
+
+    def run(progress: Any) -> Any:
+        pipeline = None if ray is None else _ray_pipeline(settings, ws, ray, quiet=progress is not None)
+        try:
+            return ws.ingest(rebuild=rebuild, progress=progress, pipeline=pipeline)
+        except (ConnectionError, ValueError) as exc:  # only from Ray: an address it cannot reach or parse
+            if pipeline is None:
+                raise
+            raise click.ClickException(f"could not ingest on Ray at {ray!r} (--ray): {exc}") from None
+
     try:
         if not show_progress:
-            return ws.ingest(rebuild=rebuild)
+            return run(None)
         from rich.progress import Progress
 
         with Progress(transient=False, console=_stderr_console()) as bar:
@@ -136,9 +158,24 @@ def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool
                     tasks[stage] = bar.add_task(stage, total=max(total, 1))
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-            return ws.ingest(rebuild=rebuild, progress=tick)
+            return run(tick)
     except (IndexUnavailable, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _ray_pipeline(settings: Settings, ws: Any, address: str, *, quiet: bool) -> Any:
+    """Ingest's loading and embedding on Ray, by workers that build the embedder from the same settings
+    (the one loaded here gives the index its model name and dimension)."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None or importlib.util.find_spec("pyarrow") is None:
+        raise click.ClickException("--ray needs Ray Data: pip install 'rag[scale]'")
+    from rag.ingest_ray import EmbedderSpec, RayPipeline
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine unless asked
+    spec = EmbedderSpec(settings.embedding_model, settings.embedding_backend, settings.embed_batch_size,
+                        settings.model_cache)
+    return RayPipeline(address, spec, dim=ws.embedder.dim, quiet=quiet)
 
 
 def open_workspace(settings: Settings, *, refresh: bool = False) -> Any:
@@ -146,9 +183,14 @@ def open_workspace(settings: Settings, *, refresh: bool = False) -> Any:
     from rag.store.base import IndexUnavailable
 
     ws = make_workspace(settings)
-    if refresh or not ws.store.exists():
+    where = settings.index if settings.store == "folder" else settings.store
+    try:
+        missing = not ws.store.exists()
+    except IndexUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if refresh or missing:
         if not refresh:
-            click.echo(f"No index in {settings.index}; indexing {settings.corpus} first.", err=True)
+            click.echo(f"No index in {where}; indexing {settings.corpus} first.", err=True)
         _print_failures(run_ingest(settings, workspace=ws))
     try:
         built_with = ws.index_info().embedding_model
@@ -156,7 +198,7 @@ def open_workspace(settings: Settings, *, refresh: bool = False) -> Any:
         raise click.ClickException(str(exc)) from None
     if built_with != ws.embedder.name:
         raise click.ClickException(
-            f"index {settings.index} was built with {built_with!r} but the setting "
+            f"index {where} was built with {built_with!r} but the setting "
             f"RAG_EMBEDDING_MODEL is {ws.embedder.name!r}: run `rag ingest` to rebuild it"
         )
     return ws
@@ -221,10 +263,14 @@ def main(ctx: click.Context) -> None:
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print one summary object.")
 @click.option("--rebuild", is_flag=True, help="Ignore the existing index and rebuild from scratch.")
-def ingest(corpus: Path | None, index: Path | None, k: int | None, as_json: bool, rebuild: bool) -> None:
+@click.option("--ray", "ray", default=None, metavar="local|ADDRESS",
+              help="Load, chunk and embed as Ray Data stages: 'local' starts Ray on this machine, ADDRESS is a "
+                   "running cluster's (HOST:PORT of its head, or auto). Same index as without it.")
+def ingest(corpus: Path | None, index: Path | None, store: str | None, k: int | None, as_json: bool,
+           rebuild: bool, ray: str | None) -> None:
     """Index the corpus incrementally: only new and changed files are embedded."""
-    settings = make_settings(corpus=corpus, index=index, k=k)
-    report = run_ingest(settings, rebuild=rebuild, show_progress=not as_json and sys.stderr.isatty())
+    settings = make_settings(corpus=corpus, index=index, store=store, k=k)
+    report = run_ingest(settings, rebuild=rebuild, show_progress=not as_json and sys.stderr.isatty(), ray=ray)
     if as_json:
         click.echo(json.dumps(report.summary()))
     else:
@@ -248,12 +294,12 @@ def ingest(corpus: Path | None, index: Path | None, k: int | None, as_json: bool
 @llm_options
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def ask(question: str, corpus: Path | None, index: Path | None, k: int | None, llm: str | None,
+def ask(question: str, corpus: Path | None, index: Path | None, store: str | None, k: int | None, llm: str | None,
         llm_base_url: str | None, as_json: bool) -> None:
     """Answer QUESTION from the documents, citing the passages used."""
     from rag.app.engine import answer_json
 
-    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
+    settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
     engine = build_engine(settings)
     try:
         if as_json:
@@ -278,9 +324,10 @@ def _stream_to_terminal(items: Any) -> None:
 @main.command()
 @common_options
 @llm_options
-def chat(corpus: Path | None, index: Path | None, k: int | None, llm: str | None, llm_base_url: str | None) -> None:
+def chat(corpus: Path | None, index: Path | None, store: str | None, k: int | None, llm: str | None,
+         llm_base_url: str | None) -> None:
     """Ask questions in a terminal loop (empty line, 'exit' or Ctrl-D to leave)."""
-    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
+    settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
     ws = open_workspace(settings)
     history: list[str] = []
     click.echo(f"Answering from {settings.corpus} ({ws.stats()[1]} chunks). Ask a question.")
@@ -313,8 +360,8 @@ def chat(corpus: Path | None, index: Path | None, k: int | None, llm: str | None
                    "Several gates may follow one flag.")
 @click.argument("more_gates", nargs=-1, metavar="")
 @llm_options
-def eval_command(corpus: Path | None, index: Path | None, k: int | None, llm: str | None, llm_base_url: str | None,
-                 qa: Path, as_json: bool,
+def eval_command(corpus: Path | None, index: Path | None, store: str | None, k: int | None, llm: str | None,
+                 llm_base_url: str | None, qa: Path, as_json: bool,
                  out: Path | None, compare_to: Path | None, gates: tuple[str, ...],
                  more_gates: tuple[str, ...]) -> None:
     """Score answer accuracy on a question set, offline."""
@@ -338,7 +385,7 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, llm: st
         previous = rpt.load_summary(compare_to) if compare_to else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
+    settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
     ws = open_workspace(settings, refresh=True)
     engine, embedder = ws.engine, ws.embedder
 
@@ -376,12 +423,12 @@ def eval_command(corpus: Path | None, index: Path | None, k: int | None, llm: st
 @click.option("--auth", "auth", default=None, metavar="USER:PASS", envvar="RAG_UI_AUTH",
               help="Require a login [RAG_UI_AUTH].")
 @llm_options
-def ui(corpus: Path | None, index: Path | None, k: int | None, host: str, port: int, auth: str | None,
-       llm: str | None, llm_base_url: str | None) -> None:
+def ui(corpus: Path | None, index: Path | None, store: str | None, k: int | None, host: str, port: int,
+       auth: str | None, llm: str | None, llm_base_url: str | None) -> None:
     """Start the chat UI in the browser (indexes the corpus first, incrementally)."""
     import ui as web
 
-    settings = make_settings(corpus=corpus, index=index, k=k, llm=llm, llm_base_url=llm_base_url)
+    settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
     credentials = None
     if auth:
         user, sep, password = auth.partition(":")
@@ -405,11 +452,11 @@ def feedback() -> None:
 @common_options
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Question-set JSONL to write (usable with rag eval --qa).")
-def feedback_export(corpus: Path | None, index: Path | None, k: int | None, out: Path) -> None:
+def feedback_export(corpus: Path | None, index: Path | None, store: str | None, k: int | None, out: Path) -> None:
     """Turn liked answers into a regression question set for `rag eval`."""
     from rag.app.feedback import feedback_to_questions
 
-    settings = make_settings(corpus=corpus, index=index, k=k)
+    settings = make_settings(corpus=corpus, index=index, store=store, k=k)
     source = settings.index / "feedback.jsonl"
     if not source.exists():
         raise click.ClickException(f"no feedback yet in {source}: rate answers in `rag ui` first")

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     corpus: Path = Field(Path("corpus"), description="Folder of documents to index.")
     index: Path = Field(Path("index"), description="Folder holding the built index.")
+    store: str = Field("folder", description="Where the index is kept: folder (the folder --index names), "
+                       "milvus:PATH.db (Milvus Lite) or milvus:http(s)://HOST:PORT (a Milvus server).")
+    milvus_token: SecretStr | None = Field(None, description="Token of a Milvus server: USER:PASSWORD or an API key.",
+                                           repr=False)
     k: int = Field(K, ge=1, le=50, description="Passages handed to the answer step.")
     embedding_model: str = Field(
         BUNDLED_MODEL,
@@ -68,6 +72,14 @@ class Settings(BaseSettings):
         "remove", description="What happens to generated sentences their citations do not support.")
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"), repr=False)
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        """A misspelt store is refused with the settings, before a model loads or a server is dialled."""
+        from rag.store.uri import parse_store
+
+        return str(parse_store(value))
 
 
 def default_model_cache() -> Path:

@@ -5,14 +5,19 @@ keep their chunks and vectors (nothing is embedded), changed and new files are r
 re-chunked and re-embedded, and files gone from the corpus leave the index. If the
 embedding model or chunking settings differ from the ones the index was built with,
 everything is rebuilt, so vectors from two models are never mixed.
+
+Those decisions are made here whatever does the work: a `Pipeline` loads, chunks and embeds the
+new and changed files, in this process (`InProcess`) or on Ray Data (`rag.ingest_ray`), and
+both give the same index.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -25,11 +30,14 @@ from rag.store.base import Index, IndexInfo, IndexUnavailable, NewFile, Progress
 from rag.types import Chunk, Profile
 
 # Progress stages: "load" (files), "pages" (of the PDF being loaded), "chunk" (sentences of the file
-# being chunked, so a huge
-# file still shows progress), "embed" (chunks), then the store's "terms" and "write".
+# being chunked, so a huge file still shows progress), "embed" (chunks), then the store's "terms" and
+# "write". On Ray, "files" (loaded and chunked by the workers) comes between "load" and "embed".
 # v2: list markers count toward max_tokens; v3: table rows whole, captions embedded; v4: the document's profile
 # and the chunk's section path embedded with it.
 SPLITTER = "sentence-v4"
+# Chunks handed to the embedder at once. The int8 model quantizes activations per model batch, so a
+# chunk's vector depends a little on the chunks embedded with it: every pipeline cuts the same slices.
+EMBED_SLICE = 128
 
 
 @dataclass
@@ -47,6 +55,7 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    # Seconds per stage. On Ray: load, chunk and embed summed over the workers, and "ray" the run's wall-clock time.
     stages: dict[str, float] = field(default_factory=dict)
     rebuilt: str | None = None
 
@@ -75,8 +84,14 @@ def ingest(
     chunk_overlap: int = CHUNK_OVERLAP,
     rebuild: bool = False,
     progress: ProgressFn | None = None,
+    pipeline: Pipeline | None = None,
 ) -> IngestReport:
-    """Bring `store` up to date with the files in `corpus`."""
+    """Bring `store` up to date with the files in `corpus`.
+
+    What is kept, updated and removed is decided here; `pipeline` only loads, chunks and embeds
+    the new and changed files (in this process unless told otherwise, e.g. on Ray Data), so every
+    pipeline gives the same index and the same report.
+    """
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} does not exist (setting --corpus / RAG_CORPUS)")
     started = time.perf_counter()
@@ -85,62 +100,67 @@ def ingest(
     max_tokens = min(chunk_tokens, embedder.max_tokens)
     chunking: dict[str, int | str] = {"max_tokens": max_tokens, "overlap_tokens": chunk_overlap, "splitter": SPLITTER}
     info = IndexInfo(embedder.name, embedder.dim, chunking)
+    prepare = pipeline or InProcess(embedder)
 
     with store.lock():
         old = _previous(store, info, rebuild, report)
         known = old.files() if old is not None else {}
         files, skipped = list_corpus(corpus)
         report.skipped = [{"path": p, "error": why} for p, why in skipped]
-
-        t0 = time.perf_counter()
+        sources = [path.relative_to(corpus).as_posix() for path in files]
         keep: set[str] = set()
-        loaded: dict[str, Loaded] = {}
-        for i, path in enumerate(files):
-            source = path.relative_to(corpus).as_posix()
-            tick("load", i, len(files))
-            previous = known.get(source)
-            try:
-                sha = sha256_file(path)
+        unreadable: dict[int, Loaded | str] = {}
+
+        def pending() -> Iterator[Pending]:
+            """The files whose bytes changed, hashed one at a time as the pipeline asks for them."""
+            for i, (path, source) in enumerate(zip(files, sources, strict=True)):
+                tick("load", i, len(files))
+                previous = known.get(source)
+                try:
+                    sha = sha256_file(path)
+                except OSError as exc:
+                    unreadable[i] = str(exc)
+                    continue
                 if previous and previous.sha256 == sha:
                     keep.add(source)
                     report.unchanged += 1
-                    continue
-                loaded[source] = _load_chunks(path, corpus, _counting(embedder, tick), max_tokens, chunk_overlap,
-                                              report.stages, lambda done, total: tick("pages", done, total))
-            except (LoadError, OSError, ValueError) as exc:
-                report.failed.append({"path": printable(source), "error": str(exc)})
+                else:
+                    yield Pending(i, source, path)
+            tick("load", len(files), len(files))
+
+        prepared = prepare(corpus, pending(), max_tokens=max_tokens, overlap=chunk_overlap, tick=tick)
+        report.stages.update(prepared.stages)
+        loaded: dict[str, Loaded] = {}
+        outcomes = unreadable | prepared.outcomes
+        for i in sorted(outcomes):  # corpus order, as the files were listed
+            source, outcome = sources[i], outcomes[i]
+            previous = known.get(source)
+            if isinstance(outcome, str):
+                report.failed.append({"path": printable(source), "error": outcome})
                 if previous:  # keep the last good version searchable
                     keep.add(source)
                 continue
-            report.warnings.extend({"path": printable(source), "warning": w} for w in loaded[source].warnings)
-            profile = loaded[source].profile
-            label = profile.label() if profile else ""
+            loaded[source] = outcome
+            report.warnings.extend({"path": printable(source), "warning": w} for w in outcome.warnings)
+            label = outcome.profile.label() if outcome.profile else ""
             if label:
                 report.profiles.append({"path": printable(source), "profile": label})
             if previous:
                 report.updated += 1
             else:
                 report.added += 1
-        tick("load", len(files), len(files))
-        # Hashing counts as loading.
-        report.stages["load"] = time.perf_counter() - t0 - report.stages.get("chunk", 0.0)
         report.removed = len(set(known) - keep - set(loaded))
-
-        t0 = time.perf_counter()
-        fresh = [chunk for file in loaded.values() for chunk in file.chunks]
-        vectors = _embed(embedder, fresh, tick)
-        report.stages["embed"] = time.perf_counter() - t0
-        report.chunks_embedded = len(fresh)
-        report.chunks_total = len(fresh) + sum(known[source].chunks for source in keep)
+        report.chunks_embedded = len(prepared.vectors)
+        report.chunks_total = report.chunks_embedded + sum(known[source].chunks for source in keep)
 
         t0 = time.perf_counter()
         if report.added or report.updated or report.removed or old is None:
             new: dict[str, NewFile] = {}
             row = 0
             for source, file in loaded.items():  # views into one matrix, in file order
-                new[source] = NewFile(file.sha256, file.chunks, vectors[row : row + len(file.chunks)], file.profile)
+                new[source] = NewFile(file.sha256, file.chunks, prepared.vectors[row : row + len(file.chunks)],
+                                      file.profile)
                 row += len(file.chunks)
-            del fresh
             store.write(info, new, keep, old, tick)
         report.stages["write"] = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
@@ -174,9 +194,75 @@ class Loaded:
     warnings: tuple[str, ...]
 
 
-def _load_chunks(
+@dataclass(frozen=True)
+class Pending:
+    """A new or changed file; `index` is its place in the corpus listing, which orders the report."""
+
+    index: int
+    source: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a pipeline made of the pending files.
+
+    `outcomes` holds, by `Pending.index`, the file's chunks or why it could not be read (the
+    message the report shows); `vectors` has one row per chunk of the loaded files, in index
+    order; `stages` the seconds each stage took.
+    """
+
+    outcomes: dict[int, Loaded | str]
+    vectors: np.ndarray
+    stages: dict[str, float]
+
+
+class Pipeline(Protocol):
+    """Loads, chunks and embeds new and changed files; `ingest` decides everything else.
+
+    It must read `pending` to its end: the files are hashed as it is read, so a pipeline that
+    works file by file starts on the first one before the last is hashed. A file that fails to
+    load (LoadError, OSError, ValueError) becomes its message in `outcomes`, and the rest go on.
+    """
+
+    def __call__(self, corpus: Path, pending: Iterable[Pending], *, max_tokens: int, overlap: int,
+                 tick: ProgressFn) -> Prepared: ...
+
+
+class InProcess:
+    """The pipeline in this process: files loaded one after another, then every chunk embedded."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def __call__(self, corpus: Path, pending: Iterable[Pending], *, max_tokens: int, overlap: int,
+                 tick: ProgressFn) -> Prepared:
+        stages: dict[str, float] = {}
+        outcomes: dict[int, Loaded | str] = {}
+        count = _counting(self.embedder, tick)
+        t0 = time.perf_counter()
+        for file in pending:
+            try:
+                outcomes[file.index] = load_chunks(file.path, corpus, count, max_tokens, overlap, stages,
+                                                   lambda done, total: tick("pages", done, total))
+            except (LoadError, OSError, ValueError) as exc:
+                outcomes[file.index] = str(exc)
+        # Hashing counts as loading.
+        stages["load"] = time.perf_counter() - t0 - stages.get("chunk", 0.0)
+        t0 = time.perf_counter()
+        vectors = _embed(self.embedder, fresh_chunks(outcomes), tick)
+        stages["embed"] = time.perf_counter() - t0
+        return Prepared(outcomes, vectors, stages)
+
+
+def fresh_chunks(outcomes: dict[int, Loaded | str]) -> list[Chunk]:
+    """The chunks to embed, in corpus order: the order of the rows of `Prepared.vectors`."""
+    return [chunk for i in sorted(outcomes) if isinstance(done := outcomes[i], Loaded) for chunk in done.chunks]
+
+
+def load_chunks(
     path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int, stages: dict[str, float],
-    pages: PageProgress,
+    pages: PageProgress | None = None,
 ) -> Loaded:
     """One file loaded and chunked; seconds spent loading and chunking are added to `stages`."""
     t0 = time.perf_counter()
@@ -204,7 +290,7 @@ def _counting(embedder: Embedder, tick: ProgressFn, batch: int = 8192) -> TokenC
     return count
 
 
-def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = 128) -> np.ndarray:
+def _embed(embedder: Embedder, chunks: list[Chunk], tick: ProgressFn, batch: int = EMBED_SLICE) -> np.ndarray:
     """One matrix filled slice by slice (stacking them would hold every vector twice). A
     slice spans several model batches, so the embedder can group texts of similar length;
     progress still moves every few seconds."""

@@ -21,7 +21,7 @@ from rag.app.engine import Engine
 from rag.app.uploads import Refused
 from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS, K
 from rag.embed.base import CachedEmbedder, Embedder
-from rag.ingest import IngestReport, ingest
+from rag.ingest import IngestReport, Pipeline, ingest
 from rag.load.corpus import LoadError, load_document
 from rag.load.pdf.render import render_quote
 from rag.retrieve.expand import expansions
@@ -91,11 +91,14 @@ class Workspace:
         self._page = functools.lru_cache(maxsize=32)(self._render)
 
     # ------------------------------------------------------------------ index
-    def ingest(self, *, rebuild: bool = False, progress: ProgressFn | None = None) -> IngestReport:
-        """Bring the index up to date with the corpus, then serve the new index."""
+    def ingest(self, *, rebuild: bool = False, progress: ProgressFn | None = None,
+               pipeline: Pipeline | None = None) -> IngestReport:
+        """Bring the index up to date with the corpus, then serve the new index. `pipeline` loads,
+        chunks and embeds elsewhere than in this process (`rag ingest --ray`)."""
         with self._write_lock:
             report = ingest(self.corpus, self.store, self.embedder, rebuild=rebuild, progress=progress,
-                            **self._chunking)
+                            pipeline=pipeline, chunk_tokens=self._chunking["chunk_tokens"],
+                            chunk_overlap=self._chunking["chunk_overlap"])
             self._live = self._build()
         return report
 
