@@ -28,9 +28,6 @@ from rag.types import Answer, Hit, Sentence
 
 log = logging.getLogger(__name__)
 
-# The verifier's words for a claim whose figures are not the passages': printed elsewhere, at another
-# scale or period, or not one step of arithmetic over them.
-_FIGURE_REASON = re.compile(r"numbers not in the passage|neither in the passages|not at the scale|is a figure of")
 _ABSTAIN = re.compile(r"NOT_FOUND|(?:do(?:es)? not|don't|doesn't) (?:contain|mention|say|provide|include)|"
                       r"not (?:found|mentioned|stated) in the (?:passages|documents)", re.I)
 
@@ -187,8 +184,7 @@ class GenerativeAnswerer:
         supported = bool(numbers)
         reason, detail = "", ""
         if not supported:
-            reason = "no citation" if check is None else ("wrong figure" if _FIGURE_REASON.search(check.reason)
-                                                          else "unsupported")
+            reason = "no citation" if check is None else ("wrong figure" if check.wrong_figure else "unsupported")
             detail = "it cites no passage it was given" if check is None else check.reason
         derivations = tuple(str(d) for d in check.derivations) if check is not None and supported else ()
         state.sentences.append(Sentence(text, tuple(numbers), supported, round(score, 4), derivations, reason, detail))

@@ -63,6 +63,9 @@ class Check:
     closest: tuple[tuple[int, int, float] | None, ...] = ()
     # How each figure the claim computes follows from the passages' figures.
     derivations: tuple[Derivation, ...] = ()
+    # Whether it is the claim's figures that are not supported (printed elsewhere, at another scale or
+    # period, or no step of arithmetic over the passages' figures), as against its names, words or meaning.
+    wrong_figure: bool = False
 
 
 def lexical_check(claim: str, passages: Sequence[str], min_overlap: float = MIN_OVERLAP,
@@ -80,9 +83,9 @@ def lexical_check(claim: str, passages: Sequence[str], min_overlap: float = MIN_
     if not claim_terms:
         return Check(False, 0.0, None, "no content words")
     have = set(terms(joined)) | derived
-    missing = _missing_required(claim, have)
+    missing, numbers = _missing_required(claim, have)
     if missing:
-        return Check(False, 0.0, None, missing)
+        return Check(False, 0.0, None, missing, wrong_figure=numbers)
     overlap = len(claim_terms & have) / len(claim_terms)
     ok = overlap >= min_overlap
     return Check(ok, round(overlap, 4), None, "" if ok else f"only {overlap:.0%} of its words are in the passage")
@@ -123,15 +126,16 @@ def clause_spans(text: str, sentence: tuple[int, int]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def _missing_required(claim: str, have: set[str]) -> str:
-    """Why the claim's numbers or names are not all in `have` (stemmed terms); '' if they are."""
+def _missing_required(claim: str, have: set[str]) -> tuple[str, bool]:
+    """Why the claim's numbers or names are not all in `have` (stemmed terms), '' if they are; and
+    whether it is numbers that are missing."""
     missing_numbers = sorted(t for t in terms(claim) if is_number(t) and t not in have)
     if missing_numbers:
-        return f"numbers not in the passage: {', '.join(dict.fromkeys(missing_numbers))}"
+        return f"numbers not in the passage: {', '.join(dict.fromkeys(missing_numbers))}", True
     missing_names = sorted(names(claim, sentence_initial=True) - have - _OPENERS)
     if missing_names:
-        return f"names not in the passage: {', '.join(missing_names)}"
-    return ""
+        return f"names not in the passage: {', '.join(missing_names)}", False
+    return "", False
 
 
 def closest_sentences(claim: str, passages: Sequence[str], embedder: Embedder
@@ -174,7 +178,7 @@ def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, contexts:
     """
     figures = arithmetic.check(claim, passages, contexts)
     if not figures.ok:
-        return Check(False, 0.0, None, figures.reason, derivations=figures.derivations)
+        return Check(False, 0.0, None, figures.reason, derivations=figures.derivations, wrong_figure=True)
     derived = frozenset(t for d in figures.derivations for t in terms(d.number) if is_number(t))
     lexical = lexical_check(claim, [*passages, *contexts], min_overlap, derived)
     if not lexical.supported:
@@ -192,8 +196,8 @@ def verify(claim: str, passages: Sequence[str], embedder: Embedder, *, contexts:
         about = [*contexts, *[""] * (len(passages) - len(contexts))]
         near = " ".join(f"{about[i]} {p}" for i, (p, c) in enumerate(zip(passages, closest, strict=True))
                         if c is not None and c[2] >= threshold)
-        missing = _missing_required(claim, set(terms(near)) | derived)
+        missing, numbers = _missing_required(claim, set(terms(near)) | derived)
         if missing:
             return Check(False, lexical.overlap, best, f"{missing} (in those close to it in meaning)", closest,
-                         figures.derivations)
+                         figures.derivations, wrong_figure=numbers)
     return Check(True, lexical.overlap, best, lexical.reason, closest, figures.derivations)
