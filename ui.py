@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -22,6 +22,7 @@ import gradio as gr
 
 from rag.app.engine import answer_json
 from rag.app.html import example_questions, render_answer
+from rag.app.scope import ScopeError
 from rag.app.uploads import MAX_UPLOAD_BYTES
 from rag.app.workspace import Workspace, WorkspaceError
 from rag.load.corpus import SUPPORTED_SUFFIXES
@@ -36,7 +37,25 @@ CSS = """
 .rag-src blockquote { margin: .3em 0 .6em 0; padding: .3em .6em; border-left: 3px solid #4a7bd0;
   white-space: pre-wrap; }
 .rag-src mark { background: #ffe58a; }
-.rag-src img.rag-page { display: block; max-width: 100%; margin: .2em 0 .6em 0; border: 1px solid #ddd; }
+.rag-src img.rag-page { display: block; max-width: 100%; height: auto; margin: .2em 0 .6em 0; border: 1px solid #ddd; }
+.rag-header { display: block; font-size: .8em; color: #777; white-space: pre-wrap; }
+.rag-card { display: block; margin: 0 0 .7em 0; padding: .5em .8em; border: 1px solid #c9d6ee; border-radius: 8px;
+  background: #f4f7fd; color: #1d2533; }
+.rag-card > summary, .rag-zoom > summary { list-style: none; }
+.rag-zoom > summary { cursor: zoom-in; }
+.rag-zoom > summary::-webkit-details-marker { display: none; }
+.rag-card-value { display: block; font-size: 1.6em; font-weight: 700; line-height: 1.25; }
+.rag-fact { display: block; font-size: .9em; }
+.rag-fact-name { display: inline-block; min-width: 5.5em; color: #667; font-size: .85em; text-transform: uppercase;
+  letter-spacing: .03em; }
+.rag-card-hint { display: block; font-size: .78em; color: #4a7bd0; margin-top: .2em; }
+.rag-card .rag-zoom-view { display: none; }
+/* The chat dims its messages with opacity, which would trap the opened page under the page's other panels. */
+#rag-chat .prose.chatbot.md:has(details.rag-zoom[open]) { opacity: 1; }
+.rag-zoom[open] > summary .rag-zoom-view { display: block; position: fixed; inset: 0; z-index: 10000; overflow: auto;
+  padding: 2vh 2vw; background: rgba(15, 18, 25, .88); cursor: zoom-out; }
+.rag-zoom[open] > summary .rag-zoom-view img.rag-page { display: block; margin: 0 auto; width: auto;
+  max-width: 100%; height: auto; max-height: none; border: 0; }
 .rag-src:target, .rag-src.rag-flash { outline: 2px solid #4a7bd0; }
 .rag-abstain { font-weight: 600; color: #8a5300; }
 .rag-note { font-style: italic; color: #444; margin: .2em 0; }
@@ -49,8 +68,12 @@ abbr.rag-computed { text-decoration: underline dotted; cursor: help; }
 .rag-why { color: #666; font-size: .9em; }
 """
 
-# Clicking [n] opens and shows its source; delegated, so it works for streamed messages.
+# Clicking [n] opens and shows its source; Escape closes an opened page. Delegated, so they work for
+# streamed messages; the page still opens and closes by click without them (see rag/app/html.py).
 HEAD = """<script>
+document.addEventListener('keydown', function (e) {
+  if (e.key === 'Escape') document.querySelectorAll('details.rag-zoom[open]').forEach(d => { d.open = false; });
+});
 document.addEventListener('click', function (e) {
   const a = e.target.closest && e.target.closest('a.rag-cite');
   if (!a) return;
@@ -91,6 +114,11 @@ class ChatPanel:
 
 
 @dataclass(frozen=True)
+class ScopePanel:
+    docs: gr.Dropdown
+
+
+@dataclass(frozen=True)
 class SettingsPanel:
     k: gr.Slider
     mode: gr.Radio
@@ -118,6 +146,14 @@ def chat_panel(examples: Sequence[str] = ()) -> ChatPanel:
     if examples:
         gr.Examples(list(examples), inputs=[box], label="Examples")
     return ChatPanel(chat, box, send, gr.Markdown("", elem_id="rag-status"))
+
+
+def scope_panel(ws: Workspace, chosen: Collection[str] | None = None) -> ScopePanel:
+    """The documents to ask (none chosen: all of them), `chosen` picked to begin with (`rag ui --doc`)."""
+    sources = [row[0] for row in ws.document_rows()]
+    docs = gr.Dropdown(sources, value=[s for s in sources if s in (chosen or ())], multiselect=True,
+                       label="Ask only these documents", info="None chosen: every document.", elem_id="rag-scope")
+    return ScopePanel(docs)
 
 
 def settings_panel(ws: Workspace) -> SettingsPanel:
@@ -158,7 +194,8 @@ def responder(ws: Workspace) -> Callable[..., Iterator[tuple[Any, ...]]]:
     whatever fails below. Yields (history, box, session, status)."""
 
     def respond(message: str, history: list[dict[str, Any]], state: dict[str, Any], top_k: int,
-                show_retrieved: bool, answer_mode: str, model: str | None = None) -> Iterator[tuple[Any, ...]]:
+                show_retrieved: bool, answer_mode: str, model: str | None = None,
+                docs: Sequence[str] | None = None) -> Iterator[tuple[Any, ...]]:
         message = (message or "").strip()
         if not message:
             yield history, "", state, ""
@@ -169,7 +206,8 @@ def responder(ws: Workspace) -> Callable[..., Iterator[tuple[Any, ...]]]:
         answer: Answer | None = None
         try:
             query = ws.standalone(message, state["queries"])
-            for item in ws.stream(query, int(top_k), answer_mode, model):  # verified text as it comes
+            scope = frozenset(docs) if docs else None  # the documents picked to ask; none: all
+            for item in ws.stream(query, int(top_k), answer_mode, model, scope):  # verified text as it comes
                 if isinstance(item, Answer):
                     answer = item
                     continue
@@ -208,61 +246,76 @@ def feedback_handler(ws: Workspace) -> Callable[[gr.LikeData, dict[str, Any]], s
 
 
 class DocumentActions:
-    """The document panel's handlers; each returns (header, documents, dropdown, status)."""
+    """The document panel's handlers; each returns (header, documents, dropdown, documents to ask, status).
 
-    def __init__(self, ws: Workspace) -> None:
+    The documents to ask keep those still indexed of the ones picked (`chosen`): a choice the list no
+    longer offers would be refused when the next question is sent.
+    """
+
+    def __init__(self, ws: Workspace, chosen: Collection[str] | None = None) -> None:
         self.ws = ws
+        self.chosen = list(chosen or ())  # picked when the app starts (`rag ui --doc`)
 
-    def refreshed(self, note: str) -> tuple[Any, ...]:
+    def refreshed(self, note: str, chosen: Sequence[str] | None = None) -> tuple[Any, ...]:
         rows = self.ws.document_rows()
-        return _header(self.ws), rows, gr.update(choices=[row[0] for row in rows], value=None), note
+        sources = [row[0] for row in rows]
+        kept = [s for s in chosen or () if s in sources]
+        return (_header(self.ws), rows, gr.update(choices=sources, value=None),
+                gr.update(choices=sources, value=kept), note)
 
     def on_load(self) -> tuple[Any, ...]:
-        return self.refreshed("")[:3]
+        return self.refreshed("", self.chosen)[:4]
 
-    def on_upload(self, files: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
+    def on_upload(self, files: list[str] | None, chosen: list[str] | None = None,
+                  progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
         if not files:
-            return self.refreshed("")
+            return self.refreshed("", chosen)
         progress(0.1, desc="indexing")
         paths = [Path(f) for f in files]
         try:
             report, refused = self.ws.add_files(paths, [p.name for p in paths])
         except Exception as exc:
             log.exception("upload failed")
-            return self.refreshed(f"**Error:** upload failed: {escape(str(exc))}")
+            return self.refreshed(f"**Error:** upload failed: {escape(str(exc))}", chosen)
         notes = []
         if report:
             notes.append(f"Indexed: {report.added} added, {report.updated} updated "
                          f"({report.chunks_embedded} chunks embedded).")
         notes += [f"Refused **{escape(r.name)}**: {escape(r.reason)}" for r in refused]
-        return self.refreshed("  \n".join(notes))
+        return self.refreshed("  \n".join(notes), chosen)
 
-    def on_remove(self, source: str | None) -> tuple[Any, ...]:
+    def on_remove(self, source: str | None, chosen: list[str] | None = None) -> tuple[Any, ...]:
         if not source:
-            return self.refreshed("Choose a document to remove.")
+            return self.refreshed("Choose a document to remove.", chosen)
         try:
             self.ws.remove(source)
         except WorkspaceError as exc:
-            return self.refreshed(f"**Error:** {escape(str(exc))}")
-        return self.refreshed(f"Removed {escape(source)}.")
+            return self.refreshed(f"**Error:** {escape(str(exc))}", chosen)
+        return self.refreshed(f"Removed {escape(source)}.", chosen)
 
-    def on_reindex(self) -> tuple[Any, ...]:
+    def on_reindex(self, chosen: list[str] | None = None) -> tuple[Any, ...]:
         report = self.ws.ingest()
         failed = "".join(f"  \nFailed {escape(f['path'])}: {escape(f['error'])}" for f in report.failed)
         return self.refreshed(f"Re-indexed: {report.added} added, {report.updated} updated, "
-                              f"{report.removed} removed, {report.unchanged} unchanged.{failed}")
+                              f"{report.removed} removed, {report.unchanged} unchanged.{failed}", chosen)
 
 
-def api(ws: Workspace) -> Callable[[str, int], dict[str, Any]]:
-    def ask(question: str, top_k: int = 0) -> dict[str, Any]:
-        """Answer one question; the same object as `rag ask --json`."""
-        return answer_json(ws.engine.ask(question, top_k or None))
+def api(ws: Workspace) -> Callable[..., dict[str, Any]]:
+    def ask(question: str, top_k: int = 0, docs: list[str] | None = None) -> dict[str, Any]:
+        """Answer one question, from the documents `docs` names (source paths or globs, as `rag ask --doc`;
+        none: all); the same object as `rag ask --json`."""
+        try:
+            scope = ws.scope(docs or ())
+        except ScopeError as exc:
+            raise gr.Error(str(exc)) from None
+        return answer_json(ws.engine.ask(question, top_k or None, scope))
 
     return ask
 
 
-def create_app(ws: Workspace) -> gr.Blocks:
-    """The page: panels built by the functions above, then wired to their handlers."""
+def create_app(ws: Workspace, scope: Collection[str] | None = None) -> gr.Blocks:
+    """The page: panels built by the functions above, then wired to their handlers. `scope` is the
+    documents picked to ask when a page opens (`rag ui --doc`); None: every document."""
     with gr.Blocks(title="rag") as app:
         header = gr.Markdown(_header(ws))
         session = gr.State({"queries": [], "answers": {}, "turn": 0})
@@ -270,11 +323,12 @@ def create_app(ws: Workspace) -> gr.Blocks:
             with gr.Column(scale=3):
                 chat = chat_panel(example_questions(ws.profiles()))
             with gr.Column(scale=1):
+                picked = scope_panel(ws, scope)
                 settings = settings_panel(ws)
                 documents = documents_panel(ws)
 
         respond = responder(ws)
-        inputs = [chat.box, chat.chat, session, settings.k, settings.show, settings.mode, settings.model]
+        inputs = [chat.box, chat.chat, session, settings.k, settings.show, settings.mode, settings.model, picked.docs]
         outputs = [chat.chat, chat.box, session, chat.status]
         chat.send.click(respond, inputs, outputs, api_visibility="private")
         chat.box.submit(respond, inputs, outputs, api_visibility="private")
@@ -286,14 +340,14 @@ def create_app(ws: Workspace) -> gr.Blocks:
         settings.mode.change(described, choice, [header], api_visibility="private")
         settings.model.change(described, choice, [header], api_visibility="private")
 
-        actions = DocumentActions(ws)
-        panel = [header, documents.docs, documents.which, chat.status]
-        documents.upload.upload(actions.on_upload, [documents.upload], panel, api_visibility="private")
+        actions = DocumentActions(ws, scope)
+        panel = [header, documents.docs, documents.which, picked.docs, chat.status]
+        documents.upload.upload(actions.on_upload, [documents.upload, picked.docs], panel, api_visibility="private")
         # The values above are fixed when the app is built; a page opened after an upload or
         # removal (a reload, a second tab) must show the documents as they are now.
-        app.load(actions.on_load, None, panel[:3], api_visibility="private")
-        documents.remove.click(actions.on_remove, [documents.which], panel, api_visibility="private")
-        documents.reindex.click(actions.on_reindex, None, panel, api_visibility="private")
+        app.load(actions.on_load, None, panel[:4], api_visibility="private")
+        documents.remove.click(actions.on_remove, [documents.which, picked.docs], panel, api_visibility="private")
+        documents.reindex.click(actions.on_reindex, [picked.docs], panel, api_visibility="private")
         gr.api(api(ws), api_name="ask")
     return app
 

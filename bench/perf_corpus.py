@@ -13,7 +13,6 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +87,7 @@ def save_base(folder: Path, chunks: Sequence[Chunk], vectors: np.ndarray, info: 
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "chunks.jsonl").open("w", encoding="utf-8") as fh:
         for chunk in chunks:
-            fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+            fh.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
     np.save(folder / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
     (folder / "info.json").write_text(json.dumps(info, indent=2), "utf-8")
     return folder
@@ -96,7 +95,7 @@ def save_base(folder: Path, chunks: Sequence[Chunk], vectors: np.ndarray, info: 
 
 def load_base(folder: Path) -> tuple[list[Chunk], np.ndarray, dict[str, Any]]:
     with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
-        chunks = [Chunk(**json.loads(line)) for line in fh]
+        chunks = [Chunk.from_json(json.loads(line)) for line in fh]
     vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     return chunks, vectors, json.loads((folder / "info.json").read_text("utf-8"))
 

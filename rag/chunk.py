@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, Table
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -198,6 +198,19 @@ def context_of(doc: Document, start: int, end: int, section: str | None) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def tables_in(doc: Document, start: int, end: int) -> tuple[Table, ...]:
+    """The document's tables that [start, end) overlaps, each with only the rows inside the span.
+
+    Each keeps its title, column headers, header span, scale and unit, also when the header lines
+    are in an earlier chunk: a chunk cut from the middle of a table is read on its own, and its
+    figures mean nothing without them. Tables are in text order and disjoint, so a binary search
+    finds the first one; a filing has hundreds of tables and thousands of chunks.
+    """
+    first = max(bisect.bisect_right(doc.tables, start, key=lambda table: table.start) - 1, 0)
+    return tuple(table.within(start, end) for table in itertools.takewhile(
+        lambda table: table.start < end, doc.tables[first:]) if table.end > start)
+
+
 def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
     text = doc.text[start:end]
     digest = hashlib.sha256(f"{doc.source}\0{doc.sha256}\0{start}\0{end}".encode()).hexdigest()
@@ -211,4 +224,5 @@ def _make_chunk(doc: Document, start: int, end: int) -> Chunk:
         page=doc.page_at(start),
         section=section,
         context=context_of(doc, start, end, section),
+        tables=tables_in(doc, start, end),
     )

@@ -38,6 +38,23 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def doc_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--doc: the documents to ask about (repeatable, globs allowed; default: all of them)."""
+    return click.option("--doc", "docs", multiple=True, metavar="FILE",
+                        help="Ask only of this document (a source path as indexed, or a glob such as "
+                             "'reports/3M*.pdf'); repeat for several. Default: every document.")(fn)
+
+
+def _scope(ws: Any, docs: tuple[str, ...]) -> frozenset[str] | None:
+    """The indexed sources `--doc` names, or a usage error naming the one that matches none."""
+    from rag.app.scope import ScopeError
+
+    try:
+        return ws.scope(docs)
+    except ScopeError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def llm_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--llm and --llm-base-url for the commands that answer questions."""
     fn = click.option("--llm-base-url", "llm_base_url", default=None,
@@ -225,12 +242,19 @@ def _print_failures(report: Any) -> None:
 
 
 def render_answer(answer: Answer) -> str:
-    """Terminal form: the answer, then numbered sources with location and quote."""
+    """Terminal form: the answer, then its short form and numbered sources with location and quote."""
     return f"{answer.text}\n{render_sources(answer)}"
 
 
 def render_sources(answer: Answer) -> str:
+    """What follows the answer's sentences: the short answer ('Answer: $1,496.5 million (Total sales,
+    2019)', its derivation under it), then each source with the quote, a table row under its column headers."""
     lines = [""]
+    if answer.short and not answer.abstained:
+        lines.append(f"Answer: {answer.short.text}")
+        if answer.short.derivation:
+            lines.append(f"  = {answer.short.derivation}")
+        lines.append("")
     if answer.abstained:
         lines.append("Closest passages:")
         for hit in answer.hits[:3]:
@@ -242,6 +266,8 @@ def render_sources(answer: Answer) -> str:
         where = f"p. {c.page}" if c.page else (c.section or "")
         loc = f"{c.source}" + (f", {where}" if where else "") + f", chars {c.start}-{c.end}"
         lines.append(f"  [{c.id}] {loc}")
+        if c.header:
+            lines.append(f"      {c.header}")
         lines.append(f"      \"{c.quote}\"")
     return "\n".join(lines)
 
@@ -292,20 +318,22 @@ def ingest(corpus: Path | None, index: Path | None, store: str | None, k: int | 
 @main.command()
 @common_options
 @llm_options
+@doc_option
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def ask(question: str, corpus: Path | None, index: Path | None, store: str | None, k: int | None, llm: str | None,
-        llm_base_url: str | None, as_json: bool) -> None:
+        llm_base_url: str | None, as_json: bool, docs: tuple[str, ...]) -> None:
     """Answer QUESTION from the documents, citing the passages used."""
     from rag.app.engine import answer_json
 
     settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
-    engine = build_engine(settings)
+    ws = open_workspace(settings)
+    scope, engine = _scope(ws, docs), ws.engine
     try:
         if as_json:
-            click.echo(json.dumps(answer_json(engine.ask(question)), ensure_ascii=False))
+            click.echo(json.dumps(answer_json(engine.ask(question, scope=scope)), ensure_ascii=False))
         else:
-            _stream_to_terminal(engine.stream(question))
+            _stream_to_terminal(engine.stream(question, scope=scope))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -324,11 +352,13 @@ def _stream_to_terminal(items: Any) -> None:
 @main.command()
 @common_options
 @llm_options
+@doc_option
 def chat(corpus: Path | None, index: Path | None, store: str | None, k: int | None, llm: str | None,
-         llm_base_url: str | None) -> None:
+         llm_base_url: str | None, docs: tuple[str, ...]) -> None:
     """Ask questions in a terminal loop (empty line, 'exit' or Ctrl-D to leave)."""
     settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
     ws = open_workspace(settings)
+    scope = _scope(ws, docs)
     history: list[str] = []
     click.echo(f"Answering from {settings.corpus} ({ws.stats()[1]} chunks). Ask a question.")
     while True:
@@ -342,7 +372,7 @@ def chat(corpus: Path | None, index: Path | None, store: str | None, k: int | No
         history.append(query)
         if query != question:
             click.echo(f"(searching for: {query})")
-        _stream_to_terminal(ws.stream(query))
+        _stream_to_terminal(ws.stream(query, scope=scope))
         click.echo()
 
 
@@ -360,10 +390,11 @@ def chat(corpus: Path | None, index: Path | None, store: str | None, k: int | No
                    "Several gates may follow one flag.")
 @click.argument("more_gates", nargs=-1, metavar="")
 @llm_options
+@doc_option
 def eval_command(corpus: Path | None, index: Path | None, store: str | None, k: int | None, llm: str | None,
                  llm_base_url: str | None, qa: Path, as_json: bool,
                  out: Path | None, compare_to: Path | None, gates: tuple[str, ...],
-                 more_gates: tuple[str, ...]) -> None:
+                 more_gates: tuple[str, ...], docs: tuple[str, ...]) -> None:
     """Score answer accuracy on a question set, offline."""
     if more_gates and not gates:
         raise click.UsageError(f"unexpected arguments {' '.join(more_gates)}: gates go after --fail-under")
@@ -388,15 +419,22 @@ def eval_command(corpus: Path | None, index: Path | None, store: str | None, k: 
     settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
     ws = open_workspace(settings, refresh=True)
     engine, embedder = ws.engine, ws.embedder
+    scope = _scope(ws, docs)
+    try:  # a row's own scope must name indexed documents too
+        for q in questions:
+            if q.scope:
+                ws.scope(q.scope)
+    except ValueError as exc:
+        raise click.ClickException(f"{qa}: question {q.id}: {exc}") from None
 
     if as_json or not sys.stderr.isatty():
-        result = run_eval(engine, questions, settings.corpus, embedder.embed_documents)
+        result = run_eval(engine, questions, settings.corpus, embedder.embed_documents, scope=scope)
     else:
         from rich.progress import Progress
 
         with Progress(console=_stderr_console()) as bar:
             task = bar.add_task("questions", total=len(questions))
-            result = run_eval(engine, questions, settings.corpus, embedder.embed_documents,
+            result = run_eval(engine, questions, settings.corpus, embedder.embed_documents, scope=scope,
                               progress=lambda done, total: bar.update(task, completed=done))
     payload = result.to_json()
     changes = rpt.compare(result.summary, previous) if previous is not None else None
@@ -423,9 +461,11 @@ def eval_command(corpus: Path | None, index: Path | None, store: str | None, k: 
 @click.option("--auth", "auth", default=None, metavar="USER:PASS", envvar="RAG_UI_AUTH",
               help="Require a login [RAG_UI_AUTH].")
 @llm_options
+@doc_option
 def ui(corpus: Path | None, index: Path | None, store: str | None, k: int | None, host: str, port: int,
-       auth: str | None, llm: str | None, llm_base_url: str | None) -> None:
-    """Start the chat UI in the browser (indexes the corpus first, incrementally)."""
+       auth: str | None, llm: str | None, llm_base_url: str | None, docs: tuple[str, ...]) -> None:
+    """Start the chat UI in the browser (indexes the corpus first, incrementally); --doc picks the
+    documents to ask when a page opens, which the page can change."""
     import ui as web
 
     settings = make_settings(corpus=corpus, index=index, store=store, k=k, llm=llm, llm_base_url=llm_base_url)
@@ -438,7 +478,7 @@ def ui(corpus: Path | None, index: Path | None, store: str | None, k: int | None
     if host not in {"127.0.0.1", "localhost", "::1"} and credentials is None:
         raise click.UsageError(f"binding to {host} shares the app beyond this machine: set --auth USER:PASS")
     ws = open_workspace(settings, refresh=True)
-    app = web.create_app(ws)
+    app = web.create_app(ws, _scope(ws, docs)) if docs else web.create_app(ws)
     click.echo(f"Serving {settings.corpus} on http://{host}:{port}", err=True)
     web.launch(app, host=host, port=port, auth=credentials)
 

@@ -33,8 +33,8 @@ from rag.types import Chunk, Profile
 # being chunked, so a huge file still shows progress), "embed" (chunks), then the store's "terms" and
 # "write". On Ray, "files" (loaded and chunked by the workers) comes between "load" and "embed".
 # v2: list markers count toward max_tokens; v3: table rows whole, captions embedded; v4: the document's profile
-# and the chunk's section path embedded with it.
-SPLITTER = "sentence-v4"
+# and the chunk's section path embedded with it; v5: chunks carry their tables' rows, cells and headers.
+SPLITTER = "sentence-v5"
 # Chunks handed to the embedder at once. The int8 model quantizes activations per model batch, so a
 # chunk's vector depends a little on the chunks embedded with it: every pipeline cuts the same slices.
 EMBED_SLICE = 128

@@ -5,7 +5,8 @@ and writes the store, as a single-process ingest does, and hands the new and cha
 two Ray Data stages: `map_batches` over files (load, then chunk with the embedding model's
 tokenizer), then over slices of chunks (embed). Each stage is a pool of actors that build their
 embedder once, in `__init__`, from an `EmbedderSpec`: settings cross the process boundary, never
-a loaded model. Chunks cross it as plain Arrow rows and are rebuilt exactly on the driver.
+a loaded model. Chunks cross it as plain Arrow rows (their tables as a JSON string, as the folder
+index writes them) and are rebuilt exactly on the driver.
 
 The outcome is the single-process one, vectors included, bit for bit. The int8 model quantizes
 activations per model batch, so a chunk's vector depends on the chunks embedded with it (cosine
@@ -51,6 +52,7 @@ ROW_SCHEMA = pa.schema([
     ("warnings", pa.list_(pa.string())), ("load_s", pa.float64()), ("chunk_s", pa.float64()),
     ("id", pa.string()), ("source", pa.string()), ("text", pa.string()), ("start", pa.int64()),
     ("end", pa.int64()), ("page", pa.int64()), ("section", pa.string()), ("context", pa.string()),
+    ("tables", pa.string()),
 ])
 
 
@@ -74,13 +76,21 @@ class EmbedderSpec:
 
 def chunk_row(chunk: Chunk) -> dict[str, Any]:
     """Chunk('a1', 'a.md', 'Hi.', 0, 3) -> {'id': 'a1', 'source': 'a.md', 'text': 'Hi.', 'start': 0, 'end': 3,
-    'page': None, 'section': None, 'context': ''}: plain values Arrow holds exactly."""
-    return asdict(chunk)
+    'page': None, 'section': None, 'context': '', 'tables': None}: plain values Arrow holds exactly.
+
+    Tables are one JSON string (`Chunk.to_json`'s list), None when there are none: rows, cells and
+    their parents nest too deep for one Arrow type to be worth keeping in step with `rag.types`.
+    """
+    data = chunk.to_json()
+    tables = data.pop("tables", None)
+    return {**data, "tables": json.dumps(tables, ensure_ascii=False) if tables else None}
 
 
 def row_chunk(row: Mapping[str, Any]) -> Chunk:
     """The Chunk a `chunk_row` was made from; other keys of the row are ignored."""
-    return Chunk(**{name: row[name] for name in CHUNK_FIELDS})
+    data = {name: row[name] for name in CHUNK_FIELDS}
+    tables = data.pop("tables")
+    return Chunk.from_json({**data, "tables": json.loads(tables) if tables else []})
 
 
 def file_rows(file: int, outcome: Loaded | str, stages: Mapping[str, float]) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ be checked against the document it claims to come from.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,82 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One value of a table row: as printed ("$ (1,577)", "12.5%", "Director") and where it sits in
+    the loaded text (`text[start:end] == cell.text`), under column `column` of its table, on `page`."""
+
+    text: str
+    start: int
+    end: int
+    column: int
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A row: its label, the labels of the rows it sits under ("Capital expenditures" over an
+    indented "Total"), the span of its line in the loaded text, and its value cells."""
+
+    label: str
+    start: int
+    end: int
+    cells: tuple[Cell, ...] = ()
+    parents: tuple[str, ...] = ()
+
+    def name(self) -> str:
+        """'Capital expenditures, Total': the label under its parents, as a reader names the row."""
+        return ", ".join([*self.parents, self.label])
+
+    def cell(self, column: int) -> Cell | None:
+        return next((c for c in self.cells if c.column == column), None)
+
+
+@dataclass(frozen=True)
 class Table:
-    """A table's span of the text, and its caption: the title and column headers (the years)
-    that every chunk cut from it carries, since a row's figures mean nothing without them."""
+    """A table's span of the text, its caption, and what a reader needs to name each figure.
+
+    The caption (title and column headers) is what every chunk cut from the table carries, since
+    a row's figures mean nothing without them. `columns[i]` is the merged header of value column i
+    ("Years ended December 31 2022": several header rows joined top to bottom), `header` the
+    span of the header lines in the text (shown above any row quoted from the table), `scale`
+    the multiplier its figures are stated in ("thousand", "million", "billion" or "") and `unit`
+    the currency or "%" it states for all of them.
+    """
 
     start: int
     end: int
     caption: str
+    title: str = ""
+    columns: tuple[str, ...] = ()
+    rows: tuple[TableRow, ...] = ()
+    scale: str = ""
+    unit: str = ""
+    header: tuple[int, int] | None = None
+
+    def header_line(self) -> str:
+        """'2019 | 2018 | 2017': the column headers as one line, for showing above a quoted row."""
+        return " | ".join(self.columns)
+
+    def rows_between(self, start: int, end: int) -> tuple[TableRow, ...]:
+        """The rows whose line lies inside [start, end): those a chunk or a quote holds."""
+        return tuple(r for r in self.rows if r.start >= start and r.end <= end)
+
+    def within(self, start: int, end: int) -> Table:
+        """This table as a chunk spanning [start, end) holds it: the same headers, only its rows."""
+        return replace(self, rows=self.rows_between(start, end))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Table:
+        """The inverse of `to_json` (tuples from JSON lists, rows and cells from objects)."""
+        rows = tuple(TableRow(r["label"], r["start"], r["end"], tuple(Cell(**c) for c in r.get("cells", ())),
+                              tuple(r.get("parents", ()))) for r in data.get("rows", ()))
+        header = data.get("header")
+        return cls(data["start"], data["end"], data.get("caption", ""), data.get("title", ""),
+                   tuple(data.get("columns", ())), rows, data.get("scale", ""), data.get("unit", ""),
+                   tuple(header) if header else None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -125,11 +194,25 @@ class Chunk:
     section: str | None = None
     # Indexed with the text but never quoted: the caption of the table the chunk was cut from.
     context: str = ""
+    # The structure of the tables the chunk holds (only their rows inside it): what the reader reads.
+    tables: tuple[Table, ...] = ()
 
     @property
     def indexed_text(self) -> str:
         """What is embedded and BM25-indexed: the context, then the quotable text."""
         return f"{self.context}\n{self.text}" if self.context else self.text
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object of plain values; `tables` only when there are any, so table-less chunks read as before."""
+        out = {k: v for k, v in asdict(self).items() if k != "tables"}
+        if self.tables:
+            out["tables"] = [t.to_json() for t in self.tables]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        tables = tuple(Table.from_json(t) for t in data.get("tables") or ())
+        return cls(**{k: v for k, v in data.items() if k != "tables"}, tables=tables)
 
 
 @dataclass(frozen=True)
@@ -156,6 +239,8 @@ class Citation:
     end: int
     quote: str
     section: str | None = None
+    # The column headers of the table the quote is a row of ("2022 | 2021 | 2020"), shown above it.
+    header: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +259,30 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The answer in a few words, above the quotes: a cell with its labels, a span, a list of spans,
+    a count, the item a comparison picks, or one computed step over cited cells.
+
+    `text` is what is shown ("$1,222 million (Capital expenditures, Total, 2022)"); `value` the
+    answer alone ("$1,222 million"), which evaluation scores; every part of it is a cited cell or
+    span, or `derivation` over them ("(44.1 - 56.7) / 56.7 = -22.22%").
+    """
+
+    text: str
+    value: str
+    kind: Literal["cell", "span", "spans", "count", "compare", "computed"]
+    citations: tuple[int, ...] = ()
+    row: str | None = None
+    column: str | None = None
+    unit: str = ""
+    scale: str = ""
+    derivation: str | None = None
+    items: tuple[str, ...] = ()
+    source: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -188,3 +297,5 @@ class Answer:
     model: str | None = None
     # The evidence signals the abstention decision was taken on (coverage, similarity).
     signals: dict[str, float] = field(default_factory=dict)
+    # The answer in a few words, read from the cited cells and spans; None for an explanation or no answer.
+    short: ShortAnswer | None = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.arithmetic import check, passage_figures, stated_figures
+from rag.answer.arithmetic import check
+from rag.answer.figures import passage_figures
+from rag.numbers import stated_figures
 
 CONTRACTS = ["CoreWeave signed an agreement with Meta Platforms worth up to $14.2 billion. "
              "Its OpenAI contracts total $22.4 billion."]

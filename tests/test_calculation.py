@@ -13,10 +13,9 @@ from rag.answer.calculation import (
     find_rows,
     label_match,
     operand_queries,
-    parse_figure,
-    row_parts,
 )
 from rag.answer.cite import answer_sentences
+from rag.numbers import parse_figure, row_parts
 from rag.types import Chunk, Hit
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from rag.chunk import chunk_document, sentence_spans
 from rag.embed.hashing import HashingEmbedder
-from rag.types import Chunk, Document, Section
+from rag.types import Cell, Chunk, Document, Section, Table, TableRow
 
 count = HashingEmbedder().count_tokens
 
@@ -217,3 +218,59 @@ def test_hashing_token_count_is_additive_over_words() -> None:
     """The long-sentence splitter relies on this; the fake must honour it like WordPiece does."""
     text = "Debt, e.g. $5.15 — rose 26.6%!"
     assert tokens(text) == sum(tokens(w) for w in re.findall(r"\S+", text))
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _cash_flow_table(before: str) -> tuple[str, Table]:
+    """The text of a two-column table after `before`, and its structure as a loader gives it: a header
+    line, then rows of cells each at its exact span, on page 2, some under the label row above them."""
+    title, header = "Cash flows (in millions of $)", "Item | 2022 | 2021"
+    text, rows = f"{before}{title}\n{header}\n", []
+    for i in range(12):
+        parent = "Capital expenditures:" if i % 4 == 0 else None
+        if parent:
+            text += parent + "\n"
+        label = f"Segment {i} spending rose"
+        line_start = len(text)
+        text += f"{label} | "
+        first = (len(text), f"({1000 + i:,})")
+        text += f"{first[1]} | "
+        second = (len(text), f"({900 + i:,})")
+        text += f"{second[1]}\n"
+        cells = tuple(Cell(value, at, at + len(value), column, page=2)
+                      for column, (at, value) in enumerate((first, second)))
+        rows.append(TableRow(label, line_start, len(text) - 1, cells, ("Capital expenditures",)))
+    header_start = len(before) + len(title) + 1
+    table = Table(len(before), len(text) - 1, f"{title} {header}", title, ("2022", "2021"), tuple(rows),
+                  "million", "$", (header_start, header_start + len(header)))
+    return text + "\nAfter the table. It ends here.", table
+
+
+def test_a_chunk_cut_from_a_table_carries_its_rows_and_the_headers() -> None:
+    text, table = _cash_flow_table("Intro text. It comes first.\n\n")
+    doc = Document("a.pdf", text, "0" * 64, page_starts=(0,), tables=(table,))
+    chunks = chunk_document(doc, count, max_tokens=40, overlap_tokens=8)
+    inside = [c for c in chunks if c.start < table.end and table.start < c.end]
+    assert len(inside) >= 3, "the table is cut into several chunks"
+    for chunk in chunks:
+        if chunk not in inside:
+            assert chunk.tables == ()
+            continue
+        [held] = chunk.tables
+        assert held.rows == tuple(r for r in table.rows if chunk.start <= r.start and r.end <= chunk.end)
+        assert all(doc.text[c.start : c.end] == c.text and c.page == 2 for r in held.rows for c in r.cells)
+        # The headers, also in chunks whose text starts below the header line.
+        assert dataclasses.replace(held, rows=()) == dataclasses.replace(table, rows=())
+    assert any(c.start > table.header[1] and c.tables[0].rows for c in inside)  # type: ignore[index]
+    assert {r for c in inside for r in c.tables[0].rows} == set(table.rows), "every row reaches a chunk"
+
+
+def test_table_structure_changes_nothing_else_about_the_chunks() -> None:
+    """Ids, texts, offsets and contexts are those of the same table known only by its span and caption."""
+    text, table = _cash_flow_table("Intro text. It comes first.\n\n")
+    bare = Table(table.start, table.end, table.caption)
+    made = [chunk_document(Document("a.pdf", text, "0" * 64, tables=(t,)), count, 40, 8) for t in (table, bare)]
+    structured, plain = ([dataclasses.replace(c, tables=()) for c in chunks] for chunks in made)
+    assert structured == plain and len(plain) > 3

@@ -98,16 +98,31 @@ def test_missing_corpus_is_named(tmp_path: Path, command: list[str]) -> None:
 # ---------------------------------------------------------------- ask
 
 
+def test_ask_doc_restricts_the_answer_to_the_chosen_document(shipped_corpus: Path, shipped_index: Path) -> None:
+    sources = sorted(p.relative_to(shipped_corpus).as_posix() for p in shipped_corpus.rglob("*") if p.is_file())
+    chosen = next(s for s in sources if s.endswith(".md"))
+    out = ask_json(shipped_corpus, shipped_index, FACTUAL, "--doc", chosen)
+    assert out["retrieved"] and {r["source"] for r in out["retrieved"]} == {chosen}
+    assert {c["source"] for c in out["citations"]} <= {chosen}
+
+
+def test_ask_unknown_doc_is_an_error_naming_it(shipped_corpus: Path, shipped_index: Path) -> None:
+    result = invoke("ask", FACTUAL, "--corpus", shipped_corpus, "--index", shipped_index, "--doc", "no-such-file.pdf")
+    assert result.exit_code == 2
+    assert "'no-such-file.pdf' is not in the index" in result.output
+
+
 def test_ask_json_shape(shipped_corpus: Path, shipped_index: Path) -> None:
     out = ask_json(shipped_corpus, shipped_index, FACTUAL)
 
-    assert set(out) == {"question", "answer", "abstained", "mode", "citations", "retrieved", "timings_ms"}
+    assert set(out) - {"short"} == {"question", "answer", "abstained", "mode", "citations", "retrieved",
+                                    "timings_ms", "short_answer", "short_answer_derivation"}
     assert out["question"] == FACTUAL
     assert out["abstained"] is False and out["mode"] == "extractive"
     assert "$14.2 billion" in out["answer"]
     assert out["citations"]
     for c in out["citations"]:
-        assert set(c) == {"id", "source", "page", "start", "end", "quote"}
+        assert set(c) - {"header"} == {"id", "source", "page", "start", "end", "quote"}
         assert f"[{c['id']}]" in out["answer"]
         assert not Path(c["source"]).is_absolute() and (shipped_corpus / c["source"]).is_file()
         assert (shipped_corpus / c["source"]).read_text("utf-8")[c["start"] : c["end"]] == c["quote"]

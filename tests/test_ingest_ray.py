@@ -33,7 +33,7 @@ from rag.embed.base import Embedder
 from rag.ingest import IngestReport, Loaded, ingest
 from rag.ingest_ray import ROW_SCHEMA, Gather, _check_reachable, chunk_row, file_rows, row_chunk
 from rag.store.folder.store import FolderStore
-from rag.types import Chunk, Profile
+from rag.types import Cell, Chunk, Profile, Table, TableRow
 
 PDF = Path(__file__).parent / "data" / "3M_2018_10K_excerpt.pdf"
 START_SECONDS = 60
@@ -46,6 +46,10 @@ START_SECONDS = 60
     Chunk("b2", "dir/b.pdf", "Net sales rose 5%.\n(Millions) 2018", 120, 154, page=3,
           section="Item 7 › Results", context="3M Company · 10-K · FY2018"),
     Chunk("c3", "café.txt", "€ 12 — “quoted” ✓", 7, 24, page=None, section="", context=""),
+    Chunk("d4", "d.pdf", "Total | $ 1,222 | (5.5)%", 60, 84, page=2, context="Capex (in millions) 2022 2021",
+          tables=(Table(20, 90, "Capex (in millions) 2022 2021", "Capex", ("2022", "2021"),
+                        (TableRow("Total", 60, 84, (Cell("$ 1,222", 68, 75, 0, page=2), Cell("(5.5)%", 78, 84, 1)),
+                                  ("Capital expenditures",)),), "million", "$", (40, 59)),)),
 ])
 def test_a_chunk_survives_an_arrow_row(chunk: Chunk) -> None:
     table = pa.Table.from_pylist([{"file": 0, "n": 0, "of": 1, **chunk_row(chunk)}], schema=ROW_SCHEMA)

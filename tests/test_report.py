@@ -13,6 +13,7 @@ from rag.eval.report import (
     GATEABLE,
     GROUPS,
     PAGE_METRICS,
+    SHORT_METRICS,
     compare,
     failed_gates,
     html,
@@ -47,9 +48,11 @@ def _row(qid: str, *, answerable: bool = True, abstained: bool = False, fact_rec
 
 def test_gateable_metrics_are_exactly_the_summary_metrics() -> None:
     """parse_gates checks names before any question runs, so its list must match summarize()."""
-    assert set(summarize([_row("q1")])) == (GATEABLE - PAGE_METRICS) | COUNTS
+    assert set(summarize([_row("q1")])) == (GATEABLE - PAGE_METRICS - SHORT_METRICS) | COUNTS
     paged = _row("q1") | {"pages": [3], "page_hit_at_k": 1.0, "cited_page_hit": 0.0}
-    assert set(summarize([paged])) == GATEABLE | COUNTS | {"page_questions"}
+    assert set(summarize([paged])) == (GATEABLE - SHORT_METRICS) | COUNTS | {"page_questions"}
+    short = _row("q1") | {"short_exact": 1.0, "short_f1": 1.0, "short_given": 1.0, "wrong_short": 0.0}
+    assert set(summarize([short])) == (GATEABLE - PAGE_METRICS) | COUNTS | {"short_questions"}
     assert {name for names in GROUPS.values() for name in names} == GATEABLE
 
 
@@ -167,7 +170,8 @@ def test_html_is_self_contained_with_charts_and_escaped_text() -> None:
     # No external assets: nothing fetched from a URL, no scripts, no stylesheets linked.
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
     assert "<link" not in page and "@import" not in page and "url(" not in page
-    assert page.count("<svg") == len(GROUPS)  # one chart per metric group
+    # One chart per metric group the run measured (these rows have no short answer's gold).
+    assert page.count("<svg") == len(GROUPS) - 1
     # Document and answer text is escaped, never raw.
     assert "<script" not in page and "<iframe" not in page and "<img" not in page and "<b>is</b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -192,3 +196,13 @@ def test_write_reports_writes_three_files(tmp_path: Path) -> None:
     assert all(p.is_file() and p.stat().st_size > 0 for p in written)
     assert json.loads(written[0].read_text("utf-8")) == payload
     assert load_summary(written[0]) == pytest.approx(payload["summary"])
+
+
+def test_short_answer_gates_by_kind_and_from_above() -> None:
+    gates = parse_gates(("short_exact[table]=0.4", "wrong_short_rate=0.2"))
+    assert gates == {"short_exact[table]": 0.4, "wrong_short_rate": 0.2}
+    summary = {"short_exact[table]": 0.35, "wrong_short_rate": 0.25}
+    assert failed_gates(summary, gates) == ["short_exact[table] = 0.35 is below the gate 0.4",
+                                            "wrong_short_rate = 0.25 is above the limit 0.2"]
+    with pytest.raises(ValueError, match="unknown metric 'short_exact\\[\\]'"):
+        parse_gates(("short_exact[]=0.4",))

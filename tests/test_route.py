@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rag.numbers import Period, periods_in
 from rag.retrieve.expand import analyst_terms, expansions, statement_titles, translations
-from rag.retrieve.route import Period, Router, name_keys, period_score, periods_in, profile_period, question_keys
+from rag.retrieve.route import Router, name_keys, period_score, profile_period, question_keys
 from rag.types import Profile
 
 

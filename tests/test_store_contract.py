@@ -24,12 +24,12 @@ from support import use_session_model
 
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
-from rag.ingest import ingest
+from rag.ingest import SPLITTER, ingest
 from rag.load.corpus import load_document
 from rag.store.base import FileEntry, IndexInfo, IndexUnavailable, NewFile, Store
 from rag.store.uri import make_store
 from rag.text import terms
-from rag.types import Chunk, Profile
+from rag.types import Cell, Chunk, Profile, Table, TableRow
 
 KINDS = ("folder", "milvus-lite")
 INFO = IndexInfo("hashing-4", 4, {"max_tokens": 20})
@@ -178,6 +178,49 @@ def test_chunks_round_trip_exactly(store: Store) -> None:
         assert index.chunk(key) in made
 
 
+def table_chunk(source: str, rows: int = 3) -> Chunk:
+    """A chunk cut from the middle of a table: its rows (cells on pages 4 and 5, under a parent
+    row), and the headers whose lines are in an earlier chunk."""
+    lines, body, at = [], [], 500
+    for i in range(rows):
+        label, values = f"Net sales – région {i} ✓", (f"$ {1_000 + i:,}", f"({i}.5)%")
+        line = " | ".join((label, *values))
+        cells, cursor = [], at + len(label) + 3
+        for column, value in enumerate(values):
+            cells.append(Cell(value, cursor, cursor + len(value), column, page=4 + column))
+            cursor += len(value) + 3
+        body.append(TableRow(label, at, at + len(line), tuple(cells), ("Americas", "Total") if i % 2 else ()))
+        lines.append(line)
+        at += len(line) + 1
+    text = "\n".join(lines)
+    table = Table(420, at + 40, "Net sales (in millions) 2022 2021", "Net sales", ("Years ended 2022", "2021"),
+                  tuple(body), "million", "$", (440, 470))
+    return Chunk(f"{source}-t", source, text, 500, 500 + len(text), page=4, section="Item 8",
+                 context=table.caption, tables=(table, Table(0, 10, "An empty one")))
+
+
+def test_a_chunk_with_tables_comes_back_equal_and_is_kept_equal(store: Store) -> None:
+    """Rows, cells with their pages, parents, header span, scale and unit, after the write and after
+    a write that replaces another file and keeps this one (an incremental ingest). A table of 600
+    rows is longer than one Milvus VARCHAR holds."""
+    made = {"t.pdf": [table_chunk("t.pdf"), Chunk("t.pdf-p", "t.pdf", "Plain text.", 900, 911)],
+            "big.pdf": [table_chunk("big.pdf", rows=600)]}
+    assert len(json.dumps(made["big.pdf"][0].to_json()).encode()) > 65_535
+    vectors = HashingEmbedder(dim=4).embed_documents(["a", "b"])
+    write(store, {s: NewFile(f"sha-{s}", c, vectors[: len(c)]) for s, c in made.items()}
+          | {"b.txt": new_file("b.txt", ["beta"])})
+    first = store.open()
+    assert {s: first.chunks_for(s) for s in made} == made
+    assert [first.chunk(key) for key, _ in first.sections_for("big.pdf")] == made["big.pdf"]
+
+    write(store, {"b.txt": new_file("b.txt", ["beta, rewritten"])}, keep={"t.pdf", "big.pdf"})
+    second = store.open()
+    assert {s: second.chunks_for(s) for s in made} == made
+    assert second.chunks_for("b.txt")[0].text == "beta, rewritten"
+    for key, _ in second.dense_search(vectors[0], 5):  # chunks that came with search results
+        assert second.chunk(key) in [*made["t.pdf"], *made["big.pdf"], *second.chunks_for("b.txt")]
+
+
 def test_ingested_chunks_quote_their_documents_verbatim(store: Store, corpus_copy: Path) -> None:
     report = ingest(corpus_copy, store, HashingEmbedder())
     index = store.open()
@@ -190,7 +233,9 @@ def test_ingested_chunks_quote_their_documents_verbatim(store: Store, corpus_cop
 
 # ---------------------------------------------------------------- search
 
-DENSE = {"a.txt": [[1, 0, 0, 0], [0.8, 0.6, 0, 0]], "b.txt": [[0, 1, 0, 0]], "c.txt": [[0.6, 0.8, 0, 0]]}
+DENSE: dict[str, list[list[float]]] = {
+    "a.txt": [[1, 0, 0, 0], [0.8, 0.6, 0, 0]], "b.txt": [[0, 1, 0, 0]], "c.txt": [[0.6, 0.8, 0, 0]],
+}
 
 
 def test_dense_search_is_best_first_within_k_and_sources(store: Store) -> None:
@@ -284,6 +329,23 @@ def test_another_model_or_chunking_rebuilds_everything(store: Store, tmp_path: P
     rechunked = ingest(corpus, store, HashingEmbedder(dim=32), chunk_tokens=10, chunk_overlap=0)
     assert rechunked.rebuilt is not None and "chunking settings changed" in rechunked.rebuilt
     assert rechunked.chunks_embedded == rechunked.chunks_total == len(store.open())
+
+
+def test_an_index_chunked_before_tables_were_kept_is_rebuilt(store: Store, tmp_path: Path) -> None:
+    """Its chunks read (without table structure) until the next ingest, which re-chunks every file."""
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, CORPUS)
+    ingest(corpus, store, HashingEmbedder(dim=16))
+    current = store.open()
+    info = current.info
+    old = IndexInfo(info.embedding_model, info.dim, {**info.chunking, "splitter": "sentence-v4"})
+    with store.lock():
+        store.write(old, {}, set(current.files()), current, no_progress)
+    assert len(store.open()) == len(current)
+    report = ingest(corpus, store, HashingEmbedder(dim=16))
+    assert report.rebuilt is not None and "chunking settings changed" in report.rebuilt
+    assert "sentence-v4" in report.rebuilt and SPLITTER in report.rebuilt
+    assert report.chunks_embedded == report.chunks_total == len(store.open())
 
 
 # ---------------------------------------------------------------- kill -9 mid-write

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,7 +29,7 @@ from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
-from rag.types import Answer, Chunk, Citation, Hit, Profile, Sentence
+from rag.types import Answer, Chunk, Citation, Hit, Profile, Sentence, ShortAnswer
 
 SCRIPT = "<script>alert(1)</script>"
 UNPROFITABLE = "Why is CoreWeave unprofitable?"
@@ -471,7 +473,7 @@ def test_a_pdf_citation_shows_its_page_with_the_quote_highlighted(page: Page, tm
     link.click()
 
     source = page.locator("details.rag-src[open]")
-    expect(source.locator("summary")).to_contain_text(f"{UPLOAD_DIR}/{pdf.name} · page ")
+    expect(source.locator(":scope > summary")).to_contain_text(f"{UPLOAD_DIR}/{pdf.name} · page ")
     image = source.locator("img.rag-page")
     expect(image).to_be_visible()
     assert image.evaluate("i => i.complete && i.naturalWidth > 500 && i.naturalHeight > 500")
@@ -483,6 +485,167 @@ def test_a_pdf_citation_shows_its_page_with_the_quote_highlighted(page: Page, tm
     xs, ys = [x for x, _ in marked], [y for _, y in marked]
     # One statement row is marked: a band across the table, not a block of the page.
     assert max(xs) - min(xs) > shot.width / 3 and max(ys) - min(ys) < shot.height / 15
+
+
+# ---------------------------------------------------------------- the short answer and the documents to ask
+
+PPE_QUESTION = "How much did 3M spend on purchases of property, plant and equipment in 2018?"
+SALES_QUESTION = "What were total sales in 2019?"
+REPORT = """<html><head><title>{name} annual report 2019</title></head><body><h1>{name} annual report 2019</h1>
+<p>{name} grew its bakery business in 2019.</p>
+<table><caption>Consolidated statement of operations (in millions)</caption>
+<tr><th></th><th>2019</th><th>2018</th><th>2017</th></tr>
+<tr><td>Total sales</td><td>$ {sales}</td><td>$ 1,380.2</td><td>$ 1,201.7</td></tr>
+<tr><td>Cost of sales</td><td>902.1</td><td>845.0</td><td>760.3</td></tr>
+</table></body></html>
+"""
+FIGURE = re.compile(r"\(?\$?\s?\d[\d,]*(?:\.\d+)?\)?")
+
+
+def first_row_short(answer: Answer) -> ShortAnswer:
+    """A short answer read from the answer's first citation the simplest way: its first figure, under the
+    label before it and the first column header ('(1,577)', 'Purchases of property, ... (PP&E)', '2018')."""
+    cited = answer.citations[0]
+    figure = FIGURE.search(cited.quote)
+    assert figure is not None, cited.quote
+    row = cited.quote[: figure.start()].strip(" |$")
+    column = cited.header.split(" | ")[0] if cited.header else None
+    return ShortAnswer(f"{figure.group(0)} ({row}, {column})", figure.group(0), "cell", (cited.id,), row, column,
+                       source=cited.source, page=cited.page)
+
+
+class ShortAnswerStandIn(Workspace):
+    """The real workspace, each answer given the short answer `first_row_short` reads from its first citation.
+
+    A stand-in for the reader's logic only, which is tested on its own and changes on its own schedule:
+    retrieval, the extractive answer, its citations and the app are real, and what is tested here (the card,
+    the page it opens, the documents picked) does not depend on how the reader reads a table. `answers`
+    keeps what was shown, to hold the page against.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.answers: list[Answer] = []
+
+    def stream(self, query: str, k: int | None = None, mode: str | None = None, model: str | None = None,
+               scope: Collection[str] | None = None) -> Iterator[str | Answer]:
+        for item in super().stream(query, k, mode, model, scope):
+            if isinstance(item, Answer) and item.citations:
+                item = dataclasses.replace(item, short=first_row_short(item))
+                self.answers.append(item)
+            yield item
+
+
+@pytest.fixture(scope="module")
+def tables(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ShortAnswerStandIn]]:
+    """The app over the shipped corpus, a real 10-K excerpt (PDF) and two annual reports with a table (HTML)."""
+    root = tmp_path_factory.mktemp("tables")
+    corpus = root / "corpus"
+    shutil.copytree(shipped_corpus, corpus)
+    for path in corpus.iterdir():
+        path.chmod(0o644)
+    shutil.copy(DATA / "3M_2018_10K_excerpt.pdf", corpus)
+    for n, (name, sales) in enumerate([("Kestrel Mills", "1,496.5"), ("Osprey Foods", "2,210.0")], start=1):
+        (corpus / f"report-00{n}.html").write_text(REPORT.format(name=name, sales=sales), "utf-8")
+    shutil.copytree(shipped_index, root / "index")
+    ws = ShortAnswerStandIn(corpus, root / "index", real_embedder)
+    assert ws.ingest().added == 3
+    with served(ui.create_app(ws)) as url:
+        yield url, ws
+
+
+@pytest.fixture
+def tables_page(browser: Browser, tables: tuple[str, ShortAnswerStandIn]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route("**/*", offline)
+    tab = context.new_page()
+    tab.goto(tables[0])
+    expect(tab.locator("#rag-question textarea")).to_be_visible()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def opened_large(image: Locator) -> None:
+    """The page picture is shown over the window, wide enough to read a table's figures, and loaded."""
+    expect(image).to_be_visible()
+    box = image.bounding_box()
+    assert box is not None and box["width"] >= 800, box
+    assert image.evaluate("i => i.complete && i.naturalWidth > 0")
+    # Over the whole window: where the question box and the sidebar were, the opened page is what is seen.
+    covered = image.evaluate("""i => ['#rag-question', '#rag-scope', '#rag-docs'].map(id => {
+        const r = document.querySelector(id).getBoundingClientRect();
+        const x = Math.min(Math.max(r.x + r.width / 2, 1), innerWidth - 1);
+        const y = Math.min(Math.max(r.y + r.height / 2, 1), innerHeight - 1);
+        return document.elementFromPoint(x, y).closest('.rag-zoom-view') === i.parentElement; })""")
+    assert covered == [True, True, True], "a panel of the page is drawn over the opened page"
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_the_short_answer_card_comes_first_and_opens_its_page_large(
+        tables_page: Page, tables: tuple[str, ShortAnswerStandIn], tmp_path: Path) -> None:
+    page, ws = tables_page, tables[1]
+    reply = ask(page, PPE_QUESTION)
+    short = ws.answers[-1].short
+    assert short is not None and short.source == "3M_2018_10K_excerpt.pdf" and short.row and short.column
+
+    card = reply.locator("xpath=*[1]")  # the answer's first element
+    expect(card).to_have_class(re.compile(r"\brag-card\b"))
+    expect(card.locator(".rag-card-value")).to_have_text(short.value)
+    expect(card).to_contain_text(short.row)
+    expect(card).to_contain_text(short.column)
+    expect(card).to_contain_text("3M_2018_10K_excerpt.pdf · page 4")
+    zoomed = card.locator(".rag-zoom-view img.rag-page")
+    expect(zoomed).to_be_hidden()
+    card.screenshot(path=str(tmp_path / "ui-card.png"))
+
+    card.locator(".rag-card-value").click()
+
+    opened_large(zoomed)
+    page.screenshot(path=str(tmp_path / "ui-zoom.png"))
+    zoomed.click()  # a click anywhere on it closes it
+    expect(zoomed).to_be_hidden()
+
+    reply.locator("details.rag-src > summary").first.click()  # the source's page, small until clicked
+    thumbnail = reply.locator("details.rag-src[open] details.rag-thumb img.rag-page")
+    expect(thumbnail).to_be_visible()
+    small = thumbnail.bounding_box()
+    thumbnail.click()
+    opened_large(thumbnail)
+    large = thumbnail.bounding_box()
+    assert small and large and large["width"] > small["width"]
+    page.keyboard.press("Escape")
+    expect(reply.locator("details.rag-thumb[open]")).to_have_count(0)
+    for shot in ("ui-card.png", "ui-zoom.png"):
+        assert (tmp_path / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_the_documents_picked_are_the_only_ones_cited(tables_page: Page,
+                                                      tables: tuple[str, ShortAnswerStandIn]) -> None:
+    page, ws = tables_page, tables[1]
+    picker = page.locator("#rag-scope")
+    for chosen in ("report-002.html", "report-001.html"):
+        picker.locator("input").click()
+        page.get_by_role("option", name=chosen).click()
+        page.keyboard.press("Escape")
+        expect(picker).to_contain_text(chosen)
+
+        reply = ask(page, SALES_QUESTION)
+
+        sources = reply.locator("details.rag-src > summary")
+        assert sources.count() >= 1
+        for i in range(sources.count()):
+            expect(sources.nth(i)).to_contain_text(f"] {chosen}")
+        assert {h.chunk.source for h in ws.answers[-1].hits} == {chosen}  # nothing else was even retrieved
+        expect(reply.locator(".rag-card")).to_contain_text(chosen)
+        picker.locator(".token", has_text=chosen).locator(".token-remove").click()
+        expect(picker.locator(".token")).to_have_count(0)
 
 
 def test_calculation_lines_are_set_apart_from_the_quotes() -> None:

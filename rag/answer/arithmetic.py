@@ -23,21 +23,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.answer.figures import (
-    GENERIC,
-    IMPLIED,
-    SCALES,
-    Figure,
-    Stated,
-    direction,
-    level,
-    passage_figures,
-    stated_figures,
-)
-from rag.retrieve.route import periods_in
+from rag.answer.figures import GENERIC, IMPLIED, Figure, direction, level, passage_figures
+from rag.numbers import SCALE_NAMES, SCALES, Stated, periods_in, show, stated_figures
 from rag.text import terms
-
-__all__ = ["Arithmetic", "Derivation", "check", "passage_figures", "stated_figures"]
 
 
 @dataclass(frozen=True)
@@ -64,9 +52,6 @@ class Arithmetic:
         return not self.reason
 
 
-_SCALE_NAMES = {1e3: "thousand", 1e6: "million", 1e9: "billion", 1e12: "trillion"}
-
-
 def _shown(f: Figure) -> str:
     """An operand as the derivation writes it: its magnitude as printed, '(1,577)' -> '1,577'."""
     return f.text.strip("()-−– ")
@@ -83,10 +68,11 @@ def _same_kind(a: Figure, b: Figure) -> bool:
 
 
 def _show(value: float) -> str:
-    """3115.1 -> '3,115.1'; 0.63393 -> '0.6339'; 1577.0 -> '1,577'."""
-    if value == int(value) and abs(value) >= 1:
-        return f"{value:,.0f}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    """A result as a derivation writes it: four decimals below 10, where a ratio's digits matter, else two.
+
+    3115.1 -> '3,115.1'; 0.63393 -> '0.6339'; 63.393 -> '63.39'; 1577.0 -> '1,577'
+    """
+    return show(value, most=4 if abs(value) < 10 else 2)
 
 
 def _matches(result: float, stated: Stated) -> bool:
@@ -153,8 +139,8 @@ def _restated(stated: Stated, f: Figure) -> _Candidate | None:
         return None
     value = _magnitude(f) / stated.scale
     printed = _shown(f) if any(w in f.text.lower() for w in SCALES if len(w) > 2) else \
-        f"{_shown(f)} {_SCALE_NAMES.get(f.scale, _show(f.scale))}"
-    return _Candidate("restated", value, f"{printed} = {_show(value)} {_SCALE_NAMES.get(stated.scale, '')}".rstrip())
+        f"{_shown(f)} {SCALE_NAMES.get(f.scale, _show(f.scale))}"
+    return _Candidate("restated", value, f"{printed} = {_show(value)} {SCALE_NAMES.get(stated.scale, '')}".rstrip())
 
 
 def _fits(kind: str, a: Figure, b: Figure, years: Sequence[int], order: int) -> bool:

@@ -8,7 +8,8 @@ a percentage change) over two figures it found in the asked year's column, it st
 a line of its own, labelled as computed, so a reader can tell it from the documents' words.
 
 Pure functions over text: rows are lines ending in figures ("Inventories (509) (387) 57"), and a
-row's columns are the years of the table's header line above it or in its caption.
+row's columns are the years of the table's header line above it or in its caption, both read by
+`rag.numbers` (`row_parts`, `column_years`).
 """
 
 from __future__ import annotations
@@ -19,16 +20,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.cite import COMPUTED
-from rag.retrieve.route import periods_in
-from rag.text import is_years, stem, words
+from rag.numbers import column_years, decimals, periods_in, row_cells, row_parts, show, table_unit
+from rag.text import stem, words
 from rag.types import Hit
 
 MIN_MATCH = 0.6
 """How surely a label must be an operand's row (`label_match`) to be quoted as it."""
 
-_FIGURE = re.compile(r"^\(?[-–—]?\$?\(?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\)?%?\)?$")
-_NOISE = frozenset({"$", "%", "(", ")", "€", "£"})
-_YEAR = re.compile(r"\b(?:FY|fy)?'?((?:19|20)\d\d)\b")
 _DEFINED = re.compile(r"(?i)\b(?:is\s+)?defined\s+as\b:?\s*(?P<formula>[^?]*?)(?:\.(?=\s|$)|\?|$)")
 _METRIC = re.compile(r"(?i)(?:the\s+)?(?:(?:fy|fiscal\s+)?'?\d{2,4}\s+)?(?P<name>[a-z][\w\s&'-]{2,60}?)\s+(?:is|are)\s+"
                      r"defined\s+as")
@@ -63,45 +61,6 @@ class Row:
     text: str
     values: dict[int, float]
     unit: str | None = None  # "millions", "thousands", "billions": the scale the table states, if it does
-
-
-def parse_figure(token: str) -> float | None:
-    """'(1,577)' -> -1577.0; '$5,363' -> 5363.0; '12.5%' -> 12.5; '—' -> 0.0; 'Net' -> None."""
-    if token in ("—", "–", "-"):
-        return 0.0
-    match = _FIGURE.match(token)
-    if not match:
-        return None
-    value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
-    return -value if token.startswith("(") or token.lstrip("($").startswith(("-", "–", "—")) else value
-
-
-def row_cells(line: str) -> tuple[str, list[tuple[str, float]]]:
-    """A row's label and its figures in column order, each as printed and as a value.
-
-    'Inventories (509) (387) 57' -> ('Inventories', [('(509)', -509.0), ('(387)', -387.0), ('57', 57.0)])
-    """
-    tokens = line.split()
-    cells: list[tuple[str, float]] = []
-    while tokens:
-        if tokens[-1] in _NOISE:
-            tokens.pop()
-            continue
-        value = parse_figure(tokens[-1])
-        if value is None:
-            break
-        cells.append((tokens.pop(), value))
-    return " ".join(tokens), cells[::-1]
-
-
-def row_parts(line: str) -> tuple[str, list[float]]:
-    """A row's label and its figures in column order.
-
-    'Net cash provided by operating activities $ 381,603 $ 465,699' -> ('Net cash provided by operating
-    activities', [381603.0, 465699.0]); 'Revenue grew.' -> ('Revenue grew.', [])
-    """
-    label, cells = row_cells(line)
-    return label, [value for _, value in cells]
 
 
 @lru_cache(maxsize=256)
@@ -237,7 +196,7 @@ def find_rows(operands: Sequence[str], hits: Sequence[Hit]) -> list[Row]:
 def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
     """The lines of a hit that are rows, each with its figures mapped to the years of the header above it."""
     chunk = hit.chunk
-    header: list[int] = [int(y) for line in chunk.context.splitlines() if is_years(line) for y in _YEAR.findall(line)]
+    header: list[int] = [y for line in chunk.context.splitlines() for y in column_years(line)]
     unit = table_unit(chunk.context)
     out = []
     offset = 0
@@ -245,8 +204,9 @@ def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
         start = chunk.start + offset
         offset += len(line) + 1
         unit = table_unit(line) or unit
-        if is_years(line):
-            header = [int(y) for y in _YEAR.findall(line)]
+        years = column_years(line)
+        if years:
+            header = years
             continue
         label, values = row_parts(line)
         if len(values) < 1 or not re.search(r"[A-Za-z]", label):
@@ -254,16 +214,6 @@ def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
         by_year = dict(zip(header, values, strict=True)) if len(header) == len(values) else {}
         out.append(Row(operand, index, start, start + len(line), line, by_year, unit))
     return out
-
-
-_UNIT = re.compile(r"(?i)(?:\bin\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
-                   r"(millions|thousands|billions)\b")
-
-
-def table_unit(text: str) -> str | None:
-    """The scale a table states: '(Dollars in millions, except per share)' -> 'millions'; '(Millions)' -> 'millions'."""
-    match = _UNIT.search(text)
-    return match.group(1).lower() if match else None
 
 
 def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
@@ -280,7 +230,7 @@ def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
         if new is None or old is None or old <= 0 or new < 0:
             return None  # a change from or to a loss has no percentage that reads right
         result = 100 * (new - old) / abs(old)
-        return (f"{COMPUTED} ({_show(new)} - {_show(old)}) / {_show(abs(old))} = {result:.1f}% "
+        return (f"{COMPUTED} ({show(new, most=2)} - {show(old, most=2)}) / {show(abs(old), most=2)} = {result:.1f}% "
                 f"({asked.name}, {asked.years[1]} to {asked.years[0]}).")
     if len(rows) != 2 or rows[0].unit is None or rows[0].unit != rows[1].unit:
         return None  # two figures are combined only when both tables state the same scale
@@ -291,19 +241,9 @@ def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
     if a is None or b is None or a < 0 or b < 0 or (asked.operator == "/" and b == 0):
         return None
     result = {"/": lambda: a / b, "-": lambda: a - b, "+": lambda: a + b, "*": lambda: a * b}[asked.operator]()
-    places = 2 if asked.operator in "/*" else max(_decimals(rows[0].text), _decimals(rows[1].text))
+    # A sum or a difference is printed at the precision of its operands' rows: 'Sales 3,676.2 2,807.0' -> 1.
+    places = 2 if asked.operator in "/*" else max(
+        (decimals(token) for row in rows for token, _ in row_cells(row.text)[1]), default=0)
     unit = "" if asked.operator in "/*" else f" {rows[0].unit}"
-    return f"{COMPUTED} {_show(a)} {asked.operator} {_show(b)} = {_show(result, places)}{unit} ({asked.name}, {year})."
-
-
-def _decimals(row: str) -> int:
-    """Decimal places the row prints its figures with: 'Sales 3,676.2 2,807.0' -> 1; 'Sales 1,577' -> 0."""
-    figures = row[len(row_parts(row)[0]):]
-    return max((len(d) for d in re.findall(r"\d\.(\d+)", figures)), default=0)
-
-
-def _show(value: float, places: int | None = None) -> str:
-    """1577.0 -> '1,577'; 3115.1 -> '3,115.1'; (0.8831, 2) -> '0.88'."""
-    if places is not None:
-        return f"{value:,.{places}f}"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return (f"{COMPUTED} {show(a, most=2)} {asked.operator} {show(b, most=2)} = {show(result, places)}{unit} "
+            f"({asked.name}, {year}).")

@@ -26,12 +26,13 @@ from rag.answer.calculation import (
     operand_queries,
 )
 from rag.answer.cite import CALCULATION
+from rag.answer.reader import header_of, read, with_short
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
 from rag.retrieve.expand import analyst_terms, translations
 from rag.text import ORDINALS, is_number, is_years, names, terms
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Citation, Hit, TableRow
 
 NOT_FOUND = "I couldn't find this in the documents."
 MIN_COVERAGE = 0.3
@@ -148,6 +149,12 @@ def covers(term: str, vocabulary: set[str]) -> bool:
     return any(term.startswith(p) and len(term) - len(p) >= 4 and term[len(p):] in vocabulary for p in _NEGATION)
 
 
+def _row_text(hit: Hit, row: TableRow) -> str:
+    """The row's line as its chunk holds it (a row is never cut: chunks break between rows)."""
+    chunk = hit.chunk
+    return chunk.text[row.start - chunk.start : row.end - chunk.start]
+
+
 def is_why(question: str) -> bool:
     q = question.lower()
     return bool(re.search(r"\b(why|reasons?|how come|what (?:makes|drives|explains)|explain|risks?|challenges?)\b", q))
@@ -249,7 +256,14 @@ class ExtractiveAnswerer:
             result = compute(asked, rows)
             if result:
                 notes.append(result)
-        return self._compose(question, hits, chosen, signals, notes)
+        found = read(question, hits)
+        if found is not None:
+            # The reader's rows are quoted first: every part of the short answer is a cited cell.
+            read_rows = [Candidate(i, row.start, row.end, _row_text(hits[i], row)) for i, row in found.rows]
+            quoted = {(r.hit_index, r.start) for r in read_rows}
+            chosen = read_rows + [c for c in chosen if (c.hit_index, c.start) not in quoted]
+        answer = self._compose(question, hits, chosen, signals, notes)
+        return with_short(answer, found) if found is not None else answer
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """The answer's lines, then the Answer: an extractive answer is ready all at once."""
@@ -369,7 +383,8 @@ class ExtractiveAnswerer:
         lines = []
         for n, c in enumerate(ordered, start=1):
             chunk = hits[c.hit_index].chunk
-            citations.append(Citation(n, chunk.source, chunk.page, c.start, c.end, c.text, chunk.section))
+            citations.append(Citation(n, chunk.source, chunk.page, c.start, c.end, c.text, chunk.section,
+                                      header_of(chunk, c.start, c.end)))
             lines.append(f"{c.text} [{n}]")
         text = "\n".join([lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines), *notes])
         return Answer(question, text, False, "extractive", tuple(citations), tuple(hits), signals=signals)

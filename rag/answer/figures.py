@@ -2,9 +2,10 @@
 
 A table's cell is its row's label, its column's year (from the header of years above it, or at the
 end of a caption) and the table's scale ("in millions"); a figure in prose is the words of its clause
-and the scale word after it; a sentence's figure is its value, unit ("%", percentage points, "x"),
-scale word, printed precision, and whether it is stated as a level ("was 16.8%") or as a rise or a
-fall ("rose 14.9%"). `rag.answer.arithmetic` checks one against the others.
+and the scale word after it; a sentence's figure (`rag.numbers.Stated`: value, unit, scale word,
+precision) is stated as a level ("was 16.8%") or as a rise or a fall ("rose 14.9%").
+`rag.answer.arithmetic` checks one against the others. The printed figures, rows, scales and years are
+parsed by `rag.numbers`; this module says what each figure is about.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.answer.calculation import row_cells, table_unit
-from rag.text import is_years, stem, terms, words
+from rag.numbers import (
+    SCALES,
+    Stated,
+    caption_years,
+    column_years,
+    row_cells,
+    scale_follows,
+    stated_figures,
+    table_unit,
+)
+from rag.text import stem, terms, words
 
-SCALES = {"thousand": 1e3, "thousands": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "m": 1e6,
-          "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12}
-
-# A figure as a sentence writes it: "-$14.2 billion", "63%", "9.6 percentage points", "2.3x", "1,577".
-_NUMBER = re.compile(
-    r"(?<![\w.,\-−–])(?P<sign>[-−–])?(?P<cur>\$\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?![\d]|[.,]\d|[-−–]?[A-Za-z]\w*-?[A-Za-z]|[-−–][A-Za-z])"
-    r"(?:\s?(?P<unit>%|percent\b|percentage\s+points?\b|pp\b|points?\b|x\b|times\b))?"
-    r"(?:\s?(?P<scale>thousands?|millions?|billions?|trillion|bn|mn|[kmb])\b)?", re.I)
-_FISCAL = re.compile(r"(?i)\b(?:fy|fiscal(?:\s+year)?)\s*'?$")
 # Which way a figure moved: a verb of its clause ("rose 14.9%", "cut its capex by 25.6%") or a word next to
 # it ("up 14.9%", "14.9% higher", "a 14.9% increase"); an adjective further off ("the higher volume added
 # $4.3 billion") says nothing of the figure.
@@ -43,9 +43,6 @@ GENERIC = frozenset(stem(w) for w in "total net year years fiscal compared milli
     | _INCREASE | _DECREASE
 # A margin is a share of sales: the sentence names the numerator's row, and the denominator by this word alone.
 IMPLIED = {stem("margin"): frozenset({stem("sales"), stem("revenue"), stem("revenues")})}
-# "December 31, 2019": a day of a date, not a figure.
-_MONTH = re.compile(r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-                    r"sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+$")
 # A figure stated as a level, not as a change: "to $13,411 million", "was 16.8%", "at 13.1%"; but "was 33.7%
 # higher" is a change.
 _LEVEL = re.compile(r"(?i)\b(?:to|at|was|were|is|are|of|reached|totaled|totalled)\s+"
@@ -55,9 +52,6 @@ _CHANGE_OF = re.compile(r"(?i)\b(?:increase|decrease|rise|decline|growth|drop|re
                         r"(?:about\s+|approximately\s+|roughly\s+|nearly\s+)?$")
 _COMPARATIVE = re.compile(r"(?i)^\s*(?:\w+\s+)?(?:higher|lower|more|less|above|below|greater|larger|smaller|up|down|"
                           r"increase|decrease|rise|drop|decline|growth)\b")
-# A table's column header of years at the end of its caption: "... (Dollars in millions) 2018 2017".
-_HEADER_YEARS = re.compile(r"(?:(?<=\s)|^)((?:(?:19|20)\d\d\*?\s+)+(?:19|20)\d\d\*?)\s*$")
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -77,46 +71,6 @@ class Figure:
     alias: frozenset[str] = frozenset()  # a row's short name in parentheses: "(PP&E)"
 
 
-@dataclass(frozen=True)
-class Stated:
-    """A figure of the sentence: as printed, its value, its unit ('%', 'pp', 'x' or ''), its scale
-    word's size (None if it names none), its decimals, and whether it is money ($)."""
-
-    text: str
-    value: float
-    unit: str
-    scale: float | None
-    decimals: int
-    money: bool
-    start: int
-
-
-def stated_figures(sentence: str) -> list[Stated]:
-    """The figures a sentence states, years left out.
-
-    'Capex rose 14.9% to $1.58 billion in FY2018.' -> [Stated('14.9%', 14.9, '%', ...), Stated('$1.58 billion',
-    1.58, '', 1e9, 2, True, ...)]
-    """
-    out = []
-    for m in _NUMBER.finditer(sentence):
-        number, unit_word, scale_word = m.group("num"), (m.group("unit") or "").lower(), m.group("scale")
-        value = float(number.replace(",", ""))
-        is_year = (not m.group("cur") and not unit_word and not scale_word and "," not in number and "." not in number
-                   and 1900 <= value <= 2100)
-        if is_year or _FISCAL.search(sentence[: m.start()]) or (value <= 31 and _MONTH.search(sentence[: m.start()])):
-            continue
-        if scale_word and len(scale_word) == 1 and not m.group("cur"):
-            continue  # "3M" is a name, "$12m" is money
-        unit = {"%": "%", "percent": "%", "x": "x", "times": "x"}.get(unit_word, "pp" if unit_word else "")
-        if unit == "pp" and unit_word.startswith("point") and "percentage" not in sentence[m.start() - 12:m.start()]:
-            unit = "pp"  # "up 2.1 points" is a percentage-point move in a sentence about margins
-        sign = -1.0 if m.group("sign") else 1.0
-        decimals = len(number.partition(".")[2])
-        out.append(Stated(m.group().strip(), sign * value, unit, SCALES.get(scale_word.lower()) if scale_word else None,
-                          decimals, bool(m.group("cur")), m.start()))
-    return out
-
-
 def passage_figures(passage: str, context: str = "", index: int = 0) -> list[Figure]:
     """The figures of passage number `index`: table cells with their row's label, their column's year and
     the table's scale; figures in prose with the words of their clause and the scale word after them."""
@@ -125,16 +79,16 @@ def passage_figures(passage: str, context: str = "", index: int = 0) -> list[Fig
     unit: str | None = None
     # The context names the document and the table; only its caption's scale and years are read from it.
     lines: list[tuple[str, tuple[int, int, int] | None]] = [
-        (c, None) for c in context.splitlines() if is_years(c) or table_unit(c) or _HEADER_YEARS.search(c)]
+        (c, None) for c in context.splitlines() if column_years(c) or table_unit(c) or caption_years(c)]
     offset = 0
     for text in passage.split("\n"):
         lines.append((text, (index, offset, offset + len(text))))
         offset += len(text) + 1
     for line, where in lines:
         unit = table_unit(line) or unit
-        years_at_end = _HEADER_YEARS.search(line)
-        if years_at_end or is_years(line):
-            header = [int(y) for y in re.findall(r"(?:19|20)\d\d", years_at_end.group(1) if years_at_end else line)]
+        heading = caption_years(line) or column_years(line)
+        if heading:
+            header = heading
             continue
         label, cells = row_cells(line)
         if cells and re.search(r"[A-Za-z]{2}", label) and not _prose(label):
@@ -161,7 +115,6 @@ def _prose(label: str) -> bool:
 # What a row is, before what it includes: "Purchases of property and equipment, including internal-use software".
 _HEAD = re.compile(r"(?i),?\s+(?:including|excluding|net of|less)\b|\s*\(")
 _ALIAS = re.compile(r"\(([A-Z][A-Za-z&.\-]{1,12})\)")
-_SCALE_AHEAD = re.compile(r"(?i)(?:[^.;]|\.\d){0,20}?\b(?:thousands?|millions?|billions?|trillion)\b")
 
 
 def _prose_figures(line: str, where: tuple[int, int, int]) -> Iterator[Figure]:
@@ -170,7 +123,7 @@ def _prose_figures(line: str, where: tuple[int, int, int]) -> Iterator[Figure]:
         after = terms(line[s.start + len(s.text): s.start + len(s.text) + 40])[:3]
         percent = s.unit in ("%", "pp")
         scale = s.scale
-        if scale is None and s.money and not _SCALE_AHEAD.match(line, s.start + len(s.text)):
+        if scale is None and s.money and not scale_follows(line, s.start + len(s.text)):
             scale = 1.0  # "$4,200,000,000" is dollars; in "$2.9 to $3.4 billion" the scale comes after
         yield Figure(s.text, s.value, "%" if percent else "", None if percent else scale,
                      frozenset(before + after) - GENERIC, None, where, cell=False,

@@ -20,6 +20,7 @@ from typing import Any
 from rag.answer.cite import MARKER, Numbering, split_markers
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.prompt import NOT_FOUND, build_messages, message_text
+from rag.answer.reader import attach_short
 from rag.answer.verify import MIN_SIMILARITY, Check, verify
 from rag.chunk import sentence_spans
 from rag.config import LLM_ANSWER_TOKENS, LLM_CONTEXT
@@ -146,8 +147,9 @@ class GenerativeAnswerer:
             notes.append(f"{len(unverified)} of {len(state.sentences)} generated sentences could not be verified "
                          f"against the passages they cite and {how} "
                          f"({', '.join(f'{n} {reason}' for reason, n in why.most_common())}).")
-        yield Answer(question, " ".join(state.shown), False, "generative", tuple(state.numbering.citations),
-                     tuple(hits), sentences=tuple(state.sentences), note=" ".join(notes) or None, model=self.label)
+        answer = Answer(question, " ".join(state.shown), False, "generative", tuple(state.numbering.citations),
+                        tuple(hits), sentences=tuple(state.sentences), note=" ".join(notes) or None, model=self.label)
+        yield attach_short(answer, question, hits)
 
     @staticmethod
     def fallback_text() -> str:

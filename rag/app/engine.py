@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
@@ -47,10 +47,11 @@ class Engine:
         t0 = time.perf_counter()
         question = request["question"]
         k = self.answerer.passages_for(question, request.get("k") or self.retriever.k)
-        hits = self.retriever.search(question, k)
+        scope = request.get("scope")
+        hits = self.retriever.search(question, k, scope)
         seen = {hit.chunk.id for hit in hits}
         for query in self.answerer.queries_for(question):
-            for hit in self.retriever.search(query, SUB_QUERY_PASSAGES):
+            for hit in self.retriever.search(query, SUB_QUERY_PASSAGES, scope):
                 if hit.chunk.id not in seen:
                     seen.add(hit.chunk.id)
                     hits.append(hit)
@@ -70,15 +71,17 @@ class Engine:
                 else:
                     yield item
 
-    def stream(self, question: str, k: int | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, k: int | None = None,
+               scope: Collection[str] | None = None) -> Iterator[str | Answer]:
+        """The answer to `question` from the documents in `scope` (sources as indexed; None: all of them)."""
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         if not question:
             raise ValueError("the question is empty")
-        yield from self.chain.stream({"question": question, "k": k})
+        yield from self.chain.stream({"question": question, "k": k, "scope": frozenset(scope) if scope else None})
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, scope: Collection[str] | None = None) -> Answer:
         final = None
-        for item in self.stream(question, k):
+        for item in self.stream(question, k, scope):
             if isinstance(item, Answer):
                 final = item
         if final is None:
@@ -94,7 +97,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "mode": answer.mode,
         "citations": [
-            {"id": c.id, "source": c.source, "page": c.page, "start": c.start, "end": c.end, "quote": c.quote}
+            {"id": c.id, "source": c.source, "page": c.page, "start": c.start, "end": c.end, "quote": c.quote,
+             **({"header": c.header} if c.header else {})}
             for c in answer.citations
         ],
         "retrieved": [
@@ -102,7 +106,11 @@ def answer_json(answer: Answer) -> dict[str, Any]:
              "score": round(h.score, 6)} for h in answer.hits
         ],
         "timings_ms": answer.timings_ms,
+        "short_answer": answer.short.text if answer.short else None,
+        "short_answer_derivation": answer.short.derivation if answer.short else None,
     }
+    if answer.short:
+        out["short"] = dataclasses.asdict(answer.short)
     if answer.sentences:
         out["sentences"] = [dataclasses.asdict(s) for s in answer.sentences]
     if answer.note:

@@ -1,9 +1,13 @@
-"""Answers as HTML for the chat: [n] links, sources with the quote in its context, page images.
+"""Answers as HTML for the chat: a short-answer card, [n] links, sources with the quote in its
+context, page images.
 
 Kept apart from `ui.py` (the Gradio wiring) because it is pure: an `Answer` in, a string of
 HTML out, testable without a server. Document text is data, never markup: it is escaped, and
 put on one line so the chat's Markdown pass cannot reinterpret it; the only markup taken from
 a document is a Markdown file's own bold and italics, rebuilt here as tags that always nest.
+A cited page opens large with no script, which the chat's sanitizer would strip: its picture
+sits in a `<details>` summary that the stylesheet turns into a full-window overlay while open,
+so one click opens it and the next closes it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from html import escape
 
 from rag.answer.cite import NOTES, link_markers
 from rag.app.workspace import Workspace
-from rag.types import Answer, Citation, Profile
+from rag.load.pdf.render import render_quote
+from rag.types import Answer, Citation, Profile, ShortAnswer
 
 EXAMPLES = [
     "Why is CoreWeave unprofitable?",
@@ -27,6 +32,9 @@ SHIPPED_SOURCES = frozenset({"coreweave-vs-microsoft-ai-infrastructure.txt", "mi
 # Forms whose documents state a company's revenue for a period.
 FINANCIAL_FORMS = frozenset({"10-K", "10-Q", "8-K", "20-F", "40-F", "6-K", "earnings release"})
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+ZOOM_SCALE = 2.0
+"""Pixels per PDF point of a cited page's picture. Opened at its own size, a filing's 8-point table
+figures are then about 16 px tall and legible; at the workspace's thumbnail scale (1.4) they blur."""
 
 
 def _text(text: str) -> str:
@@ -117,8 +125,18 @@ def _passage(before: str, quote: str, after: str, source: str) -> str:
     return _markup(_emphasize(text) if source.lower().endswith(MARKDOWN_SUFFIXES) else text)
 
 
-def _page_image(workspace: Workspace, citation: Citation) -> str:
-    """The cited PDF page with the quote highlighted, inline as a data: URI.
+def _page_image(workspace: Workspace, citation: Citation) -> tuple[int, bytes] | None:
+    """(page, PNG) of the cited PDF page with the quote highlighted, drawn at ZOOM_SCALE; None for
+    other formats and for a file that can no longer be read or drawn."""
+    document = workspace.document(citation.source)
+    if document is None or not document.lines:
+        return None
+    return render_quote(workspace.corpus / citation.source, document.lines, citation.start, citation.end,
+                        scale=ZOOM_SCALE)
+
+
+def _picture(source: str, shown: tuple[int, bytes]) -> str:
+    """The page as an <img>, inline as a data: URI.
 
     Inline, the image travels inside the chat message itself: Gradio's HTML sanitizer keeps
     data: images, the picture needs no route of its own (which would sit outside the app's
@@ -126,19 +144,68 @@ def _page_image(workspace: Workspace, citation: Citation) -> str:
     it. The price is message size, which is why only citations get one, never the
     abstention's closest passages.
     """
-    shown = workspace.page_image(citation.source, citation.start, citation.end)
-    if shown is None:
-        return ""
     page, png = shown
-    alt = _text(f"page {page} of {citation.source}, quoted passage highlighted")
+    alt = _text(f"page {page} of {source}, quoted passage highlighted")
     return f'<img class="rag-page" alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
+def _zoomable(summary: str, picture: str, kind: str) -> str:
+    """`summary` and a page picture that a click opens over the whole window and a second click closes.
+
+    The picture sits inside the <summary>, so it takes the click that closes it; `kind` is
+    'rag-thumb' (the picture shown small until opened) or 'rag-card' (hidden until opened).
+    """
+    return (f'<details class="rag-zoom {kind}"><summary title="Click to see the page large; click again to close">'
+            f'{summary}<span class="rag-zoom-view">{picture}</span></summary></details>')
+
+
+def short_card(short: ShortAnswer, turn: int, cited: set[int], picture: str = "") -> str:
+    """The answer in a few words, as a card above the quotes: the value large, then what names it
+    (row, period, unit), how it was computed, and where it stands, linked to its sources.
+
+    With the cited page's `picture` (a PDF), clicking the card opens that page large.
+    """
+    how = {"computed": "Computed", "compare": "Compared"}.get(short.kind, "From")
+    unit = " ".join(p for p in (short.unit, short.scale) if p)
+    facts = [("Row", short.row), ("Period", short.column), ("Unit", unit), (how, short.derivation)]
+    shown = "".join(f'<span class="rag-fact"><span class="rag-fact-name">{name}</span> {_text(value)}</span>'
+                    for name, value in facts if value)
+    links = "".join(f' <a class="rag-cite" href="#src-{turn}-{n}">[{n}]</a>' for n in short.citations if n in cited)
+    if short.source:
+        shown += (f'<span class="rag-fact rag-card-source"><span class="rag-fact-name">Source</span> '
+                  f"{_where(short.source, short.page, None)}{links}</span>")
+    body = f'<span class="rag-card-value">{_text(short.value)}</span>{shown}'
+    if not picture:
+        return f'<div class="rag-card">{body}</div>'
+    return _zoomable(f'{body}<span class="rag-card-hint">Click to see the page</span>', picture, "rag-card")
+
+
+def _header_line(header: str | None) -> str:
+    """A quoted table row's column headers, shown above it: '2019 | 2018 | 2017' makes its figures readable."""
+    return f'<span class="rag-header" title="the columns of the table this row is from">{_text(header)}</span>' \
+        if header else ""
 
 
 def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None, query: str | None = None,
                   show_retrieved: bool = False) -> str:
     """An answer as HTML: [n] markers link to numbered sources, each quote highlighted in
-    its surrounding text; an abstention is marked as such with the closest passages."""
+    its surrounding text; an abstention is marked as such with the closest passages. A short
+    answer comes first, as a card; a quoted table row has its column headers above it."""
     parts = []
+    pages: dict[int, tuple[int, bytes] | None] = {}  # each cited page drawn once, for the card and its source
+
+    def picture(c: Citation) -> str:
+        if workspace is None:
+            return ""
+        if c.id not in pages:
+            pages[c.id] = _page_image(workspace, c)
+        shown = pages[c.id]
+        return _picture(c.source, shown) if shown else ""
+
+    if answer.short and not answer.abstained:
+        first = next((c for c in answer.citations if c.id in answer.short.citations), None)
+        parts.append(short_card(answer.short, turn, {c.id for c in answer.citations},
+                                picture(first) if first else ""))
     if query:
         parts.append(f'<div class="rag-query">Searched for: {_text(query)}</div>')
     if answer.abstained:
@@ -166,7 +233,10 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
 
     def shown(line: str) -> str:
         quoted_from = {int(n) for n in re.findall(r"\[(\d+)\]", line)}
-        return emphasis(line) if quoted_from & markdown else _text(line)
+        text = emphasis(line) if quoted_from & markdown else _text(line)
+        headers = dict.fromkeys(c.header for c in answer.citations
+                                if c.id in quoted_from and c.header and c.quote and c.quote in line)
+        return "".join(_header_line(h) for h in headers) + text
 
     lines = [re.sub(r"^- ", "", line) for line in answer.text.splitlines() if line.strip()]
     # The answerer's own labelled lines (the calculation asked, a result computed from quoted figures) are set
@@ -182,10 +252,11 @@ def render_answer(answer: Answer, turn: int, workspace: Workspace | None = None,
     for c in answer.citations:
         before, quote, after = workspace.passage_context(c.source, c.start, c.end) if workspace else ("", "", "")
         body = f"…{_passage(before, quote or c.quote, after, c.source)}…"
-        image = _page_image(workspace, c) if workspace else ""
+        image = picture(c)
         parts.append(f'<details class="rag-src" id="src-{turn}-{c.id}"><summary>[{c.id}] '
                      f"{_where(c.source, c.page, c.section)}, chars {c.start}–{c.end}</summary>"
-                     f"<blockquote>{body}</blockquote>{image}</details>")
+                     f"{_header_line(c.header)}<blockquote>{body}</blockquote>"
+                     f"{_zoomable('', image, 'rag-thumb') if image else ''}</details>")
     parts.append("</div>")
     if show_retrieved:
         rows = "".join(f"<li>{_text(h.chunk.source)} ({h.score:.4f}): {_text(h.chunk.text[:300])}…</li>"

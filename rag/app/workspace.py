@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from rag.answer.generative import GenerativeAnswerer
 from rag.app import feedback, uploads
 from rag.app.conversation import condense, standalone
 from rag.app.engine import Engine
+from rag.app.scope import resolve_scope
 from rag.app.uploads import Refused
 from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS, K
 from rag.embed.base import CachedEmbedder, Embedder
@@ -194,15 +195,21 @@ class Workspace:
         return standalone(question, history)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
-            mode: str | None = None, model: str | None = None) -> tuple[str, Answer]:
-        """Answer a question in a conversation; returns the standalone question too."""
+            mode: str | None = None, model: str | None = None,
+            scope: Collection[str] | None = None) -> tuple[str, Answer]:
+        """Answer a question in a conversation, from the documents in `scope` (None: all); returns the
+        standalone question too."""
         query = self.standalone(question, history)
-        return query, self.engine_for(mode, model).ask(query, k)
+        return query, self.engine_for(mode, model).ask(query, k, scope)
 
     def stream(self, query: str, k: int | None = None, mode: str | None = None,
-               model: str | None = None) -> Iterator[str | Answer]:
+               model: str | None = None, scope: Collection[str] | None = None) -> Iterator[str | Answer]:
         """Text as it is verified, then the final Answer (see Engine.stream)."""
-        return self.engine_for(mode, model).stream(query, k)
+        return self.engine_for(mode, model).stream(query, k, scope)
+
+    def scope(self, patterns: Sequence[str]) -> frozenset[str] | None:
+        """The indexed documents `--doc` patterns name (None: all); ScopeError names one that matches none."""
+        return resolve_scope(patterns, self._current()[0].files().keys(), str(self.corpus))
 
     def passage_context(self, source: str, start: int, end: int, margin: int = 240) -> tuple[str, str, str]:
         """(before, quote, after) around a citation, for highlighting it in its context."""

@@ -21,6 +21,16 @@ class Question:
     sources: tuple[str, ...] = ()
     # 1-based pages of the listed sources that hold the evidence (FinanceBench's `pages`).
     pages: tuple[int, ...] = ()
+    # The documents the question is asked of (retrieval searches only these); empty: all.
+    scope: tuple[str, ...] = ()
+    # The short answer's gold: one span or figure, or several spans (TAT-QA's `answers`), with the scale a
+    # figure is stated in ("thousand", "million", "billion", "percent" or ""); empty: the `facts` are the spans.
+    answers: tuple[str, ...] = ()
+    scale: str = ""
+    # What kind of question it is, where rows say so: TAT-QA's `type` (span, multi-span, arithmetic,
+    # count) and `answer_from` (table, text, table-text); FinanceBench's question type.
+    type: str = ""
+    answer_from: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -60,11 +70,22 @@ def load_questions(path: Path) -> list[Question]:
             raise QuestionSetError(f"{where}: field 'pages' must be a list of page numbers (1-based integers)")
         if pages and not sources:
             raise QuestionSetError(f"{where}: field 'pages' needs 'sources': the pages of which document?")
+        scope, answers = row.get("scope", []), row.get("answers", [])
+        for name, value in (("scope", scope), ("answers", answers)):
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise QuestionSetError(f"{where}: field '{name}' must be a list of non-empty strings")
+        labels = {name: row.get(name, "") for name in ("scale", "type", "answer_from")}
+        for name, value in labels.items():
+            if value is None:
+                labels[name] = ""
+            elif not isinstance(value, str):
+                raise QuestionSetError(f"{where}: field '{name}' must be a string")
         qid = str(qid) if qid is not None else f"line{number}"
         if qid in seen:
             raise QuestionSetError(f"{where}: duplicate id {qid!r}")
         seen.add(qid)
-        out.append(Question(qid, text, answer, tuple(facts), tuple(sources), tuple(pages)))
+        out.append(Question(qid, text, answer, tuple(facts), tuple(sources), tuple(pages), tuple(scope),
+                            tuple(answers), labels["scale"], labels["type"], labels["answer_from"]))
     if not out:
         raise QuestionSetError(f"{path}: no questions")
     return out

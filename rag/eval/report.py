@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
@@ -19,14 +20,23 @@ GROUPS: dict[str, list[str]] = {
     "answer": ["fact_recall", "token_f1", "semantic_similarity"],
     "citations": ["source_recall", "cited_page_hit", "citation_recall", "citation_precision", "sentences_verified"],
     "abstention": ["abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate"],
+    "short answer": ["short_exact", "short_f1", "wrong_short_rate", "short_precision"],
     "latency": ["latency_p50_ms", "latency_p95_ms"],
 }
+# Short-answer metrics by kind of question, as `short_exact[arithmetic]` or `wrong_short_rate[table]`.
+_BY_KIND = re.compile(r"^(short_exact|short_f1|wrong_short_rate|short_precision)\[[\w-]+\]$")
 # Lower is better for these; a gate on them means "at most".
-LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_p50_ms", "latency_p95_ms", "wrong_short_rate"})
 # Known before any question is answered, so a mistyped gate fails before the model loads.
 GATEABLE = frozenset(name for names in GROUPS.values() for name in names)
-# Measured only on question sets whose rows list evidence `pages`; absent from the summary otherwise.
+# Measured only on question sets whose rows list evidence `pages`, or a short answer's gold; absent otherwise.
 PAGE_METRICS = frozenset({"page_hit_at_k", "cited_page_hit"})
+SHORT_METRICS = frozenset(GROUPS["short answer"])
+
+
+def lower_is_better(name: str) -> bool:
+    """'wrong_short_rate[table]' is bounded from above as 'wrong_short_rate' is."""
+    return name.split("[")[0] in LOWER_IS_BETTER
 
 
 def parse_gates(specs: Iterable[str], known: Iterable[str] = GATEABLE) -> dict[str, float]:
@@ -37,7 +47,7 @@ def parse_gates(specs: Iterable[str], known: Iterable[str] = GATEABLE) -> dict[s
         name, sep, value = spec.partition("=")
         if not sep:
             raise ValueError(f"--fail-under {spec!r}: expected METRIC=VALUE")
-        if name not in known:
+        if name not in known and not _BY_KIND.match(name):
             raise ValueError(f"--fail-under: unknown metric {name!r} (known: {', '.join(known)})")
         try:
             bound = float(value)
@@ -54,12 +64,14 @@ def failed_gates(summary: dict[str, float], gates: dict[str, float]) -> list[str
     out = []
     for name, bound in gates.items():
         if name not in summary:
-            out.append(f"{name} is not measured: no answerable question in the set lists evidence 'pages'")
+            what = "a short answer's gold ('answers' or 'facts')" if name.startswith(("short", "wrong")) else \
+                "evidence 'pages'"
+            out.append(f"{name} is not measured: no answerable question in the set lists {what}")
             continue
         value = summary[name]
-        if name in LOWER_IS_BETTER and value > bound:
+        if lower_is_better(name) and value > bound:
             out.append(f"{name} = {value} is above the limit {bound}")
-        elif name not in LOWER_IS_BETTER and value < bound:
+        elif not lower_is_better(name) and value < bound:
             out.append(f"{name} = {value} is below the gate {bound}")
     return out
 
@@ -85,8 +97,15 @@ def compare(summary: dict[str, float], old: Path | Mapping[str, float]) -> dict[
 
 
 def _measured(names: list[str], summary: Mapping[str, float]) -> list[str]:
-    """The group's metrics this run measured: page metrics only when the set lists evidence pages."""
-    return [n for n in names if n in summary or n not in PAGE_METRICS]
+    """The group's metrics this run measured: page metrics only when the set lists evidence pages, short-answer
+    metrics only when it has their gold, each followed by its figures by kind of question."""
+    out = []
+    for n in names:
+        if n in summary or (n not in PAGE_METRICS and n not in SHORT_METRICS):
+            out.append(n)
+            if n in SHORT_METRICS:
+                out += [k for k in summary if k.startswith(f"{n}[")]
+    return out
 
 
 def table(summary: dict[str, float], changes: dict[str, tuple[float, float]] | None = None) -> str:
@@ -95,7 +114,7 @@ def table(summary: dict[str, float], changes: dict[str, tuple[float, float]] | N
     for group, names in GROUPS.items():
         lines.append(f"\n{group}")
         for name in _measured(names, summary):
-            cell = f"  {name:<24}{summary[name]:>10}"
+            cell = f"  {name:<34}{summary[name]:>10}"
             if changes and name in changes:
                 old, new = changes[name]
                 cell += f"   (was {old}, {new - old:+.4f})"
@@ -124,6 +143,8 @@ def why_failed(row: dict[str, Any]) -> str:
         return "abstained on an answerable question" if row["abstained"] else "answered an unanswerable question"
     if row["answerable"] and not row.get("fact_recall"):
         return f"missing facts {row['facts']}"
+    if row.get("wrong_short"):
+        return f"short answer {row.get('short_answer')!r} is not the gold {row.get('answers') or row['facts']}"
     if row.get("cited_page_hit") == 0.0:
         return f"no citation on an evidence page {row['pages']}"
     return ""
@@ -169,7 +190,9 @@ def html(summary: dict[str, float], results: list[dict[str, Any]]) -> str:
     for group, names in GROUPS.items():
         if group == "latency":
             continue
-        sections.append(f"<h2>{group}</h2>" + _bars({n: summary[n] for n in _measured(names, summary)}))
+        shown = {n: summary[n] for n in _measured(names, summary) if n in summary}
+        if shown:
+            sections.append(f"<h2>{group}</h2>" + _bars(shown))
     sections.append(f"<h2>latency (p50 {summary['latency_p50_ms']} ms, p95 {summary['latency_p95_ms']} ms)</h2>"
                     + _histogram([r["latency_ms"] for r in results]))
     items = []

@@ -30,6 +30,7 @@ from rag.eval.metrics import (
     token_f1,
 )
 from rag.eval.questions import Question
+from rag.eval.short import short_scores
 from rag.load.corpus import LoadError, load_document
 from rag.types import Answer, Document
 
@@ -90,6 +91,14 @@ def evaluate_one(
             quoted = [_span(c.source, c.start, c.end, c.page, documents) for c in answer.citations]
             metrics |= {"page_hit_at_k": float(page_hit(passages, q.sources, q.pages)),
                         "cited_page_hit": float(page_hit(quoted, q.sources, q.pages))}
+    gold = q.answers or (q.facts if q.answerable else ())
+    if gold:
+        # The short answer, scored as TAT-QA scores it; a wrong one counts against the reader.
+        short = answer.short
+        predicted = list(short.items or (short.value,)) if short is not None else []
+        exact, f1 = short_scores(predicted, gold, q.scale)
+        metrics |= {"short_exact": exact, "short_f1": f1, "short_given": float(short is not None),
+                    "wrong_short": float(short is not None and not exact)}
     if claims:
         metrics |= {"citation_recall": cit_recall, "citation_precision": cit_precision}
     if answer.sentences:  # generative: the share of generated sentences that passed verification
@@ -99,7 +108,10 @@ def evaluate_one(
     return {
         "id": q.id, "question": q.question, "reference": q.answer, "facts": list(q.facts),
         "sources": list(q.sources), **({"pages": list(q.pages)} if q.pages else {}),
-        "answer": row["answer"], "abstained": answer.abstained,
+        **({"scope": list(q.scope)} if q.scope else {}), **({"answers": list(q.answers)} if q.answers else {}),
+        **({"type": q.type} if q.type else {}), **({"answer_from": q.answer_from} if q.answer_from else {}),
+        "answer": row["answer"], "short_answer": row["short_answer"],
+        "short_answer_derivation": row["short_answer_derivation"], "abstained": answer.abstained,
         "citations": row["citations"], "retrieved": row["retrieved"],
         "retrieved_text": [h.chunk.text for h in hits], "latency_ms": round(latency_ms, 2),
         "signals": answer.signals, **metrics,
@@ -121,6 +133,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
     pages = {"page_hit_at_k": mean("page_hit_at_k", paged), "cited_page_hit": mean("cited_page_hit", paged),
              "page_questions": len(paged)} if paged else {}
     return {
+        **short_summary(rows),
         "questions": len(rows),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -145,21 +158,47 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def short_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Short-answer metrics over the rows that have a gold for it, overall and by `type` and `answer_from`
+    where rows carry them: short_exact, short_f1, wrong_short_rate (a short answer given that is not the
+    gold, per question), short_precision (exact among those given)."""
+    scored = [r for r in rows if "short_exact" in r]
+    if not scored:
+        return {}
+
+    def figures(subset: list[dict[str, Any]], suffix: str = "") -> dict[str, float]:
+        given = sum(r["short_given"] for r in subset)
+        exact = sum(r["short_exact"] for r in subset)
+        return {f"short_exact{suffix}": round(exact / len(subset), 4),
+                f"short_f1{suffix}": round(statistics.fmean(r["short_f1"] for r in subset), 4),
+                f"wrong_short_rate{suffix}": round(sum(r["wrong_short"] for r in subset) / len(subset), 4),
+                f"short_precision{suffix}": round(exact / given, 4) if given else 0.0,
+                f"short_questions{suffix}": len(subset)}
+
+    out = figures(scored)
+    for key in ("type", "answer_from"):
+        for value in sorted({r[key] for r in scored if r.get(key)}):
+            out |= figures([r for r in scored if r.get(key) == value], f"[{value}]")
+    return out
+
+
 def run_eval(
     engine: Engine,
     questions: list[Question],
     corpus: Path,
     embed: Callable[[Sequence[str]], np.ndarray],
     progress: Callable[[int, int], None] | None = None,
+    scope: frozenset[str] | None = None,
 ) -> EvalReport:
-    """Answer every question through the engine and score the answers."""
+    """Answer every question through the engine and score the answers; a question with a `scope` of its
+    own is asked of those documents, the others of `scope` (None: all)."""
     documents: dict[str, Document | None] = {}
     rows = []
     for i, q in enumerate(questions):
         if progress:
             progress(i, len(questions))
         t0 = time.perf_counter()
-        answer = engine.ask(q.question)
+        answer = engine.ask(q.question, scope=frozenset(q.scope) if q.scope else scope)
         latency = (time.perf_counter() - t0) * 1000
         # Citations are checked against their documents; a question's evidence pages need its sources' page maps.
         for source in [c.source for c in answer.citations] + (list(q.sources) if q.pages else []):

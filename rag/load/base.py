@@ -2,7 +2,7 @@
 
 A loader turns a file's bytes into the text later offsets point into. Formats rebuilt from
 structure (PDF pages, HTML and DOCX blocks) join their blocks with a blank line and record
-where pages and headings start as the text is assembled.
+where pages, headings and tables start as the text is assembled.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from rag.load.table import shift
 from rag.types import PageLine, Profile, Section, Table
 
 SEP = "\n\n"
@@ -48,13 +49,27 @@ def assemble(blocks: Iterable[tuple[str, bool]]) -> tuple[str, list[Section]]:
 
     [("Intro", True), ("", False), ("Body.", False)] -> ("Intro\\n\\nBody.", [(0, "Intro")])
     """
+    text, sections, _ = assemble_tables((text, heading, None) for text, heading in blocks)
+    return text, sections
+
+
+def assemble_tables(blocks: Iterable[tuple[str, bool, Table | None]]) -> tuple[str, list[Section], list[Table]]:
+    """`assemble`, with tables: a block that is a table carries its Table, offsets relative to the block's
+    text, and gets it back shifted to where the block lands.
+
+    [("Intro", True, None), ("a | 1", False, Table(0, 5, ...))]
+        -> ("Intro\\n\\na | 1", [(0, "Intro")], [Table(7, 12, ...)])
+    """
     texts: list[str] = []
     sections: list[Section] = []
+    tables: list[Table] = []
     offset = 0
-    for text, heading in blocks:
+    for text, heading, table in blocks:
         if text:
             if heading:
                 sections.append(Section(offset, text))
+            if table is not None:
+                tables.append(shift(table, offset))
             texts.append(text)
             offset += len(text) + len(SEP)
-    return SEP.join(texts), sections
+    return SEP.join(texts), sections, tables

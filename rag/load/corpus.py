@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rag.load.base import Loaded, LoadError, PageProgress
@@ -18,7 +19,7 @@ from rag.load.docx import load_docx
 from rag.load.html import load_html
 from rag.load.pdf import load_pdf
 from rag.load.text import load_markdown, load_plain
-from rag.types import Document
+from rag.types import Cell, Document
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"})
 
@@ -94,11 +95,25 @@ def load_document(path: Path, root: Path, progress: PageProgress | None = None) 
     if not loaded.text.strip():
         raise LoadError(source, "no extractable text" + (" (scanned PDF?)" if suffix == ".pdf" else ""))
     digest = hashlib.sha256(data).hexdigest()
-    return Document(
+    return _paged(Document(
         source=source, text=loaded.text, sha256=digest, title=loaded.title, page_starts=tuple(loaded.page_starts),
         sections=tuple(loaded.sections), tables=tuple(loaded.tables), lines=tuple(loaded.lines),
         profile=loaded.profile, warnings=tuple(loaded.warnings),
-    )
+    ))
+
+
+def _paged(document: Document) -> Document:
+    """Every table cell with the page it is printed on, where its loader left that unset, so a cited
+    figure names its page; page-less formats (Markdown, DOCX, HTML) keep None."""
+    if not document.page_starts:
+        return document
+
+    def page(cell: Cell) -> Cell:
+        return cell if cell.page is not None else replace(cell, page=document.page_at(cell.start))
+
+    tables = tuple(replace(table, rows=tuple(replace(row, cells=tuple(map(page, row.cells))) for row in table.rows))
+                   for table in document.tables)
+    return replace(document, tables=tables)
 
 
 def _inside(path: Path, root: Path) -> bool:

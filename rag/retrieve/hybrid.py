@@ -8,7 +8,7 @@ context is not several copies of the same paragraph.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Annotated
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -59,16 +59,20 @@ class HybridRetriever(BaseRetriever):
     added to the BM25 terms, and, inside the routed documents, to the dense query and searched on its own; a
     financial statement the question names is also searched among their sections of that title. None: none."""
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, scope: Collection[str] | None = None) -> list[Hit]:
+        """The k best passages for the query; only from the documents in `scope` when it is given (a person
+        who knows which filing they mean, or a question set's `scope`)."""
         store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
         routed = self.router.route(query) if self.router is not None else frozenset()
+        if scope is not None:
+            routed = routed & frozenset(scope)
         named = self.router.named(query) if routed and self.router is not None else {}
         # The statements' wording is for a question about a filing: an article's "revenue" is not a caption.
         extra = " ".join(self.expand(query)) if self.expand is not None and routed else ""
         vector, words = embedder.embed_query(query), terms(f"{query} {extra}" if extra else query)
-        dense = store.dense_search(vector, n)
-        sparse = store.sparse_search(words, n)
+        dense = store.dense_search(vector, n, scope)
+        sparse = store.sparse_search(words, n, scope)
         dense_rank = {row: r for r, (row, _) in enumerate(dense, start=1)}
         sparse_rank = {row: r for r, (row, _) in enumerate(sparse, start=1)}
         rankings = [[row for row, _ in dense], [row for row, _ in sparse]]

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from rag.text import ORDINALS, terms
+from rag.numbers import Period, first_period, periods_in
+from rag.text import terms
 from rag.types import Profile
 
 # Words that end a company's legal name and are never how people call it.
@@ -27,25 +28,7 @@ _GENERIC = frozenset({"american", "general", "united", "first", "international",
                       "royal", "southern", "northern", "western", "eastern", "bank", "financial", "capital", "energy",
                       "systems", "communications", "technologies", "the", "us"})
 _WORD = re.compile(r"[a-z0-9&]+")
-_YEAR = r"((?:19|20)\d\d)"
-_FISCAL_YEAR = re.compile(r"(?i)\b(?:fy|fiscal(?:\s+year)?)\s*'?(\d{4}|\d{2})(?!\d)")
-_PLAIN_YEAR = re.compile(rf"(?<![\d.$]){_YEAR}(?![\d%])")
-_QUARTERS = [
-    re.compile(rf"(?i)\bq([1-4])\s*(?:fy)?\s*'?\s*{_YEAR}(?!\d)"),  # Q2 2023, Q2'2023, Q22023
-    re.compile(rf"(?i){_YEAR}\s*'?\s*q([1-4])\b"),  # 2021 Q1, FY2023Q1
-    re.compile(rf"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?{_YEAR}"),
-]
-_PROFILE_PERIOD = re.compile(rf"(?:FY|Q([1-4]) )?{_YEAR}\b|{_YEAR}")
 NGRAM = 4  # the longest company name, in words, that is matched ("American International Group Inc")
-
-
-@dataclass(frozen=True)
-class Period:
-    """The years and (year, quarter) pairs a text names: 'FY2015 to FY2016, Q1 2016' ->
-    years {2015, 2016}, quarters {(2016, 1)}."""
-
-    years: frozenset[int] = frozenset()
-    quarters: frozenset[tuple[int, int]] = frozenset()
 
 
 def _fold(text: str) -> str:
@@ -99,42 +82,12 @@ def question_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
                      for j in range(i + 1, min(len(words), i + longest) + 1))
 
 
-def periods_in(text: str) -> Period:
-    """The periods a question names.
-
-    "Adobe's change from FY2015 to FY2016" -> years {2015, 2016}; "Q2'2023" -> years {2023},
-    quarters {(2023, 2)}; "FY20 and FY21" -> {2020, 2021}; "$2018 million" names no year.
-    """
-    years: set[int] = set()
-    quarters: set[tuple[int, int]] = set()
-    for match in _FISCAL_YEAR.finditer(text):
-        value = int(match.group(1))
-        years.add(value + 2000 if value < 100 else value)
-    years |= {int(y) for y in _PLAIN_YEAR.findall(text)}
-    for pattern in _QUARTERS:
-        for match in pattern.finditer(text):
-            a, b = match.group(1), match.group(2)
-            if a.isdigit() and len(a) == 4:
-                year, quarter = int(a), int(b)
-            elif a.isdigit():
-                year, quarter = int(b), int(a)
-            else:
-                year, quarter = int(b), ORDINALS[a.lower()]
-            years.add(year)
-            quarters.add((year, quarter))
-    return Period(frozenset(years), frozenset(quarters))
-
-
 def profile_period(profile: Profile | None) -> tuple[int | None, int | None]:
     """(year, quarter) of a profile's period: 'FY2018' -> (2018, None); 'Q4 2023' -> (2023, 4);
     'May 26, 2023' -> (2023, None); None -> (None, None)."""
     if profile is None or not profile.period:
         return None, None
-    match = _PROFILE_PERIOD.search(profile.period)
-    if not match:
-        return None, None
-    quarter = int(match.group(1)) if match.group(1) else None
-    return int(match.group(2) or match.group(3)), quarter
+    return first_period(profile.period)
 
 
 def period_score(asked: Period, year: int | None, quarter: int | None) -> float:

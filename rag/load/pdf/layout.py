@@ -8,7 +8,8 @@ Pure functions over `extract.Line`s, so each rule is testable on hand-made lines
 - prose lines of a paragraph are joined with a space (a line break ends a sentence for the
   chunker), hyphenation at a line end is joined;
 - table rows stay one per line, label with its figures, and each table gets a caption (its
-  title and column headers) that travels with every chunk cut from it;
+  title and column headers) that travels with every chunk cut from it, and its structure
+  (rows, located figures, column names, parents: see `tables`);
 - headings come from numbering (PART I, Item 7., Note 12) and type (larger or bold lines
   standing alone) and become section paths: "Item 8 › Consolidated Statement of Cash Flows".
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 from rag.load.base import SEP
 from rag.load.pdf.extract import Line, Page
+from rag.load.pdf.tables import FIGURE, NOISE, PERIOD_WORDS, Pending, pending_table, structure
 from rag.text import is_years
 from rag.types import PageLine, Section, Table
 
@@ -32,13 +34,6 @@ _HYPHEN_MARK = "\ufffe\x02"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u00ad\ufeff\uffff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f]+")
 _PAGE_NUMBER = re.compile(r"(?i)^[-–—\s]*(?:page\s+)?(?:\d{1,4}|[ivxlc]{1,7})(?:\s+of\s+\d{1,4})?[-–—\s]*$")
-_FIGURE = re.compile(r"^[(\[]?[-–—+]?[$€£]?[(\[]?[-–—+]?\d[\d,]*(?:\.\d+)?[)\]]?%?[)\]]?\*?$|^[-–—]+$|^n/?[ma]$", re.I)
-_NOISE = frozenset({"$", "%", "€", "£", ")", "(", "pts", "bps", "x", "pt", "bp"})
-_PERIOD_WORDS = re.compile(
-    r"(?i)\b(?:19[89]\d|20[0-4]\d|ended|months|quarter|weeks|fiscal|december|june|september|march|"
-    r"in (?:millions|billions|thousands)|\$ in|dollars|change|as of|Q[1-4]|full[- ]year|year[- ]to[- ]date|ytd|"
-    r"three|six|nine|twelve)\b"
-)
 _BULLET = re.compile(r"^(?:[•·▪●◦■□➢✓\-–*]|\(?[a-z0-9]{1,2}\)|\d{1,2}\.)\s")
 _PART = re.compile(r"^PART\s+[IV]{1,4}\b", re.I)
 _ITEM = re.compile(r"^ITEM\s+\d{1,2}[A-C]?\b", re.I)
@@ -70,9 +65,9 @@ def figures(text: str) -> int:
     """How many figures end the line: 'Inventories (509) (387) 57' -> 3; 'In 2018 we grew' -> 0."""
     count = 0
     for token in reversed(text.split()):
-        if token in _NOISE:
+        if token in NOISE:
             continue
-        if not _FIGURE.match(token):
+        if not FIGURE.match(token):
             break
         count += 1
     return count
@@ -210,14 +205,14 @@ def _short(text: str) -> bool:
 
 def _header_at(items: list[_Item], top: int, first: int) -> int:
     """Index of the first column-header line (years, "Three months ended") above the first row."""
-    return next((j for j in range(top, first) if items[j].years or _PERIOD_WORDS.search(items[j].text)), first)
+    return next((j for j in range(top, first) if items[j].years or PERIOD_WORDS.search(items[j].text)), first)
 
 
 def _caption(items: list[_Item], top: int, first: int) -> str:
     """Title and column headers, down to the last header line: 'Consolidated Statement of Cash
     Flows · Years ended December 31 · (Millions) 2018 2017 2016'. Sub-headings below the
     headers ('Cash Flows from Operating Activities') name one part only and stay out."""
-    headers = [j for j in range(top, first) if items[j].years or _PERIOD_WORDS.search(items[j].text)]
+    headers = [j for j in range(top, first) if items[j].years or PERIOD_WORDS.search(items[j].text)]
     last = headers[-1] if headers else first - 1
     return " · ".join(items[j].text for j in range(top, last + 1))[:300]
 
@@ -281,6 +276,7 @@ def layout(pages: Sequence[Page]) -> Laid:
     path: list[tuple[int, str]] = []
     offset = 0
     carried: str | None = None  # the caption of a table running off the previous page
+    pending: list[Pending] = []  # tables whose structure is read once the text is whole
     for p, page in enumerate(pages):
         if page.error:
             warnings.append(f"page {page.number}: {page.error}; the rest of the document is indexed")
@@ -322,8 +318,10 @@ def layout(pages: Sequence[Page]) -> Laid:
             offset = item.end
         for top, first, last in spans:
             caption = _caption(items, top, first)
-            if not caption and top == 0 and carried:
-                caption = carried
+            continued = not caption and top == 0 and bool(carried)
+            if continued:
+                caption = carried or ""
+            pending.append(pending_table(items, top, first, last, len(tables), page.number, continued))
             tables.append(Table(items[top].start, items[last].end, caption))
             carried = caption or None
         if not spans or spans[-1][2] < len(items) - 3:
@@ -350,7 +348,22 @@ def layout(pages: Sequence[Page]) -> Laid:
         shown = ", ".join(map(str, blank[:10])) + (", …" if len(blank) > 10 else "")
         plural = "s" if len(blank) > 1 else ""
         warnings.append(f"page{plural} {shown}: no text could be read (damaged, scanned or image-only; not indexed)")
-    return Laid("".join(parts), page_starts, sections, tables, page_lines, warnings)
+    text = "".join(parts)
+    for job in pending:
+        table = tables[job.index]
+        previous = tables[job.index - 1] if job.continued and job.index else None
+        title = job.title or (previous.title if previous else "") or _section_title(sections, table.start)
+        body_start = max(job.header_start, text.rfind("\n", 0, job.body_start) + 1)
+        tables[job.index] = structure(text, table, header_start=job.header_start, body_start=body_start,
+                                      where=job.where, title=title, page=job.page, previous=previous)
+    return Laid(text, page_starts, sections, tables, page_lines, warnings)
+
+
+def _section_title(sections: list[Section], offset: int) -> str:
+    """The nearest heading above `offset`, its last part: 'Item 7A › Market Risk' -> 'Market Risk'. (One at
+    the table's start is a line of its caption, which may be a column heading set in bold.)"""
+    title = next((s.title for s in reversed(sections) if s.start < offset), "")
+    return title.split(PATH_SEP)[-1]
 
 
 def _title(text: str, limit: int = 80) -> str:

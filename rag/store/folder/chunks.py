@@ -65,8 +65,8 @@ class ChunkStore(Sequence[Chunk]):
         start, stop = int(self._offsets[row]), int(self._offsets[row + 1])
         line = os.pread(self._fh.fileno(), stop - start, start)
         try:
-            return Chunk(**json.loads(line))
-        except (ValueError, TypeError) as exc:
+            return Chunk.from_json(json.loads(line))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not a chunk's JSON object
             raise IndexUnavailable(
                 f"{self._fh.name} is damaged at line {row + 1} ({exc}): run `rag ingest --rebuild`"
             ) from exc

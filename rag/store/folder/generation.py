@@ -6,7 +6,8 @@ Layout of an index folder (format 2, documented in the README):
     .lock                held by a writer for the duration of an ingest; says which pid, since when
     gen-<stamp>/
         manifest.json    format, embedding model, dimension, chunking, files and hashes, vector index
-        chunks.jsonl     one chunk per line; line i is vector row i
+        chunks.jsonl     one chunk per line (Chunk.to_json: `tables` only when it holds some); line i is
+                         vector row i
         chunks.offsets.npy  int64 byte offset of every line, then the file's size
         vectors.faiss    faiss.write_index: flat inner product, or IVF with 8-bit scalar quantizer
         vectors.f16.npy  (IVF only) every vector in float16, for reuse by the next ingest
@@ -27,7 +28,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import bm25s
@@ -120,7 +121,7 @@ def _write_chunks(folder: Path, manifest: Manifest, chunks: Sequence[Chunk]) -> 
                     f"chunk {row} is from {chunk.source} but the manifest puts {source} there: "
                     "chunks must be grouped by file in sorted-source order"
                 )
-            line = (json.dumps(asdict(chunk), ensure_ascii=False) + "\n").encode("utf-8")
+            line = (json.dumps(chunk.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
             fh.write(line)
             offsets[row + 1] = offsets[row] + len(line)
     np.save(folder / OFFSETS, offsets, allow_pickle=False)

@@ -3,9 +3,10 @@
 Two collections make one state, both named after it (`rag_20260101120000_1a2b3c4d`):
 
     <state>         one row per chunk: key (INT64, primary), id, source, text (+ text_rest), start,
-                    end, page, section, context (exactly as the Chunk holds them), terms (the BM25
-                    terms of its indexed text, encoded by `token`), sparse (what Milvus' BM25
-                    function makes of terms), dense (its L2-normalised vector)
+                    end, page, section, context (exactly as the Chunk holds them), tables (the JSON
+                    of its tables, as Chunk.to_json has them, in pieces; empty when it holds none),
+                    terms (the BM25 terms of its indexed text, encoded by `token`), sparse (what
+                    Milvus' BM25 function makes of terms), dense (its L2-normalised vector)
     <state>_files   the manifest: ordinal 0 holds the IndexInfo, format, chunk and file counts as
                     JSON; ordinals 1.. hold each file's FileEntry, files in sorted order
 
@@ -26,13 +27,15 @@ from typing import Any
 import numpy as np
 
 from rag.store.base import FileEntry, IndexInfo
-from rag.types import Chunk, Profile
+from rag.types import Chunk, Profile, Table
 
-FORMAT = 1
+FORMAT = 2
+"""2: chunks keep the structure of their tables (the `tables` field)."""
 
 KEY, ID, SOURCE, TEXT, TEXT_REST, START, END = "key", "id", "source", "text", "text_rest", "start", "end"
-PAGE, SECTION, CONTEXT, TERMS, SPARSE, DENSE = "page", "section", "context", "terms", "sparse", "dense"
-CHUNK_FIELDS = [KEY, ID, SOURCE, TEXT, TEXT_REST, START, END, PAGE, SECTION, CONTEXT]
+PAGE, SECTION, CONTEXT, TABLES = "page", "section", "context", "tables"
+TERMS, SPARSE, DENSE = "terms", "sparse", "dense"
+CHUNK_FIELDS = [KEY, ID, SOURCE, TEXT, TEXT_REST, START, END, PAGE, SECTION, CONTEXT, TABLES]
 ORDINAL, ENTRY, PLACEHOLDER = "ordinal", "entry", "placeholder"
 
 VARCHAR_BYTES = 65_535
@@ -40,7 +43,7 @@ VARCHAR_BYTES = 65_535
 word: an inline base64 image) continues in text_rest, pieces of at most this size."""
 
 TEXT_PIECES = 4096
-"""Most pieces text_rest holds (Milvus' largest ARRAY): 256 MB of text, more than any chunk."""
+"""Most pieces text_rest or tables holds (Milvus' largest ARRAY): 256 MB of text, more than any chunk."""
 
 BM25_K1, BM25_B = 1.5, 0.75
 """bm25s' defaults, which the folder index uses: with terms as tokens, both stores rank alike."""
@@ -55,6 +58,10 @@ class FieldTooLong(ValueError):
     """A chunk or manifest field longer than Milvus holds; the message names the file."""
 
 
+class OtherFormat(ValueError):
+    """A state written by another version of this store's layout: rebuilt, never read."""
+
+
 def chunk_schema(dim: int) -> Any:
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
@@ -64,6 +71,11 @@ def chunk_schema(dim: int) -> Any:
         schema.add_field(name, DataType.VARCHAR, max_length=VARCHAR_BYTES)
     schema.add_field(TEXT_REST, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=TEXT_PIECES,
                      max_length=VARCHAR_BYTES)
+    # Pieces, as text_rest: a long table's rows and cells (offsets and pages of each) pass a VARCHAR's
+    # 65,535 bytes sooner than its text does, and refusing the file would lose it. Nullable, so a row
+    # written without it (a table-less chunk, by hand) reads as one without tables.
+    schema.add_field(TABLES, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=TEXT_PIECES,
+                     max_length=VARCHAR_BYTES, nullable=True)
     schema.add_field(START, DataType.INT64)
     schema.add_field(END, DataType.INT64)
     schema.add_field(PAGE, DataType.INT64, nullable=True)
@@ -148,6 +160,7 @@ def split_utf8(text: str, limit: int = VARCHAR_BYTES) -> list[str]:
 def chunk_row(key: int, chunk: Chunk, terms: str, vector: np.ndarray) -> dict[str, Any]:
     """The row of one chunk; a ValueError naming the chunk if a field exceeds what Milvus holds."""
     text = split_utf8(chunk.text)
+    tables = split_utf8(tables_json(chunk)) if chunk.tables else []
     for name, value in ((ID, chunk.id), (SOURCE, chunk.source), (SECTION, chunk.section or ""),
                         (CONTEXT, chunk.context), (TERMS, terms)):
         if len(value.encode("utf-8")) > VARCHAR_BYTES:
@@ -155,17 +168,27 @@ def chunk_row(key: int, chunk: Chunk, terms: str, vector: np.ndarray) -> dict[st
                              f"{VARCHAR_BYTES} bytes a Milvus VARCHAR holds")
     if len(text) > TEXT_PIECES + 1:
         raise FieldTooLong(f"{chunk.source}: chunk {chunk.id} is too long for Milvus ({len(chunk.text)} characters)")
+    if len(tables) > TEXT_PIECES:
+        raise FieldTooLong(f"{chunk.source}: the tables of chunk {chunk.id} are too long for Milvus "
+                           f"({len(tables)} pieces of {VARCHAR_BYTES} bytes)")
     return {KEY: key, ID: chunk.id, SOURCE: chunk.source, TEXT: text[0], TEXT_REST: text[1:], START: chunk.start,
-            END: chunk.end, PAGE: chunk.page, SECTION: chunk.section, CONTEXT: chunk.context, TERMS: terms,
-            DENSE: np.asarray(vector, dtype=np.float32).tolist()}
+            END: chunk.end, PAGE: chunk.page, SECTION: chunk.section, CONTEXT: chunk.context, TABLES: tables,
+            TERMS: terms, DENSE: np.asarray(vector, dtype=np.float32).tolist()}
+
+
+def tables_json(chunk: Chunk) -> str:
+    """The chunk's tables as the folder index's chunks.jsonl has them: a JSON list of `Table.to_json` objects."""
+    return json.dumps(chunk.to_json().get("tables", []), ensure_ascii=False, separators=(",", ":"))
 
 
 def chunk_from(entity: Mapping[str, Any]) -> Chunk:
-    """The Chunk a row holds, verbatim: text, offsets, page, section and context as they were written."""
+    """The Chunk a row holds, verbatim: text, offsets, page, section, context and tables as they were written."""
     page = entity[PAGE]
+    tables = "".join(entity.get(TABLES) or ())
     return Chunk(id=entity[ID], source=entity[SOURCE], text=entity[TEXT] + "".join(entity[TEXT_REST] or ()),
                  start=int(entity[START]), end=int(entity[END]), page=None if page is None else int(page),
-                 section=entity[SECTION], context=entity[CONTEXT])
+                 section=entity[SECTION], context=entity[CONTEXT],
+                 tables=tuple(Table.from_json(table) for table in json.loads(tables)) if tables else ())
 
 
 def manifest_rows(info: IndexInfo, files: Mapping[str, FileEntry], created: float) -> Iterator[dict[str, Any]]:
@@ -186,7 +209,7 @@ def read_manifest(entries: Sequence[str]) -> tuple[dict[str, Any], dict[str, Fil
         raise ValueError("the manifest is empty")
     head = json.loads(entries[0])
     if head.get("format") != FORMAT:
-        raise ValueError(f"format {head.get('format')}, this version reads format {FORMAT}")
+        raise OtherFormat(f"has format {head.get('format')}, this version reads format {FORMAT}")
     files: dict[str, FileEntry] = {}
     for text in entries[1:]:
         data = json.loads(text)

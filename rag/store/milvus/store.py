@@ -37,6 +37,7 @@ from rag.store.milvus.schema import (
     ENTRY,
     ORDINAL,
     FieldTooLong,
+    OtherFormat,
     chunk_indexes,
     chunk_row,
     chunk_schema,
@@ -140,6 +141,8 @@ class MilvusStore:
         except MilvusException as exc:
             raise IndexUnavailable(f"cannot read the index in {self.where} ({exc.message}): is Milvus running? "
                                    "Otherwise run `rag ingest --rebuild`") from None
+        except OtherFormat as exc:  # not damage: an older or newer rag wrote it, and the next ingest rebuilds it
+            raise IndexUnavailable(f"index in {self.where} {exc}: run `rag ingest --rebuild`") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexUnavailable(f"index in {self.where} is damaged ({exc}): run `rag ingest --rebuild`") from exc
         if rows != head["chunks"]:

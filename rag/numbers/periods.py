@@ -1,0 +1,69 @@
+"""The periods a text names: years, fiscal years ("FY2018", "FY20") and quarters ("Q2'2023").
+
+A question is about the filing of the period it names, a sentence's figure is of its column's year, and
+a change "in 2019" is from the year before: each reads the periods from here, so "FY20" is 2020 to all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text import ORDINALS
+
+_YEAR = r"((?:19|20)\d\d)"
+_FISCAL_YEAR = re.compile(r"(?i)\b(?:fy|fiscal(?:\s+year)?)\s*'?(\d{4}|\d{2})(?!\d)")
+_PLAIN_YEAR = re.compile(rf"(?<![\d.$]){_YEAR}(?![\d%])")
+_QUARTERS = [
+    re.compile(rf"(?i)\bq([1-4])\s*(?:fy)?\s*'?\s*{_YEAR}(?!\d)"),  # Q2 2023, Q2'2023, Q22023
+    re.compile(rf"(?i){_YEAR}\s*'?\s*q([1-4])\b"),  # 2021 Q1, FY2023Q1
+    re.compile(rf"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?{_YEAR}"),
+]
+_FIRST_PERIOD = re.compile(rf"(?:FY|Q([1-4]) )?{_YEAR}\b|{_YEAR}")
+
+
+@dataclass(frozen=True)
+class Period:
+    """The years and (year, quarter) pairs a text names: 'FY2015 to FY2016, Q1 2016' ->
+    years {2015, 2016}, quarters {(2016, 1)}."""
+
+    years: frozenset[int] = frozenset()
+    quarters: frozenset[tuple[int, int]] = frozenset()
+
+
+def periods_in(text: str) -> Period:
+    """The periods a question or a sentence names; a figure that looks like a year is none.
+
+    "Adobe's change from FY2015 to FY2016" -> years {2015, 2016}; "Q2'2023" -> years {2023},
+    quarters {(2023, 2)}; "FY20 and FY21" -> {2020, 2021}; "$2018 million" names no year.
+    """
+    years: set[int] = set()
+    quarters: set[tuple[int, int]] = set()
+    for match in _FISCAL_YEAR.finditer(text):
+        value = int(match.group(1))
+        years.add(value + 2000 if value < 100 else value)
+    years |= {int(y) for y in _PLAIN_YEAR.findall(text)}
+    for pattern in _QUARTERS:
+        for match in pattern.finditer(text):
+            a, b = match.group(1), match.group(2)
+            if a.isdigit() and len(a) == 4:
+                year, quarter = int(a), int(b)
+            elif a.isdigit():
+                year, quarter = int(b), int(a)
+            else:
+                year, quarter = int(b), ORDINALS[a.lower()]
+            years.add(year)
+            quarters.add((year, quarter))
+    return Period(frozenset(years), frozenset(quarters))
+
+
+def first_period(text: str) -> tuple[int | None, int | None]:
+    """(year, quarter) of the first period a document's stated period names, as its profile writes it.
+
+    'FY2018' -> (2018, None); 'Q4 2023' -> (2023, 4); 'May 26, 2023' -> (2023, None); 'n/a' -> (None, None)
+    """
+    match = _FIRST_PERIOD.search(text)
+    if not match:
+        return None, None
+    quarter = int(match.group(1)) if match.group(1) else None
+    return int(match.group(2) or match.group(3)), quarter

@@ -1,0 +1,54 @@
+"""The multiplier a table or a sentence states for its figures: "(in millions)", "$'000", "£bn".
+
+A table's 1,577 "in millions" is the sentence's "$1.58 billion"; figures are compared and combined only
+at the scale they are stated at.
+"""
+
+from __future__ import annotations
+
+import re
+
+SCALES: dict[str, float] = {"thousand": 1e3, "thousands": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6,
+                            "m": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12}
+"""A scale word, as a caption or a sentence writes it, -> its size: 'millions' -> 1e6, 'bn' -> 1e9."""
+SCALE_NAMES: dict[float, str] = {1e3: "thousand", 1e6: "million", 1e9: "billion", 1e12: "trillion"}
+"""A scale's size -> its word, as a derivation writes it: 1e6 -> 'million'."""
+
+# How a table or a sentence states the multiplier of its figures: "(in millions)", "(Dollars in thousands)",
+# "$'000", "RMB'000", "(000s)", "$m", "£bn", "in billions of dollars".
+_SCALE_WORDS = re.compile(
+    r"(?i)(?:\bin\s+|\(\s*|\b(?:dollars|amounts|usd|us\$|\$|€|£)\s+in\s+|[$€£]\s*)"
+    r"(?:u\.?s\.?\s+)?(?:dollars\s+in\s+)?(thousands|millions|billions|trillions)\b")
+_SCALE_SHORT = re.compile(r"(?i)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|us\$|a\$|hk\$))\s?(?:'000|000s?|k|m|mn|bn|b)\b"
+                          r"|\('?000s?\)|'000\b")
+# The narrower reading of statement captions the reader and the calculation rely on: "in millions",
+# "(Millions)", "(Dollars in thousands)", "in $ billions".
+_UNIT = re.compile(r"(?i)(?:\bin\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
+                   r"(millions|thousands|billions)\b")
+
+
+def scale_of(text: str) -> str:
+    """The multiplier a caption, header or sentence states for a table's figures, by name, or ''.
+
+    '(Dollars in millions, except per share)' -> 'million'; "$'000" -> 'thousand'; '£m' -> 'million';
+    "RMB'000" -> 'thousand'; 'Revenue grew' -> ''
+    """
+    match = _SCALE_WORDS.search(text)
+    if match:
+        return match.group(1).lower().rstrip("s")
+    short = _SCALE_SHORT.search(text)
+    if short:
+        token = short.group().lower()
+        if "000" in token or token.rstrip(")").endswith("k"):
+            return "thousand"
+        return "billion" if token.endswith(("bn", "b")) else "million"
+    return ""
+
+
+def table_unit(text: str) -> str | None:
+    """The scale a statement's caption states, as the plural word `SCALES` knows, or None.
+
+    '(Dollars in millions, except per share)' -> 'millions'; '(Millions)' -> 'millions'; "$'000" -> None
+    """
+    match = _UNIT.search(text)
+    return match.group(1).lower() if match else None

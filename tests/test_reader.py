@@ -1,0 +1,133 @@
+"""The reader: short answers read from tables (a cell with its labels, a computed step, a comparison, a
+list), no short answer when the question's line item or period is not in the table, and the answerer
+citing what the short answer rests on."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.asked import asked, periods_named
+from rag.answer.reader import read
+from rag.load.html import load_html
+from rag.types import Chunk, Hit
+
+REPORT = b"""<html><body>
+<p>Sales by contract type. The table below presents total net sales disaggregated by contract type (in millions):</p>
+<table>
+<tr><td></td><td></td><td>Years Ended September 30,</td><td></td></tr>
+<tr><td></td><td>2019</td><td>2018</td><td>2017</td></tr>
+<tr><td>Fixed Price</td><td>$ 1,452.4</td><td>$ 1,146.2</td><td>$ 1,036.9</td></tr>
+<tr><td>Other</td><td>44.1</td><td>56.7</td><td>70.8</td></tr>
+<tr><td>Total sales</td><td>$1,496.5</td><td>$1,202.9</td><td>$1,107.7</td></tr>
+</table></body></html>"""
+
+CAPEX = b"""<html><body><h2>Capital expenditures</h2>
+<table>
+<tr><th></th><th>2022</th><th>2021</th></tr>
+<tr><td>Capital expenditures:</td><td></td><td></td></tr>
+<tr><td>Commercial Airplanes</td><td>$ 500</td><td>$ 420</td></tr>
+<tr><td>Total</td><td>$1,222</td><td>$980</td></tr>
+<tr><td>Depreciation</td><td>(1,979)</td><td>(2,144)</td></tr>
+</table><p>Amounts in millions.</p></body></html>"""
+
+
+def hits(data: bytes, source: str = "report.html") -> list[Hit]:
+    loaded = load_html(data, source)
+    return [Hit(Chunk("c1", source, loaded.text, 0, len(loaded.text), tables=tuple(loaded.tables)), 1.0)]
+
+
+@pytest.mark.parametrize(("question", "value", "derivation"), [
+    ("What is the amount of total sales in 2019?", "$1,496.5 million", None),
+    ("What is the change in Other in 2019 from 2018?", "-$12.6 million", "44.1 - 56.7 = -12.6"),
+    ("What is the percentage change in Other in 2019 from 2018?", "-22.22%", "(44.1 - 56.7) / 56.7 = -22.22%"),
+    ("What is the average Other for 2018 and 2019?", "$50.4 million", "(56.7 + 44.1) / 2 = 50.4"),
+    ("In which year is the amount of total sales the largest?", "2019", "1,496.5 > 1,202.9 > 1,107.7"),
+])
+def test_each_kind_of_short_answer_over_one_table(question: str, value: str, derivation: str | None) -> None:
+    found = read(question, hits(REPORT))
+    assert found is not None
+    assert found.value == value
+    assert found.derivation == derivation
+
+
+def test_a_cell_is_stated_with_its_row_column_and_scale() -> None:
+    found = read("What is the amount of total sales in 2019?", hits(REPORT))
+    assert found is not None
+    assert found.label() == "$1,496.5 million (Total sales, Years Ended September 30, 2019)"
+    (index, row), = found.rows
+    assert row.name() == "Total sales" and index == 0
+
+
+def test_a_sub_row_is_named_under_its_parent() -> None:
+    found = read("What is the total capital expenditures in 2022?", hits(CAPEX))
+    assert found is not None
+    assert found.row == "Capital expenditures, Total"
+    assert found.value.startswith("$1,222")
+
+
+def test_several_periods_are_listed_in_the_order_asked() -> None:
+    found = read("What was Other in 2019 and 2018 respectively?", hits(REPORT))
+    assert found is not None
+    assert found.items == ("44.1 million", "56.7 million")
+
+
+def test_a_share_of_a_total_is_one_step_over_two_rows() -> None:
+    found = read("What is the percentage of Other in total sales in 2019?", hits(REPORT))
+    assert found is not None
+    assert found.value == "2.95%"
+    assert {row.name() for _, row in found.rows} == {"Other", "Total sales"}
+
+
+@pytest.mark.parametrize("question", [
+    "What is the amount of research and development expense in 2019?",  # no such line item
+    "What is the amount of total sales in 2015?",  # no such period
+    "Why did total sales grow in 2019?",  # an explanation, not a figure
+])
+def test_no_short_answer_when_the_table_does_not_hold_what_is_asked(question: str) -> None:
+    assert read(question, hits(REPORT)) is None
+
+
+@pytest.mark.parametrize(("question", "periods"), [
+    ("What is the change in Other in 2019 from 2018?", ("2019", "2018")),
+    ("What was the change from 2018 to 2019?", ("2019", "2018")),
+    ("What is the change between 2018 and 2019?", ("2019", "2018")),
+])
+def test_a_change_runs_from_the_earlier_period_to_the_later(question: str, periods: tuple[str, ...]) -> None:
+    assert asked(question).periods == periods
+
+
+@pytest.mark.parametrize(("question", "years"), [
+    ("average ROFE for the years F19 and F18", ["2019", "2018"]),
+    ("net income from 2017-2019", ["2017", "2018", "2019"]),
+    ("revenue in FY2019", ["2019"]),
+])
+def test_periods_as_questions_write_them(question: str, years: list[str]) -> None:
+    assert periods_named(question) == years
+
+
+def test_the_extractive_answer_carries_and_cites_the_short_answer(tmp_path: object) -> None:
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.embed.hashing import HashingEmbedder
+
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer("What is the amount of total sales in 2019?",
+                                                          hits(REPORT))
+    assert answer.short is not None and not answer.abstained
+    cited = {c.id: c for c in answer.citations}
+    row = cited[answer.short.citations[0]]
+    assert row.quote == "Total sales | $1,496.5 | $1,202.9 | $1,107.7"
+    assert row.header is not None and "2019" in row.header
+
+
+def test_a_generated_answer_gets_the_short_answer_with_its_row_cited() -> None:
+    from rag.answer.reader import attach_short
+    from rag.types import Answer
+
+    passages = hits(REPORT)
+    generated = Answer("What is the amount of total sales in 2019?", "Sales were $1,496.5 million [1].", False,
+                       "generative", (), tuple(passages))
+    answer = attach_short(generated, generated.question, passages)
+    assert answer.short is not None and answer.short.value == "$1,496.5 million"
+    (citation,) = answer.citations
+    assert citation.id == answer.short.citations[0]
+    text = passages[0].chunk.text
+    assert text[citation.start : citation.end] == citation.quote == "Total sales | $1,496.5 | $1,202.9 | $1,107.7"

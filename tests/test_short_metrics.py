@@ -1,0 +1,73 @@
+"""Short answers scored as TAT-QA scores them, on hand-worked rows; scope patterns resolved or refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.app.scope import ScopeError, resolve_scope
+from rag.eval.runner import short_summary
+from rag.eval.short import read_value, short_scores
+
+
+@pytest.mark.parametrize(("predicted", "gold", "scale", "expected"), [
+    (["$1,496.5 million"], ["$1,496.5"], "million", (1.0, 1.0)),
+    (["1,496.5"], ["$1,496.5"], "million", (0.0, 0.0)),  # the right digits at no scale mislead a reader
+    (["-22.2222%"], ["-22.22"], "percent", (1.0, 1.0)),  # at the gold's precision
+    (["-22.3%"], ["-22.22"], "percent", (0.0, 0.0)),
+    (["(12.6) million"], ["-12.6"], "million", (1.0, 1.0)),  # parentheses are a negative
+    (["2019"], ["2019"], "", (1.0, 1.0)),
+    (["cost-plus type", "Fixed-price type"], ["fixed-price type", "cost-plus type"], "", (1.0, 1.0)),
+    (["fixed-price type"], ["fixed-price type", "cost-plus type"], "", (0.0, 0.6667)),
+    (["$2,936 thousand", "$3,869 thousand"], ["$2,936", "$3,869"], "thousand", (1.0, 1.0)),
+    (["The big cat"], ["a big cat sat"], "", (0.0, 0.8)),
+    ([], ["2019"], "", (0.0, 0.0)),
+])
+def test_short_scores_on_hand_worked_rows(predicted: list[str], gold: list[str], scale: str,
+                                          expected: tuple[float, float]) -> None:
+    exact, f1 = short_scores(predicted, gold, scale)
+    assert (exact, round(f1, 4)) == expected
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("$1,496.5 million", (1496.5, "million", 1)),
+    ("-22.22%", (-22.22, "percent", 2)),
+    ("(12.6)", (-12.6, "", 1)),
+    ("fixed-price type", None),
+])
+def test_read_value(text: str, value: tuple[float, str, int] | None) -> None:
+    assert read_value(text) == value
+
+
+def test_short_summary_by_kind_and_wrong_rate_per_question() -> None:
+    rows = [
+        {"short_exact": 1.0, "short_f1": 1.0, "short_given": 1.0, "wrong_short": 0.0, "type": "span"},
+        {"short_exact": 0.0, "short_f1": 0.5, "short_given": 1.0, "wrong_short": 1.0, "type": "arithmetic"},
+        {"short_exact": 0.0, "short_f1": 0.0, "short_given": 0.0, "wrong_short": 0.0, "type": "arithmetic"},
+        {"answerable": True},  # no gold: not scored
+    ]
+    summary = short_summary(rows)
+    assert summary["short_exact"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["wrong_short_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["short_precision"] == 0.5
+    assert summary["short_exact[arithmetic]"] == 0.0 and summary["short_questions[arithmetic]"] == 2
+    assert summary["short_exact[span]"] == 1.0
+
+
+SOURCES = ["reports/3M_2018.pdf", "reports/AMD_2022.pdf", "notes/a.md"]
+
+
+@pytest.mark.parametrize(("patterns", "chosen"), [
+    ([], None),
+    (["notes/a.md"], {"notes/a.md"}),
+    (["reports/*.pdf"], {"reports/3M_2018.pdf", "reports/AMD_2022.pdf"}),
+    (["corpus/notes/a.md"], {"notes/a.md"}),
+    (["./notes/a.md", "reports/3M*"], {"notes/a.md", "reports/3M_2018.pdf"}),
+])
+def test_scope_patterns(patterns: list[str], chosen: set[str] | None) -> None:
+    result = resolve_scope(patterns, SOURCES, "corpus")
+    assert result == (frozenset(chosen) if chosen is not None else None)
+
+
+def test_an_unknown_document_is_an_error_naming_it() -> None:
+    with pytest.raises(ScopeError, match=r"'3M_2018.pdf' is not in the index \(did you mean reports/3M_2018.pdf\?\)"):
+        resolve_scope(["3M_2018.pdf"], SOURCES, "corpus")
