@@ -83,11 +83,13 @@ def test_chunks_are_read_lazily_and_exactly_as_written(tmp_path: Path, monkeypat
 
     built: list[Chunk] = []
 
-    def counting(**fields: object) -> Chunk:
-        built.append(Chunk(**fields))  # type: ignore[arg-type]
-        return built[-1]
+    class Counting:
+        @staticmethod
+        def from_json(fields: dict[str, object]) -> Chunk:
+            built.append(Chunk.from_json(fields))
+            return built[-1]
 
-    monkeypatch.setattr(rag.store.folder.chunks, "Chunk", counting)
+    monkeypatch.setattr(rag.store.folder.chunks, "Chunk", Counting)
     store = FolderIndex.load(tmp_path)
     assert built == [], "loading the index parses no chunk"
     assert store.chunks[3] == chunks[3] and len(built) == 1

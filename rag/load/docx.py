@@ -8,7 +8,7 @@ nesting, each cell located in the text. Its rows are loaded as they always were,
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import docx
 from docx.oxml.ns import qn
@@ -40,21 +40,20 @@ def load_docx(data: bytes, source: str) -> Loaded:
             blocks.append((text, is_heading, None))
             heading = text if is_heading and text else heading
         else:
-            before = next((p for p in _paragraphs(reversed(content[:k])) if p.text.strip()), None)
-            after = next((p for p in _paragraphs(content[k + 1:]) if p.text.strip()), None)
+            before = next((p for p in _paragraphs(content[j] for j in range(k - 1, -1, -1)) if p.text.strip()), None)
+            after = next((p for p in _paragraphs(content[j] for j in range(k + 1, len(content))) if p.text.strip()),
+                         None)
             blocks.extend(_table_blocks(item, before, after, heading))
     text, sections, tables = assemble_tables(blocks)
     return Loaded(text, core_title or (sections[0].title if sections else None), sections=sections, tables=tables)
 
 
-def _paragraphs(items: Iterable[object]) -> list[Paragraph]:
+def _paragraphs(items: Iterable[object]) -> Iterator[Paragraph]:
     """The paragraphs up to the next table: a caption or an introducing line is next to its table."""
-    out: list[Paragraph] = []
     for item in items:
         if not isinstance(item, Paragraph):
-            break
-        out.append(item)
-    return out
+            return
+        yield item
 
 
 def _style(paragraph: Paragraph) -> str:

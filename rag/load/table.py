@@ -106,7 +106,7 @@ def build_table(grid: Sequence[Sequence[str]], *, title: str = "", context: str 
 
     `title` is the caption or nearest heading; `context` the text around the table that may state its scale
     ("The table below presents net sales (in millions):"); `indents`, where the format knows them, the
-    indentation of each row's label, which makes a deeper row a child of the shallower one above it;
+    indentation of each row's label, which puts a deeper row under the shallower label row above it (`nest`);
     `scale` what the text around the table states, when the table itself states none. None for a grid with
     no text.
     """
@@ -129,6 +129,8 @@ def build_table(grid: Sequence[Sequence[str]], *, title: str = "", context: str 
     for row in rows[heads:]:
         label, values = row[0], row[1:]
         pieces = [label, *values]
+        while len(pieces) > 1 and not pieces[-1]:
+            pieces.pop()  # "Capital expenditures:", not "Capital expenditures: |  | " (a row ends at its last text)
         line = COLUMN_SEP.join(pieces)
         cells: list[Cell] = []
         at = offset + len(label) + len(COLUMN_SEP)

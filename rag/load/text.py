@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from rag.load.base import Loaded, LoadError
 from rag.load.table import is_delimiter_row, is_figure, located_table, pipe_cells
@@ -110,23 +111,31 @@ def _pipe_table(lines: Sequence[tuple[int, str, bool]], top: int, end: int, sect
     file, inside any emphasis ('**1,234**' -> '1,234'); a leading row with no label and no figure under the
     header row is more header ('| | 2023 | 2022 |' under '| | Years ended | |'), as converted tables have it."""
     width = len(pipe_cells(lines[top][1]))
-    rows = [(start + _indent_width(line), start + len(line.rstrip()), pipe_cells(line, start)[:width])
+    rows = [_Row(start + len(line) - len(line.lstrip()), start + len(line.rstrip()), pipe_cells(line, start)[:width])
             for start, line, _ in [lines[top], *lines[top + 2:end]]]
-    rows = [r for r in rows if any(text for text, _, _ in r[2])]
-    figures = any(is_figure(_plain(text)) for r in rows[1:] for text, _, _ in r[2][1:])
+    rows = rows[:1] + [r for r in rows[1:] if any(text for text, _, _ in r.cells)]
+    figures = any(is_figure(_plain(text)) for r in rows[1:] for text, _, _ in r.cells[1:])
     heads = 1
-    while heads < len(rows) and figures and not rows[heads][2][0][0] \
-            and not any(is_figure(_plain(text)) for text, _, _ in rows[heads][2][1:]):
+    while heads < len(rows) and figures and not rows[heads].cells[0][0] \
+            and not any(is_figure(_plain(text)) for text, _, _ in rows[heads].cells[1:]):
         heads += 1
-    body = [TableRow(_plain(r[2][0][0]).rstrip(":").strip(), r[0], r[1], tuple(
-        Cell(*_inside(*cell), column=j) for j, cell in enumerate(r[2][1:]) if cell[0])) for r in rows[heads:]]
-    indents = [_label_indent(r[2][0][0]) for r in rows[heads:]]
+    body = [TableRow(_plain(r.cells[0][0]).rstrip(":").strip(), r.start, r.end, tuple(
+        Cell(*_inside(*cell), column=j) for j, cell in enumerate(r.cells[1:]) if cell[0])) for r in rows[heads:]]
     start = lines[top][0]
     title = _caption(lines, top, end) or next((s.title for s in reversed(sections) if s.start < start), "")
-    context = _introduction(lines, top)
-    header = [[_plain(text) for text, _, _ in r[2]] for r in rows[:heads]]
-    return located_table(header, body, title=title, context=context, header_span=(rows[0][0], rows[heads - 1][1]),
-                         indents=indents)
+    return located_table([[_plain(text) for text, _, _ in r.cells] for r in rows[:heads]], body, title=title,
+                         context=_introduction(lines, top), header_span=(rows[0].start, rows[heads - 1].end),
+                         indents=[_label_indent(r.cells[0][0]) for r in rows[heads:]])
+
+
+class _Row(NamedTuple):
+    """A table line: where its text starts and ends, and its cells (text, start, end) as the file has them."""
+
+    start: int
+    end: int
+    cells: list[tuple[str, int, int]]
+
+
 def load_plain(data: bytes, source: str) -> Loaded:
     """Headings in plain text are guessed: a short line standing alone between blank lines.
 
@@ -158,10 +167,6 @@ _WRAP = re.compile(r"(\*\*|__|\*|_|`)(\S(?:.*\S)?)\1", re.S)
 _CAPTION = re.compile(r"(?i)\s*(?:[*_]{1,2})?(?:table|exhibit)\b|\s*([*_]{1,2})\S.*\S\1\s*$")
 _BELOW = re.compile(r"(?i)\s*(?:table)?:\s+\S")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-
-
-def _indent_width(line: str) -> int:
-    return len(line) - len(line.lstrip())
 
 
 def _label_indent(label: str) -> int:

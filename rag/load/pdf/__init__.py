@@ -1,13 +1,17 @@
 """PDF: text read with PDFium, laid out into paragraphs, table rows and sections.
 
 See `extract` (PDFium -> positioned lines), `layout` (lines -> text, tables, headings,
-running headers left out), `profile` (what the document is) and `render` (a page image
-with a quote highlighted). Scanned pages (no text layer), images and charts are not read.
+running headers left out), `tables` (a table's rows, figures, columns and parents), `columns`
+(figures of rows with gaps placed by position), `profile` (what the document is) and `render`
+(a page image with a quote highlighted). Scanned pages (no text layer), images and charts are not read.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.load.base import Loaded, LoadError, PageProgress
+from rag.load.pdf.columns import place_columns
 from rag.load.pdf.extract import open_pdf, pages, title_of
 from rag.load.pdf.layout import layout
 from rag.load.pdf.profile import profile_of
@@ -23,13 +27,16 @@ def load_pdf(data: bytes, source: str, progress: PageProgress | None = None) -> 
     """
     pdf = open_pdf(data, source)
     try:
-        title = title_of(pdf)
-        read = list(pages(pdf, progress))
-    except Exception as error:  # a damaged file fails in many ways deep inside PDFium
-        raise LoadError(source, f"could not be read as PDF: {error}") from error
+        try:
+            title = title_of(pdf)
+            read = list(pages(pdf, progress))
+        except Exception as error:  # a damaged file fails in many ways deep inside PDFium
+            raise LoadError(source, f"could not be read as PDF: {error}") from error
+        laid = layout(read)
+        # Figures of rows with gaps, placed by where they sit on the page while the file is open.
+        laid = replace(laid, tables=place_columns(pdf, laid.text, laid.tables, laid.lines))
     finally:
         pdf.close()
-    laid = layout(read)
     first = laid.text[: laid.page_starts[3]] if len(laid.page_starts) > 3 else laid.text[:20000]
     profile = profile_of(source, title, first[:20000])
     return Loaded(laid.text, title or profile.title, laid.page_starts, laid.sections, laid.tables, laid.lines,

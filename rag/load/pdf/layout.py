@@ -61,6 +61,26 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
 
 
+def clean_map(text: str) -> tuple[str, list[int]]:
+    """`clean(text)`, and for each of its characters the index in `text` it was read from, to find a
+    character of the loaded text on its page again. 'a\x00  b' -> ('a b', [0, 2, 4])"""
+    out: list[str] = []
+    source: list[int] = []
+    for i, ch in enumerate(text):
+        ch = "-" if ch in _HYPHEN_MARK else ch
+        if _CONTROL.match(ch):
+            continue
+        if _SPACES.match(ch):
+            if out and out[-1] == " ":
+                continue
+            ch = " "
+        out.append(ch)
+        source.append(i)
+    first = next((k for k, ch in enumerate(out) if not ch.isspace()), len(out))
+    last = next((k + 1 for k in range(len(out) - 1, -1, -1) if not out[k].isspace()), first)
+    return "".join(out[first:last]), source[first:last]
+
+
 def figures(text: str) -> int:
     """How many figures end the line: 'Inventories (509) (387) 57' -> 3; 'In 2018 we grew' -> 0."""
     count = 0

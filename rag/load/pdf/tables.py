@@ -3,14 +3,16 @@
 The layout keeps a statement as lines of the loaded text, "Inventories (509) (387) 57" under "(Millions)
 2018 2017 2016", and finds where each table's caption, headers and rows lie. Read here, without changing a
 character of that text: each row's figures from the right of its line ("$" and "%" printed apart belong to
-their figure), its column by counting from the right, since a figure column ends at the right of the
-table; column names from the header lines (a line of years, a period spanning all columns, "Three Months
-Ended ... Six Months Ended ..." split into its groups); a row's parents from how far it is set in, a
-bold label without figures standing above the rows beside it.
+their figure), its column by counting from the right, less the columns its line stops short of ("93 %
+92 %" under a "% Change" it lacks; `columns` places rows with gaps between figures by their position);
+column names from the header lines (a line of years, a period spanning all columns, "Three Months Ended
+... Six Months Ended ..." split into its groups); a row's parents from how far it is set in, a bold label
+without figures standing above the rows beside it; the scale and unit from the caption and the cells.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,7 +33,7 @@ PERIOD_WORDS = re.compile(
     r"three|six|nine|twelve)\b"
 )
 _BEFORE = frozenset({"$", "€", "£", "("})  # printed apart before a figure: "$ 5,363"
-_YEAR = re.compile(r"^(?:FY|fy)?'?(?:19[89]\d|20[0-4]\d)\*?,?$")
+_YEAR = re.compile(r"^(?:FY|fy)?'?(?:19[89]\d|20[0-4]\d)\*?,?$|^\d{1,2}/\d{1,2}/(?:\d\d)?\d\d$")  # or a date
 _TOKEN = re.compile(r"\S+")
 _PERIOD = re.compile(r"(?i)\b(?:ended|ending|weeks|months|quarters?|years?|as of|at)\b")  # heads all it spans
 _INDENT_STEP = 2.5  # points: label starts closer than this are set in alike
@@ -151,17 +153,23 @@ def structure(text: str, table: Table, *, header_start: int, body_start: int, wh
     rows: list[TableRow] = []
     depths: list[float] = []
     levels = _levels([where[s].x0 for s, _ in lines if s in where])
+    starts = sorted(s for s in where if body_start <= s < table.end)
+    frame = _Frame(min(where[s].x0 for s in starts), max(where[s].x1 for s in starts), width) \
+        if starts and width else None
     for start, line in lines:
         spans = [] if is_years(line) else found[start][-width:] if width else []
         label = line[: spans[0][0]] if spans else line
-        cells = tuple(Cell(line[a:b], start + a, start + b, width - len(spans) + k, page)
-                      for k, (a, b) in enumerate(spans))
+        # Figures fill the columns from the right, less those the line stops short of ("93 % 92 %" with no
+        # "% Change"): its last piece ends where its last figure's column does.
+        short = width - len(spans)
+        if spans and short and frame is not None:
+            last = where[starts[bisect.bisect_right(starts, start + len(line) - 1) - 1]]
+            short -= min(short, frame.columns_right_of(last.x1))
+        cells = tuple(Cell(line[a:b], start + a, start + b, short + k, page) for k, (a, b) in enumerate(spans))
         rows.append(TableRow(label.strip().rstrip(":").strip(), start, start + len(line), cells))
         set_in = where.get(start)
         level = levels.get(set_in.x0, 0) if set_in else 0
         depths.append(2 * level - (1 if set_in and set_in.bold and not cells else 0))
-    set_at = [where[s] for s, _ in lines if s in where]
-    frame = _Frame(min(w.x0 for w in set_at), max(w.x1 for w in set_at), width) if set_at and width else None
     header = [["", *values] for start, line in heads for values in _spread(line, width, where.get(start), frame)]
     # Placed word by word: a header row naming one column names only it (no colspan to guess).
     columns = [" ".join(_distinct(row[i + 1] for row in header)) for i in range(width)]
