@@ -131,3 +131,87 @@ def test_a_generated_answer_gets_the_short_answer_with_its_row_cited() -> None:
     assert citation.id == answer.short.citations[0]
     text = passages[0].chunk.text
     assert text[citation.start : citation.end] == citation.quote == "Total sales | $1,496.5 | $1,202.9 | $1,107.7"
+
+
+SEGMENTS = b"""<html><body><p>Net sales by segment (in thousands):</p>
+<table>
+<tr><td></td><td>2019</td><td>2018</td><td>2017</td></tr>
+<tr><td>Revenue:</td><td></td><td></td><td></td></tr>
+<tr><td>Hardware</td><td>120,000</td><td>90,000</td><td>80,000</td></tr>
+<tr><td>Software</td><td>300,000</td><td>310,000</td><td>150,000</td></tr>
+<tr><td>Services</td><td>50,000</td><td>40,000</td><td>30,000</td></tr>
+<tr><td>Total revenue</td><td>470,000</td><td>440,000</td><td>260,000</td></tr>
+</table>
+<p>The standard rate of corporation tax in the United Kingdom was 19.0% in 2019, and the hurdle rate was 7%.</p>
+</body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value", "items"), [
+    ("What are the components of total revenue?", "Hardware, Software, Services", ("Hardware", "Software", "Services")),
+    ("How many components does revenue consist of?", "3", ()),
+    ("In which segment was revenue the largest in 2019?", "Software", ()),
+    ("How many years did Hardware exceed $85,000 thousand?", "2", ()),
+    ("In which years was Services recorded?", "2019, 2018, 2017", ("2019", "2018", "2017")),
+    ("What was the change in Software in 2019?", "-10,000 thousand", ()),
+])
+def test_rows_listed_picked_counted_and_dated(question: str, value: str, items: tuple[str, ...]) -> None:
+    found = read(question, hits(SEGMENTS))
+    assert found is not None
+    assert found.value.replace("$", "").replace("-10000", "-10,000") == value
+    assert found.items == items
+
+
+def test_a_figure_a_sentence_states_when_no_row_holds_it() -> None:
+    found = read("What was the standard rate of corporation tax in the United Kingdom in 2019?", hits(SEGMENTS))
+    assert found is not None and found.kind == "span" and found.value == "19.0%"
+    ((index, start, end),) = found.sentences
+    text = hits(SEGMENTS)[index].chunk.text
+    assert "corporation tax" in text[start:end]
+
+
+QUARTERS = b"""<html><body><table>
+<tr><td></td><td>Three months ended March 31, 2021</td><td>Three months ended March 31, 2020</td></tr>
+<tr><td>Total net revenue</td><td>$ 4,077</td><td>$ 3,389</td></tr>
+</table></body></html>"""
+
+
+def test_a_quarter_the_columns_do_not_hold_has_no_short_answer() -> None:
+    assert read("What was total net revenue in 2021 Q3?", hits(QUARTERS)) is None
+    found = read("What was total net revenue in 2021 Q1?", hits(QUARTERS))
+    assert found is not None and found.value == "$4,077"
+
+
+def test_a_table_answers_where_the_words_of_the_sentences_fall_short() -> None:
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.embed.hashing import HashingEmbedder
+
+    # "bookings" is in no sentence: the coverage of words abstains, the table's row and column answer.
+    question = "What were the hardware bookings amounts in 2018 and 2019 respectively?"
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer(question, hits(SEGMENTS))
+    assert not answer.abstained and answer.short is not None
+    assert answer.short.items == ("90,000 thousand", "120,000 thousand")
+
+
+CASH_FLOWS = b"""<html><body><h2>Consolidated Statement of Cash Flows</h2><p>(Millions)</p>
+<table>
+<tr><td></td><td>2018</td><td>2017</td></tr>
+<tr><td>Net cash provided by operating activities</td><td>6,439</td><td>6,240</td></tr>
+<tr><td>Purchases of property, plant and equipment (PP&amp;E)</td><td>(1,577)</td><td>(1,373)</td></tr>
+<tr><td>Total current liabilities</td><td>7,244</td><td>7,687</td></tr>
+</table></body></html>"""
+
+
+def test_an_analysts_term_is_read_from_the_statement_row_that_reports_it() -> None:
+    found = read("What is the FY2018 capital expenditure amount (in USD millions) for 3M?", hits(CASH_FLOWS))
+    assert found is not None
+    assert found.value == "(1,577) million"
+    assert found.row == "Purchases of property, plant and equipment (PP&E)"
+
+
+def test_a_metric_the_question_defines_is_one_step_over_its_operands_rows() -> None:
+    question = ("What is the FY2018 operating cash flow ratio for 3M? Operating cash flow ratio is defined as: "
+                "cash from operations / total current liabilities.")
+    found = read(question, hits(CASH_FLOWS))
+    assert found is not None and found.kind == "computed"
+    assert found.value == "0.89" and found.derivation == "6,439 / 7,244 = 0.89"
+    assert len(found.rows) == 2

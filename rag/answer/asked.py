@@ -14,29 +14,58 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rag.text import stem, terms, words
+from rag.numbers import SCALES, parse_figure
+from rag.text import stem, words
 
 Operation = Literal["lookup", "change", "percent_change", "average", "sum", "ratio", "percent_of", "compare",
-                    "count", "columns", "difference"]
+                    "count", "columns", "difference", "components", "pick"]
 
 # A period as a question names it: "2019", "FY2019", "fiscal 2019", "F19", "Q4 2019".
 YEAR = re.compile(r"(?i)\b(?:fy|f|fiscal\s+(?:year\s+)?)?'?((?:19|20)\d\d|(?<=f)\d\d)\b")
-_PERCENT_CHANGE = re.compile(r"(?i)\b(?:percent(?:age)?|%)\s+(?:change|increase|decrease|decline|growth|rise|drop)\b"
-                             r"|\bgrowth\s+rate\b|\bby\s+what\s+percent(?:age)?\b|\bchange\s+in\s+percent(?:age)?\b(?!\s+of)")
+_PERCENT_CHANGE = re.compile(r"(?i)(?<!absolute\s)(?:\bpercent(?:age)?|%)\s+(?:change|increase|decrease|decline|growth|"
+                             r"rise|drop)\b|\bgrowth\s+rate\b|\bby\s+what\s+percent(?:age)?\b|"
+                             r"\bchange\s+in\s+percent(?:age)?\b(?!\s+of)|\bchange\s*\(%\)|"
+                             r"\bchange\b.*\bin\s+(?:units\s+of\s+)?percents?\b")
 _CHANGE = re.compile(r"(?i)\b(?:change|increase|decrease|decline|difference|growth|rise|drop|movement|variance)\b")
 _AVERAGE = re.compile(r"(?i)\b(?:average|mean)\b")
 _SUM = re.compile(r"(?i)\b(?:sum|total|combined|altogether|in\s+total|aggregate)\b")
 _SUM_STRONG = re.compile(r"(?i)\b(?:sum\s+of|combined|altogether|in\s+total|add(?:ed)?\s+up)\b")
-_PERCENT_OF = re.compile(r"(?i)\b(?:what\s+percent(?:age)?|percentage\s+of|proportion|as\s+a\s+percent(?:age)?|"
-                         r"share\s+of|portion\s+of)\b")
+_PERCENT_OF = re.compile(r"(?i)\b(?:what\s+percent(?:age)?|percentage\s+(?:of|constitution)|proportion|"
+                         r"as\s+a\s+percent(?:age)?|share\s+of|portion\s+of)\b")
 _RATIO = re.compile(r"(?i)\bratio\b")
 _COMPARE = re.compile(r"(?i)\b(?:which|what)\s+(?:year|period|quarter|month)s?\b.*?\b(?:highest|largest|lowest|"
                       r"smallest|greatest|most|least|higher|larger|lower|smaller|greater|more|less|biggest|"
                       r"maximum|minimum)\b|\b(?:in\s+which\s+year|which\s+year)\b")
-_COUNT = re.compile(r"(?i)^\s*how\s+many\s+(?:years?|periods?|quarters?|items?|segments?|categories|types|components)"
-                    r"\b(?!.*\b(?:ago|old|long)\b)")
+_COUNT = re.compile(r"(?i)\bhow\s+many\s+(?:of\s+the\s+)?(?:years?|periods?|quarters?|items?|segments?|categories|"
+                    r"types|components)\b(?!.*\b(?:ago|old|long)\b)")
 _COLUMNS = re.compile(r"(?i)\bwhich\s+(?:years?|periods?)\s+(?:does|do|is|are)\s+the\s+table\b|\b(?:years?|periods?)\s+"
                       r"(?:does|do)\s+the\s+table\s+(?:provide|show|cover|present|include)")
+# "In which segment was X the largest?", "Which component contributed the most to total revenue?": a row's label,
+# picked by its figure.
+_PICK_ROW = re.compile(r"(?i)\b(?:which|what)\s+(?!years?\b|periods?\b|quarters?\b|months?\b)([a-z]+)\b.*\b(?:highest|"
+                       r"largest|lowest|smallest|greatest|most|least|biggest|maximum|minimum)\b")
+_ASKED_SENTENCE = re.compile(r"[^.?!]*\?")
+
+
+def focus(question: str) -> str:
+    """The question inside a request: its sentences that ask (end with '?'), after any lead-in colon.
+
+    'Answer using the balance sheet: what is the FY2018 net PPNE for 3M? Answer in USD billions.' ->
+    ' what is the FY2018 net PPNE for 3M?'; a question with no '?' is taken whole.
+    """
+    asking = _ASKED_SENTENCE.findall(question)
+    if not asking:
+        return question
+    return " ".join(sentence.rsplit(":", 1)[-1] for sentence in asking)
+
+
+# "In which years was X recorded?": the periods a row has figures for (plural, and no comparison asked).
+_YEARS_LISTED = re.compile(r"(?i)\b(?:in\s+)?(?:which|what)\s+years\b")
+_LOW = re.compile(r"(?i)\b(?:lowest|smallest|least|lower|smaller|fewer|less|minimum|below|under)\b")
+# "What are the components of total revenue?", "What items does X consist of?", "How many components are there
+# under X?": the rows a table lists under a line item.
+_COMPONENTS = re.compile(r"(?i)^\s*(?:what|which|how\s+many)\b.*\b(?:components?|items|elements|constituents|"
+                         r"line\s+items|consists?\s+of|comprises?|made\s+up\s+of|breakdown)\b")
 HIGH = re.compile(r"(?i)\b(?:highest|largest|greatest|most|higher|larger|greater|more|biggest|maximum|exceed\w*|"
                   r"above|over|more\s+than)\b")
 _WHY = re.compile(r"(?i)^\s*(?:why|how\s+(?:did|does|do|is|was|were|will|would|can|could)\b(?!\s+much|\s+many))|"
@@ -45,14 +74,27 @@ _FROM_TO = re.compile(r"(?i)\bfrom\s+(?:fy|fiscal\s+)?'?((?:19|20)\d\d)\b.*?\bto
                       r"(?:fy|fiscal\s+)?'?((?:19|20)\d\d)\b")
 _IN_FROM = re.compile(r"(?i)\b(?:in|for)\s+(?:fy|fiscal\s+)?'?((?:19|20)\d\d)\b.*?\b(?:from|compared\s+(?:to|with)|"
                       r"over|against|relative\s+to|vs\.?)\s+(?:fy|fiscal\s+)?'?((?:19|20)\d\d)\b")
+# Words that never tell one row label from another; "other", "not", "after" do ("Other revenue").
+_FUNCTION = frozenset("a an the of and in for to from on at as by or with its their our is are was were".split())
+def label_terms(text: str) -> list[str]:
+    """A row label's or a question's words as a reader compares them: stemmed, function words and footnote
+    marks left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' -> ['other', 'revenu']."""
+    return [w if w[0].isdigit() else stem(w) for w in words(_FOOTNOTE.sub(" ", text)) if w not in _FUNCTION]
+
+
+_FOOTNOTE = re.compile(r"\(\s*(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*\)|(?<=[A-Za-z]{3})\d{1,2}\b|\*+")
+
+
 # Words of the question that say what is asked, not which row: they are left out of the row's words.
-_ASKING = frozenset(terms(
+_ASKING = frozenset(label_terms(
     "what which how much many is was were are the amount value figure number sum average mean change "
     "increase decrease decline difference growth rise drop percentage percent proportion ratio rate share "
     "between from to in for of and year years fiscal period respectively both combined altogether compared "
     "reported company group table highest lowest largest smallest greatest year-on-year absolute net "
     "during ended ending as at end dollars usd million millions thousand thousands billion billions "
-    "respective did does do portion over out across"))
+    "respective did does do portion over out across component components item items element elements consist "
+    "consists comprise comprises made up breakdown under there listed list higher lower larger smaller greater "
+    "more less most least biggest maximum minimum"))
 
 
 @dataclass(frozen=True)
@@ -63,21 +105,16 @@ class Asked:
     operation: Operation
     periods: tuple[str, ...]
     item: tuple[str, ...]
+    # Every word of the question but its periods, as `label_terms` gives them: a row's words are looked for here.
+    words: tuple[str, ...] = ()
     # Two line items the operation relates ("the ratio of A to B", "A as a percentage of B"): their words.
     pair: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     high: bool = True  # compare/count: the largest (or above a bound), else the smallest
+    bound: float | None = None  # count: the figure compared with ("more than $200,000 thousand"), in units
     why: bool = False
 
 
-# Words that never tell one row label from another; "other", "not", "after" do ("Other revenue").
-_FUNCTION = frozenset("a an the of and in for to from on at as by or with its their our is are was were".split())
 _RANGE = re.compile(r"(?i)\b((?:19|20)\d\d)\s*(?:-|–|to|through|until)\s*((?:19|20)\d\d)\b")
-
-
-def label_terms(text: str) -> list[str]:
-    """A row label's or a question's words as a reader compares them: stemmed, function words left out, but
-    words BM25 drops as stopwords kept. 'Other revenues' -> ['other', 'revenu']."""
-    return [w if w[0].isdigit() else stem(w) for w in words(text) if w not in _FUNCTION]
 
 
 def periods_named(question: str) -> list[str]:
@@ -109,13 +146,18 @@ def asked(question: str) -> Asked:
     """
     periods = periods_named(question)
     operation: Operation = "lookup"
-    if _COLUMNS.search(question):
+    if _COLUMNS.search(question) or (_YEARS_LISTED.search(question) and not HIGH.search(question)
+                                     and not _LOW.search(question)):
         operation = "columns"
+    elif _COMPONENTS.search(question):
+        operation = "components"
     elif _COUNT.search(question):
         operation = "count"
     elif _COMPARE.search(question) and len(periods) != 1:
         operation = "compare"
-    elif _PERCENT_CHANGE.search(question) and len(periods) != 1:
+    elif _PICK_ROW.search(question):
+        operation = "pick"
+    elif _PERCENT_CHANGE.search(question):
         operation = "percent_change"
     elif _AVERAGE.search(question):
         operation = "average"
@@ -123,15 +165,18 @@ def asked(question: str) -> Asked:
         operation = "percent_of"
     elif _RATIO.search(question):
         operation = "ratio"
-    elif _CHANGE.search(question) and len(periods) != 1:
+    elif _CHANGE.search(question) and (len(periods) != 1 or re.search(r"(?i)\bchange\b", question)):
         operation = "change"
     elif _SUM_STRONG.search(question) or (_SUM.search(question) and len(periods) >= 2
-                                          and re.search(r"(?i)\band\b", question)):
+                                          and re.search(r"(?i)\b(?:and|between|from|to)\b", question)):
         operation = "sum"
     if operation in ("change", "percent_change") and len(periods) >= 2:
         periods = _later_first(question, periods)
-    # The row is named by what is left once the question's asking words and periods are gone.
-    text = YEAR.sub(" ", question)
+    elif operation in ("change", "percent_change") and len(periods) == 1:
+        periods = [periods[0], str(int(periods[0]) - 1)]  # "the change in X in 2019": from 2018
+    # The row is named by what is left once the question's asking words and periods are gone; of a request
+    # that wraps the question in instructions, only the question itself ("...: what is X for 3M?").
+    text = YEAR.sub(" ", focus(question))
     item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in _ASKING)
     pair = None
     if operation in ("ratio", "percent_of", "sum", "change", "lookup"):
@@ -139,8 +184,23 @@ def asked(question: str) -> Asked:
         if pair is not None and operation in ("change", "lookup"):
             operation = "difference" if operation == "change" or re.search(r"(?i)\bdifference\b", text) else operation
             pair = pair if operation == "difference" else None
-    return Asked(operation, tuple(periods), item, pair, high=bool(HIGH.search(question)),
-                 why=bool(_WHY.search(question)))
+    bound = None
+    if operation == "count":
+        match = _BOUND.search(question)
+        if match:
+            figure = parse_figure(match.group("figure"))
+            scale = SCALES.get((match.group("scale") or "").lower(), 1.0)
+            bound = figure * scale if figure is not None else None
+            text = text.replace(match.group(0), " ")
+    item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in _ASKING)
+    return Asked(operation, tuple(periods), item, tuple(dict.fromkeys(label_terms(text))), pair,
+                 high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound)
+
+
+# The bound a count compares with: "exceed $200,000 thousand", "more than 5 million", "below 100".
+_BOUND = re.compile(r"(?i)\b(?:exceed(?:ed|s)?|more\s+than|greater\s+than|above|over|higher\s+than|less\s+than|"
+                    r"below|under|lower\s+than|fewer\s+than)\s+(?P<figure>[$€£]?\s?[\d,]+(?:\.\d+)?)\s*"
+                    r"(?P<scale>thousands?|millions?|billions?|k|m|bn)?\b")
 
 
 # How a question joins the two line items of a ratio, a share or a difference: "of A to B", "A as a
@@ -149,7 +209,7 @@ _SPLITS = {
     "ratio": re.compile(r"(?i)\bratio\s+(?:of|between)\s+(?P<a>.+?)\s+(?:to|and|over|against|versus|vs\.?)\s+"
                         r"(?P<b>.+)"),
     "percent_of": re.compile(r"(?i)(?:percent(?:age)?|proportion|share|portion)\s+(?:of\s+)?(?P<a>.+?)\s+(?:in|of|to|"
-                             r"over|out\s+of|from|within|relative\s+to|compared\s+to|as\s+a\s+percent(?:age)?\s+of)"
+                             r"over|out\s+of|from|within|among|relative\s+to|compared\s+to|as\s+a\s+percent(?:age)?\s+of)"
                              r"\s+(?:the\s+)?(?P<b>(?:total|overall|all|net|gross|combined)\b.+)"),
     "difference": re.compile(r"(?i)\bdifference\s+(?:in\s+\w+\s+)?between\s+(?:the\s+)?(?P<a>.+?)\s+and\s+"
                              r"(?:the\s+)?(?P<b>.+)"),
@@ -177,4 +237,6 @@ def _later_first(question: str, periods: list[str]) -> list[str]:
         if match:
             earlier = match.group(3 - later)
             return [match.group(later), earlier]
+    if re.search(r"(?i)\bdifference\b", question):
+        return periods[:2]  # "the difference between 2019 and 2018": the first named less the second
     return sorted(periods[:2], reverse=True)

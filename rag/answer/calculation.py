@@ -216,10 +216,21 @@ def _rows(hit: Hit, index: int, operand: str) -> list[Row]:
     return out
 
 
-def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
-    """The result line, only for one step over figures found in the asked years' columns.
+@dataclass(frozen=True)
+class Calculated:
+    """One step over statement figures: its result as it is stated ('0.88', '30.8%', '3,215 millions'), the
+    expression it came from ('3,115.1 / 3,527.5'), and the period it is of ('2017' or '2016 to 2017')."""
 
-    '/' over 3,115.1 and 3,527.5 for FY2017 -> 'Computed: 3,115.1 / 3,527.5 = 0.88 (operating cash flow ratio, 2017).'
+    value: float
+    stated: str
+    expression: str
+    period: str
+
+
+def calculate(asked: Asked, rows: Sequence[Row]) -> Calculated | None:
+    """The asked calculation, only as one step over figures found in the asked years' columns.
+
+    '/' over 3,115.1 and 3,527.5 for FY2017 -> Calculated(0.883, '0.88', '3,115.1 / 3,527.5', '2017')
     """
     if asked.operator is None or not asked.years:
         return None
@@ -230,8 +241,8 @@ def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
         if new is None or old is None or old <= 0 or new < 0:
             return None  # a change from or to a loss has no percentage that reads right
         result = 100 * (new - old) / abs(old)
-        return (f"{COMPUTED} ({show(new, most=2)} - {show(old, most=2)}) / {show(abs(old), most=2)} = {result:.1f}% "
-                f"({asked.name}, {asked.years[1]} to {asked.years[0]}).")
+        return Calculated(result, f"{result:.1f}%", f"({show(new, most=2)} - {show(old, most=2)}) / "
+                          f"{show(abs(old), most=2)}", f"{asked.years[1]} to {asked.years[0]}")
     if len(rows) != 2 or rows[0].unit is None or rows[0].unit != rows[1].unit:
         return None  # two figures are combined only when both tables state the same scale
     year = asked.years[0]
@@ -245,5 +256,16 @@ def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
     places = 2 if asked.operator in "/*" else max(
         (decimals(token) for row in rows for token, _ in row_cells(row.text)[1]), default=0)
     unit = "" if asked.operator in "/*" else f" {rows[0].unit}"
-    return (f"{COMPUTED} {show(a, most=2)} {asked.operator} {show(b, most=2)} = {show(result, places)}{unit} "
-            f"({asked.name}, {year}).")
+    return Calculated(result, f"{show(result, places)}{unit}",
+                      f"{show(a, most=2)} {asked.operator} {show(b, most=2)}", str(year))
+
+
+def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
+    """The result line, only for one step over figures found in the asked years' columns.
+
+    '/' over 3,115.1 and 3,527.5 for FY2017 -> 'Computed: 3,115.1 / 3,527.5 = 0.88 (operating cash flow ratio, 2017).'
+    """
+    done = calculate(asked, rows)
+    if done is None:
+        return None
+    return f"{COMPUTED} {done.expression} = {done.stated} ({asked.name}, {done.period})."

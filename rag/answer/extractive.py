@@ -32,7 +32,7 @@ from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
 from rag.retrieve.expand import analyst_terms, translations
 from rag.text import ORDINALS, is_number, is_years, names, terms
-from rag.types import Answer, Citation, Hit, TableRow
+from rag.types import Answer, Citation, Hit
 
 NOT_FOUND = "I couldn't find this in the documents."
 MIN_COVERAGE = 0.3
@@ -149,10 +149,10 @@ def covers(term: str, vocabulary: set[str]) -> bool:
     return any(term.startswith(p) and len(term) - len(p) >= 4 and term[len(p):] in vocabulary for p in _NEGATION)
 
 
-def _row_text(hit: Hit, row: TableRow) -> str:
-    """The row's line as its chunk holds it (a row is never cut: chunks break between rows)."""
+def _span_text(hit: Hit, start: int, end: int) -> str:
+    """The text of [start, end) as its chunk holds it: a table row's line, or a sentence."""
     chunk = hit.chunk
-    return chunk.text[row.start - chunk.start : row.end - chunk.start]
+    return chunk.text[start - chunk.start : end - chunk.start]
 
 
 def is_why(question: str) -> bool:
@@ -235,7 +235,13 @@ class ExtractiveAnswerer:
         signals = self.signals(question, content, required, chosen, hits)
         signals["confidence"] = signals["coverage"]
         if signals["missing_required"] or signals["wrong_type"] or signals["coverage"] < self.min_coverage:
-            return self._abstain(question, hits, signals)
+            # The sentences do not cover the question, but a table may: a cell the reader names by its row and
+            # column, with the period asked, is an answer the coverage of words cannot see.
+            found = read(question, hits)
+            if found is None or found.table is None:
+                return self._abstain(question, hits, signals)
+            cells = [Candidate(i, start, end, _span_text(hits[i], start, end)) for i, start, end in found.cited()]
+            return with_short(self._compose(question, hits, cells, signals | {"read": 1.0}), found)
         notes: list[str] = []
         asked = asked_calculation(question)
         items = asked_items(question) if asked is None else ()
@@ -259,7 +265,7 @@ class ExtractiveAnswerer:
         found = read(question, hits)
         if found is not None:
             # The reader's rows are quoted first: every part of the short answer is a cited cell.
-            read_rows = [Candidate(i, row.start, row.end, _row_text(hits[i], row)) for i, row in found.rows]
+            read_rows = [Candidate(i, start, end, _span_text(hits[i], start, end)) for i, start, end in found.cited()]
             quoted = {(r.hit_index, r.start) for r in read_rows}
             chosen = read_rows + [c for c in chosen if (c.hit_index, c.start) not in quoted]
         answer = self._compose(question, hits, chosen, signals, notes)

@@ -111,6 +111,7 @@ def evaluate_one(
         **({"scope": list(q.scope)} if q.scope else {}), **({"answers": list(q.answers)} if q.answers else {}),
         **({"type": q.type} if q.type else {}), **({"answer_from": q.answer_from} if q.answer_from else {}),
         "answer": row["answer"], "short_answer": row["short_answer"],
+        "short_value": answer.short.value if answer.short else None,
         "short_answer_derivation": row["short_answer_derivation"], "abstained": answer.abstained,
         "citations": row["citations"], "retrieved": row["retrieved"],
         "retrieved_text": [h.chunk.text for h in hits], "latency_ms": round(latency_ms, 2),

@@ -59,7 +59,8 @@ def _span_f1(predicted: str, gold: str, gold_scale: str) -> float:
     """Bag-of-words F1 of two spans; figures must agree as figures (DROP's rule), else 0."""
     a, b = read_value(predicted), read_value(gold)
     if a is not None and b is not None:
-        return float(_same_figure(a, (b[0], gold_scale, b[2]), gold_scale))
+        scale = gold_scale or b[1]
+        return float(_same_figure(a, (b[0], scale, b[2]), scale))
     p, g = normalize_text(predicted).split(), normalize_text(gold).split()
     common = sum((Counter(p) & Counter(g)).values())
     if not p or not g or not common:
@@ -79,7 +80,8 @@ def short_scores(predicted: Sequence[str], gold: Sequence[str], gold_scale: str 
     if len(gold) == 1 and len(predicted) == 1:
         a, b = read_value(predicted[0]), read_value(gold[0])
         if b is not None:
-            hit = a is not None and _same_figure(a, (b[0], gold_scale, b[2]), gold_scale)
+            scale = gold_scale or b[1]  # "$1.9 million" states its own scale
+            hit = a is not None and _same_figure(a, (b[0], scale, b[2]), scale)
             return float(hit), float(hit)
     # One to one: each gold span takes the predicted span it best agrees with, greedily, best pairs first.
     pairs = sorted(((_span_f1(p, g, gold_scale), i, j) for i, p in enumerate(predicted) for j, g in enumerate(gold)),

@@ -21,7 +21,9 @@ _HTML_BLOCKS = HTMLTreeBuilder.DEFAULT_BLOCK_ELEMENTS | _HEADINGS | {"br", "td",
 # A sentence that introduces the table after it ("The table below presents net sales (in millions):").
 _INTRODUCES = re.compile(r"(?i):\s*$|\b(?:table|below|following)\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-_SCALE_REACH = 10  # blocks above a table searched for the scale its figures are stated in
+# A scale declared for counts, not amounts: "(shares in thousands, except per share data)".
+_COUNTED = re.compile(r"(?i)\b(?:shares|units|employees|customers|subscribers|options)\s+(?:are\s+)?in\s+"
+                      r"(?:thousands|millions|billions)\b")
 _MAX_SPAN = 1000  # a colspan/rowspan larger than this is a broken page, not a table
 
 
@@ -119,10 +121,16 @@ def _table(tag: Tag, before: list[tuple[str, bool, Table | None]]) -> tuple[str,
             break
     introducing = (sentence for block in reversed(since) for sentence in reversed(_SENTENCE_END.split(block))
                    if _INTRODUCES.search(sentence))
-    nearby = [b[0] for b in before[-_SCALE_REACH:] if b[0] and b[2] is None]
-    scale = next((s for s in map(scale_of, introducing) if s), "") or \
-        next((s for s in map(scale_of, reversed(nearby)) if s), "")
+    above = [b[0] for b in before if b[0] and b[2] is None]
+    scale = next((s for s in map(_amounts_scale, introducing) if s), "") or \
+        next((s for s in map(_amounts_scale, reversed(above)) if s), "")
     return build_table(grid, title=caption or intro, context=intro, marked_headers=marked, scale=scale)
+
+
+def _amounts_scale(text: str) -> str:
+    """The scale a text declares for amounts: '(in thousands, except per share data)' -> 'thousand'; a scale
+    declared for something else ("shares in thousands") is not the amounts' scale."""
+    return scale_of(_COUNTED.sub(" ", text))
 
 
 def _span(value: object) -> int:

@@ -34,7 +34,7 @@ def clean(text: str) -> str:
 def is_figure(text: str) -> bool:
     """A value a column holds as a number, not a year heading: '$ (1,577)', '12.5%', '—' -> True; '2019' -> False."""
     text = text.strip()
-    if not text or _YEAR.match(text):
+    if not text or _YEAR.match(text.replace(" ", "")):  # "2 0 1 8", as some typesetting spaces a year
         return False
     return parse_figure(text) is not None
 
@@ -147,7 +147,9 @@ def build_table(grid: Sequence[Sequence[str]], *, title: str = "", context: str 
     body = [dataclasses.replace(r, parents=p) for r, p in zip(body, nested, strict=True)]
     text = "\n".join(lines)
     around = " ".join([title, context, *rows[0][:1], *(c for r in rows[:heads] for c in r)])
-    scale, unit = scale_of(around) or scale, _unit(rows[heads:], around)
+    # A label row with no values may only state the scale: "(In thousands)" above the first line item.
+    stated = " ".join(r.label for r in body if not r.cells)
+    scale, unit = scale_of(around) or scale_of(stated) or scale, _unit(rows[heads:], around)
     caption = "\n".join(p for p in (title, " | ".join(c for c in columns if c)) if p)
     return text, Table(0, len(text), caption, title, tuple(columns), tuple(body), scale, unit, header_span)
 

@@ -20,7 +20,8 @@ _SCALE_WORDS = re.compile(
     r"(?i)(?:\bin\s+|\(\s*|\b(?:dollars|amounts|usd|us\$|\$|€|£)\s+in\s+|[$€£]\s*)"
     r"(?:u\.?s\.?\s+)?(?:dollars\s+in\s+)?(thousands|millions|billions|trillions)\b")
 _SCALE_SHORT = re.compile(r"(?i)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|us\$|a\$|hk\$))\s?(?:'000|000s?|k|m|mn|bn|b)\b"
-                          r"|\('?000s?\)|'000\b")
+                          r"|\('?000s?\)|'000\b|\bin\s+\$\s?(?:m|mn|bn)\b")
+_SCALE_AFTER_UNIT = re.compile(r"(?i)(?:[$€£¥]|\b[A-Z]{2,3}\$?)'\s?(thousands?|millions?|billions?)\b")
 # The narrower reading of statement captions the reader and the calculation rely on: "in millions",
 # "(Millions)", "(Dollars in thousands)", "in $ billions".
 _UNIT = re.compile(r"(?i)(?:\bin\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
@@ -33,9 +34,13 @@ def scale_of(text: str) -> str:
     '(Dollars in millions, except per share)' -> 'million'; "$'000" -> 'thousand'; '£m' -> 'million';
     "RMB'000" -> 'thousand'; 'Revenue grew' -> ''
     """
+    text = text.replace("’", "'").replace("‘", "'")  # "US$’000" as typeset
     match = _SCALE_WORDS.search(text)
     if match:
         return match.group(1).lower().rstrip("s")
+    named = _SCALE_AFTER_UNIT.search(text)
+    if named:  # "RMB'Million", "US$'Million"
+        return named.group(1).lower().rstrip("s")
     short = _SCALE_SHORT.search(text)
     if short:
         token = short.group().lower()

@@ -1,14 +1,9 @@
-"""The reader: the short answer a table gives, named by its row, its column and its unit.
+"""The table reader: a cell named by its row, its column and its unit, or one step computed over cells.
 
-The sentence-picker finds rows by the words they share with a question; it does not read a table. The
-reader does: each cell of a retrieved chunk's tables has a row label (under its parents), a column
-header (a period) and the table's scale and unit, so it can say "$1,222 million (Capital expenditures,
-Total, 2022)", compute one step over cells it can name ("(44.1 - 56.7) / 56.7 = -22.22%"), pick the
-period a comparison asks for, and decline when no row is the line item asked for: a wrong cell, stated
-with confidence and a citation, is worse than no short answer at all.
-
-Pure functions over `Hit`s: every value it states is a cell's text, a column header, or a derivation
-over cells, and it says which rows it read so they can be cited.
+Each cell of a retrieved chunk's tables has a row label (under its parents), a column header (a period)
+and the table's scale and unit, so the reader can say "$1,222 million (Capital expenditures, Total,
+2022)", compute one step over cells it can name ("(44.1 - 56.7) / 56.7 = -22.22%"), pick the period a
+comparison asks for, and decline when no row is the line item asked for.
 """
 
 from __future__ import annotations
@@ -16,54 +11,61 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from rag.answer.asked import Asked, asked, label_terms, periods_named
-from rag.numbers import parse_figure, show
-from rag.text import stem, terms
-from rag.types import Answer, Cell, Chunk, Citation, Hit, ShortAnswer, Table, TableRow
+from rag.answer.asked import Asked, label_terms, periods_named
+from rag.answer.reader.base import Read
+from rag.numbers import SCALES, parse_figure, periods_in, scale_of, show
+from rag.text import terms, words
+from rag.types import Cell, Hit, Table, TableRow
 
 MIN_ROW_MATCH = 0.5
 """How much of a row's name the question must use (and of the question's item words the row must hold,
 averaged) for the row to be the one asked about. Below it there is no short answer."""
 MARGIN = 0.1
 """A second row this close to the best one, with another figure, makes the row ambiguous: no short answer."""
-_NEUTRAL = frozenset(label_terms("total net"))  # "Total revenue" is the revenue row
+_NEUTRAL = frozenset(label_terms("total net"))
+_TOTAL = frozenset(label_terms("total"))  # "Total revenue" is the revenue row
 
 
-@dataclass(frozen=True)
-class Read:
-    """What the reader read: the answer's value(s), how it was derived, and the rows it rests on."""
-
-    value: str
-    kind: str
-    rows: tuple[tuple[int, TableRow], ...]  # (hit index, row) of every row read
-    table: Table
-    row: str | None = None
-    column: str | None = None
-    derivation: str | None = None
-    items: tuple[str, ...] = ()
-
-    def label(self) -> str:
-        """'$1,222 million (Capital expenditures, Total, 2022)'."""
-        where = ", ".join(p for p in (self.row, self.column) if p)
-        return f"{self.value} ({where})" if where else self.value
-
-
-def row_match(item: Sequence[str], row: TableRow, table: Table) -> float:
+def row_match(ask: Asked, row: TableRow, table: Table) -> float:
     """How surely the row is the line item the question names, 0 to 1: the share of the row's name the
     question uses, and of the question's item words the row holds (with its parents, the table's title and
-    its column headers, which may name the item too), averaged. ('other',) and row 'Other' -> 1.0."""
+    its column headers, which may name the item too), averaged. A bare "Total" row is named by what it
+    totals: its parents, else the table's title. 'What was Other in 2019?' and row 'Other' -> 1.0."""
+    item = set(ask.item) - _NEUTRAL or set(ask.item)
     if not item:
         return 0.0
-    name = set(label_terms(row.name())) - _NEUTRAL or set(label_terms(row.name()))
-    if not name:
+    own: set[str] | frozenset[str] = set(label_terms(row.name())) - _NEUTRAL
+    if not own:
+        # A "Total" row, or a row with no label under the rows it adds up, is named by what it totals.
+        own = set(label_terms(" ".join(row.parents) or table.title)) - _NEUTRAL or (_TOTAL & set(ask.words))
+    if not own:
         return 0.0
-    asked_words = set(item) - _NEUTRAL or set(item)
-    context = name | _table_words(table)
-    used = len(name & asked_words) / len(name)
-    held = len(asked_words & context) / len(asked_words)
+    context = own | set(label_terms(" ".join(row.parents))) | _table_words(table)
+    used = len(own & set(ask.words)) / len(own)
+    held = len(item & context) / len(item)
     return (used + held) / 2
+
+
+def _named_column(table: Table, row: TableRow, ask: Asked) -> Cell | None:
+    """The row's cell under the one column whose header the question names ("the gross carrying amount for
+    current receivables" -> the "Current" column), when no period picks one; None when none or several do."""
+    wanted = set(ask.words) - set(label_terms(row.name()))
+
+    def header_words(cell: Cell) -> set[str]:
+        words_ = set(label_terms(table.columns[cell.column]))
+        return words_ - _NEUTRAL or words_  # a column headed "Total" is named by "total"
+
+    named = [c for c in row.cells if c.column < len(table.columns) and header_words(c) & wanted]
+    if len(named) != 1:
+        best = max((len(header_words(c) & wanted) for c in named), default=0)
+        named = [c for c in named if len(header_words(c) & wanted) == best]
+    return named[0] if len(named) == 1 else None
+
+
+def _shared(question: str, row: TableRow) -> int:
+    """Words, function words included, the row's name shares with the question: 'owed by' is not 'owed to'."""
+    return len(set(words(question)) & set(words(row.name())))
 
 
 def _table_words(table: Table) -> set[str]:
@@ -75,6 +77,9 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
     'Years ended December 31, 2019'), the one sharing most words with the question, a figure before a
     percentage unless the question asks for one, then the first."""
     found = [i for i, header in enumerate(table.columns) if period in header]
+    asked_quarters = {q for y, q in periods_in(question).quarters if str(y) == period}
+    if asked_quarters:  # "2021 Q3": only a column of that quarter, never the year's or another quarter's
+        found = [i for i in found if quarters_of(table.columns[i]) & asked_quarters]
     if len(found) <= 1:
         return found[0] if found else None
     words = set(terms(question))
@@ -88,6 +93,18 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
                 int(percent == wants_percent), -i)
 
     return max(found, key=rank)
+
+
+_QUARTER_END = {"march": 1, "june": 2, "september": 3, "december": 4}
+_MONTHS_ENDED = re.compile(r"(?i)\bthree\s+months\s+ended\s+(march|june|september|december)\b")
+
+
+def quarters_of(header: str) -> set[int]:
+    """The quarters a column header names: 'Q3 2021', 'Third quarter 2021', 'Three months ended September 30,
+    2021' (a calendar quarter by the month it ends) -> {3}; '2021' -> set()."""
+    named = {q for _, q in periods_in(header).quarters}
+    named |= {_QUARTER_END[m.lower()] for m in _MONTHS_ENDED.findall(header)}
+    return named
 
 
 _PERCENT = re.compile(r"(?i)%|\bpercent|\bproportion\b|\bshare\b")
@@ -105,7 +122,8 @@ def _unit(table: Table, row: TableRow, cells: Sequence[Cell]) -> tuple[str, str]
                   or all("%" in h for h in columns)):
         return "%", ""
     per = _PER.search(row.name()) or any(_PER.search(h) for h in columns)
-    return table.unit, "" if per else table.scale
+    # A row may state its own scale: "Gross profit (in thousands)".
+    return table.unit, "" if per else scale_of(row.label) or table.scale
 
 
 _PER = re.compile(r"(?i)\bper\s+(?:share|unit|ordinary|common|diluted|basic)|\bcents\b|\bpence\b|\beps\b")
@@ -137,41 +155,63 @@ def _rows(hits: Sequence[Hit]) -> list[tuple[int, Table, TableRow]]:
     return [(i, table, row) for i, hit in enumerate(hits) for table in hit.chunk.tables for row in table.rows]
 
 
-def _best_row(ask: Asked, hits: Sequence[Hit], figures: bool = True) -> tuple[int, Table, TableRow] | None:
-    """The row the question names, if one surely is: above `MIN_ROW_MATCH`, and no other row with figures of
-    its own within `MARGIN` of it (two rows the question fits equally are a guess)."""
-    scored = sorted(((row_match(ask.item, row, table), -i, n) for n, (i, table, row) in enumerate(_rows(hits))
-                     if row.cells or not figures), reverse=True)
+def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int, Table, TableRow] | None:
+    """The row the question names, if one surely is: above `MIN_ROW_MATCH`, and no other row of the same table
+    with other figures within `MARGIN` / 2 of it (two rows the question fits equally are a guess), unless the
+    question's own words, function words included, tell them apart."""
     rows = _rows(hits)
+    scored = sorted(((row_match(ask, row, table), _shared(question, row), -_extra(ask, row), -i, n)
+                     for n, (i, table, row) in enumerate(rows) if row.cells), reverse=True)
     if not scored or scored[0][0] < MIN_ROW_MATCH:
         return None
-    best = rows[scored[0][2]]
-    for score, _, n in scored[1:]:
-        if score < scored[0][0] - MARGIN:
+    top, shared, extra = scored[0][0], scored[0][1], scored[0][2]
+    best = rows[scored[0][4]]
+    for score, other_shared, other_extra, _, n in scored[1:]:
+        if score <= top - MARGIN / 2:
             break
         other = rows[n][2]
-        if [c.text for c in other.cells] != [c.text for c in best[2].cells] and score > scored[0][0] - MARGIN / 2 \
-                and rows[n][1] is best[1]:
+        if rows[n][1] is best[1] and (other_shared, other_extra) == (shared, extra) and \
+                [c.text for c in other.cells] != [c.text for c in best[2].cells]:
             return None
     return best
 
 
-def read(question: str, hits: Sequence[Hit]) -> Read | None:
+def _extra(ask: Asked, row: TableRow) -> int:
+    """Words of the row's own label the question does not use: of "Billed receivables" and "Billed
+    receivables, net", the question "What were the billed receivables?" names the first."""
+    return len(set(label_terms(row.label)) - set(ask.words))
+
+
+def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """The short answer the retrieved tables give to the question, or None when none surely does."""
-    ask = asked(question)
-    if ask.why:
-        return None
+    if ask.operation == "components":
+        return _components(ask, question, hits)
+    if ask.operation == "pick":
+        return _pick(ask, question, hits)
+    if ask.operation == "columns":
+        found = _best_row(ask, hits, question)
+        if found is not None:  # the periods this row has figures for
+            i, table, row = found
+            periods = tuple(dict.fromkeys(p for c in row.cells if c.column < len(table.columns)
+                                          for p in _years(table.columns[c.column])[:1]))
+            if periods:
+                return Read(", ".join(periods), "spans", ((i, row),), table, row.name(), None, None, periods)
+        return _columns(ask, hits)
     if ask.operation == "columns":
         return _columns(ask, hits)
     if ask.pair is not None:
         return _two_rows(ask, question, hits)
-    found = _best_row(ask, hits)
+    found = _best_row(ask, hits, question)
     if found is None:
         return None
     i, table, row = found
-    periods = [p for p in ask.periods if _column(table, p) is not None]
+    periods = tuple(p for p in ask.periods if _column(table, p, question) is not None)
     if len(periods) < len(ask.periods):
-        return None  # a period the question names that the table does not have: not this table
+        # A period no column names is this table's only when its title or headers say so ("as of 2019"
+        # above aging buckets); else the table does not hold it.
+        if periods or not all(p in f"{table.title} {table.caption}" for p in ask.periods):
+            return None
+        ask = dataclasses.replace(ask, periods=())
     cells = [(p, row.cell(c)) for p in periods if (c := _column(table, p, question, row)) is not None]
     values = [(p, v) for p, cell in cells if (v := _value(cell)) is not None]
     name = row.name()
@@ -182,7 +222,7 @@ def read(question: str, hits: Sequence[Hit]) -> Read | None:
         shown = tuple(_scaled(cell, table, row) for _, cell in cells if cell is not None)
         return Read(", ".join(shown), "spans", ((i, row),), table, name, ", ".join(periods), None, shown)
     if op == "lookup":
-        cell = cells[0][1] if periods else row.cells[0] if len(row.cells) == 1 else None
+        cell = cells[0][1] if periods else row.cells[0] if len(row.cells) == 1 else _named_column(table, row, ask)
         if cell is None:
             return None
         column = table.columns[cell.column] if cell.column < len(table.columns) else None
@@ -213,6 +253,16 @@ def read(question: str, hits: Sequence[Hit]) -> Read | None:
         expression = f"({terms_}) / {len(values)}" if op == "average" else terms_
         return Read(_number(result, unit, scale), "computed", ((i, row),), table, name,
                     ", ".join(p for p, _ in values), f"{expression} = {show(round(result, 4))}")
+    if op == "count" and ask.bound is not None:
+        # "How many years did X exceed $200,000 thousand?": the periods whose figure, in units, passes the bound.
+        multiplier = SCALES.get(scale, 1.0) if scale else 1.0
+        years = [(p, v) for p, v in dated if not ask.periods or p in ask.periods]
+        if len(years) < 2:
+            return None
+        passing = [p for p, v in years if (v * multiplier > ask.bound if ask.high else v * multiplier < ask.bound)]
+        listed = ", ".join(f"{p}: {show(v)}" for p, v in years)
+        return Read(str(len(passing)), "count", ((i, row),), table, row.name(), ", ".join(passing) or None,
+                    f"{listed}; {'above' if ask.high else 'below'} {show(ask.bound)}: {len(passing)}")
     if op == "compare" and not ask.periods:
         if len(dated) < 2:
             return None
@@ -244,7 +294,7 @@ def _dated(table: Table, row: TableRow) -> list[tuple[str, float]]:
 def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """One step over two rows' cells of one period: a ratio, a share (as a percentage), a difference or a sum."""
     assert ask.pair is not None
-    found = [_best_row(dataclasses.replace(ask, item=words), hits) for words in ask.pair]
+    found = [_best_row(dataclasses.replace(ask, item=item), hits, question) for item in ask.pair]
     if found[0] is None or found[1] is None or found[0][2] is found[1][2] or found[0][1] is not found[1][1]:
         return None
     (i, table, a), (j, _, b) = found[0], found[1]
@@ -283,12 +333,77 @@ def _years(header: str) -> list[str]:
     return periods_named(header)
 
 
+def _components(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """'What are the components of total revenue?': the labels of the rows a line item holds: the rows under
+    a label row that heads them, or the rows a total adds up (those above it, back to the previous total or
+    heading). 'How many components ...' counts them."""
+    rows = _rows(hits)
+    scored = sorted(((row_match(ask, row, table), _shared(question, row), -n, n) for n, (i, table, row) in
+                     enumerate(rows)), reverse=True)
+    if not scored or scored[0][0] < MIN_ROW_MATCH:
+        return None
+    i, table, head = rows[scored[0][3]]
+    if head.cells:  # a total: the rows with figures above it, back to the previous total or heading
+        index = table.rows.index(head)
+        parts: list[TableRow] = []
+        for row in reversed(table.rows[:index]):
+            if not row.cells or _TOTAL_LABEL.match(row.label) or not row.label:
+                break
+            parts.insert(0, row)
+    else:  # a heading: the rows with figures below it, up to its total or the next heading
+        parts = []
+        for row in table.rows[table.rows.index(head) + 1:]:
+            if not row.cells or _TOTAL_LABEL.match(row.label) or not row.label:
+                break
+            parts.append(row)
+    if len(parts) < 2:
+        return None
+    labels = tuple(r.label for r in parts)
+    cited = tuple((i, r) for r in parts)
+    if re.match(r"(?i)^\s*how\s+many\b", question):
+        return Read(str(len(labels)), "count", cited, table, head.name(), None, ", ".join(labels))
+    return Read(", ".join(labels), "spans", cited, table, head.name(), None, None, labels)
+
+
+def _pick(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """'In which segment was X the largest?': the label of the row whose figure, in the column the question
+    names (by its period or its header's words), is largest (or smallest); totals are not candidates."""
+    tables = [(i, t) for i, hit in enumerate(hits) for t in hit.chunk.tables if t.rows]
+    if not tables:
+        return None
+    wanted = set(ask.words)
+
+    def fit(table: Table) -> int:
+        return len(wanted & _table_words(table))
+
+    i, table = max(tables, key=lambda it: fit(it[1]))
+    columns = [c for c in range(len(table.columns)) if (not ask.periods or ask.periods[0] in table.columns[c])]
+    named = [c for c in columns if wanted & (set(label_terms(table.columns[c])) - _NEUTRAL)]
+    best = max((len(wanted & set(label_terms(table.columns[c]))) for c in named), default=0)
+    named = [c for c in named if len(wanted & set(label_terms(table.columns[c]))) == best]
+    column = (named or columns)[0] if len(named) == 1 or len(columns) == 1 else None
+    if column is None:
+        return None
+    figures = [(row, v) for row in table.rows if row.label and not _TOTAL_LABEL.match(row.label)
+               and (v := _value(row.cell(column))) is not None]
+    if len(figures) < 2:
+        return None
+    pick = (max if ask.high else min)(figures, key=lambda f: f[1])
+    if sum(1 for _, v in figures if v == pick[1]) > 1:
+        return None
+    order = " > ".join(show(v) for _, v in sorted(figures, key=lambda f: -f[1]))
+    return Read(pick[0].label, "compare", ((i, pick[0]),), table, pick[0].name(), table.columns[column], order)
+
+
+_TOTAL_LABEL = re.compile(r"(?i)^\s*(?:total|subtotal|net)\b")
+
+
 def _columns(ask: Asked, hits: Sequence[Hit]) -> Read | None:
     """'Which years does the table provide information for X?': the periods its column headers name."""
     tables = [(i, t) for i, hit in enumerate(hits) for t in hit.chunk.tables if t.columns]
     if not tables:
         return None
-    scored = sorted(tables, key=lambda it: -max((row_match(ask.item, r, it[1]) for r in it[1].rows), default=0.0))
+    scored = sorted(tables, key=lambda it: -max((row_match(ask, r, it[1]) for r in it[1].rows), default=0.0))
     i, table = scored[0]
     periods = list(dict.fromkeys(p for header in table.columns for p in _years(header)))
     if not periods:
@@ -296,49 +411,3 @@ def _columns(ask: Asked, hits: Sequence[Hit]) -> Read | None:
     first = table.rows[0] if table.rows else None
     return Read(", ".join(periods), "spans", ((i, first),) if first else (), table, None, None, None,
                 tuple(periods))
-
-
-def stem_all(words: Sequence[str]) -> list[str]:
-    return [stem(w) for w in words]
-
-
-def header_of(chunk: Chunk, start: int, end: int) -> str | None:
-    """The column headers of the table whose row [start, end) is, as one line ('2019 | 2018 | 2017'), shown
-    above a quoted row so its figures can be told apart; None for a quote that is not a table row."""
-    for table in chunk.tables:
-        if any(r.start <= start and end <= r.end for r in table.rows) and any(table.columns):
-            return table.header_line()
-    return None
-
-
-def with_short(answer: Answer, found: Read) -> Answer:
-    """The answer with the reader's short answer, cited at the citations that quote the rows it read."""
-    if answer.abstained:
-        return answer
-    spans = {(row.start, row.end) for _, row in found.rows}
-    cited = tuple(c.id for c in answer.citations if (c.start, c.end) in spans)
-    if not cited:
-        return answer  # what the answer cannot cite, it does not state
-    first = next(c for c in answer.citations if c.id == cited[0])
-    short = ShortAnswer(found.label(), found.value, found.kind, cited, found.row, found.column,  # type: ignore[arg-type]
-                        found.table.unit, found.table.scale, found.derivation, found.items, first.source, first.page)
-    return dataclasses.replace(answer, short=short)
-
-
-def attach_short(answer: Answer, question: str, hits: Sequence[Hit]) -> Answer:
-    """A generated answer with the reader's short answer over the same passages, its rows cited after the
-    answer's own citations: the figure a table gives, stated beside what the model wrote, so a reader can
-    hold one against the other."""
-    if answer.abstained or answer.short is not None:
-        return answer
-    found = read(question, hits)
-    if found is None:
-        return answer
-    citations = list(answer.citations)
-    for i, row in found.rows:
-        chunk = hits[i].chunk
-        if not any((c.source, c.start, c.end) == (chunk.source, row.start, row.end) for c in citations):
-            quote = chunk.text[row.start - chunk.start : row.end - chunk.start]
-            citations.append(Citation(len(citations) + 1, chunk.source, chunk.page, row.start, row.end, quote,
-                                      chunk.section, header_of(chunk, row.start, row.end)))
-    return with_short(dataclasses.replace(answer, citations=tuple(citations)), found)

@@ -1,0 +1,83 @@
+"""The reader: the short answer a document gives, named by where it stands.
+
+The sentence-picker finds passages by the words they share with a question; it does not read a table.
+The reader does (`table`): a cell with its row, its column and its unit, one step computed over cells,
+the period a comparison picks, a count; and a figure a sentence of prose states (`prose`) when the
+question asks for an amount the tables do not hold. It declines when nothing surely answers: a wrong
+cell, stated with confidence and a citation, is worse than no short answer at all.
+
+Pure functions over `Hit`s: every value it states is a cell's text, a span of a sentence, a column
+header, or a derivation over cells, and it says which spans it read so they can be cited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from rag.answer.asked import asked
+from rag.answer.calculation import asked_calculation
+from rag.answer.reader.base import Read
+from rag.answer.reader.prose import read_prose
+from rag.answer.reader.statements import read_statements
+from rag.answer.reader.table import read_tables, row_match
+from rag.types import Answer, Chunk, Citation, Hit, ShortAnswer
+
+__all__ = ["Read", "attach_short", "header_of", "read", "row_match", "with_short"]
+
+
+def read(question: str, hits: Sequence[Hit]) -> Read | None:
+    """The short answer the retrieved passages give to the question, or None when none surely does: a
+    table's when one holds the line item asked for, else a figure a sentence states; none for a "why"."""
+    ask = asked(question)
+    if ask.why:
+        return None
+    metric = asked_calculation(question)
+    if metric is not None and metric.operator != "change":
+        # A metric the question defines or names is computed from its operands' rows, or not at all: the
+        # table reader's own steps would compute something else.
+        return read_statements(question, hits)
+    return read_tables(ask, question, hits) or read_statements(question, hits) or read_prose(ask, question, hits)
+
+
+def header_of(chunk: Chunk, start: int, end: int) -> str | None:
+    """The column headers of the table whose row [start, end) is, as one line ('2019 | 2018 | 2017'), shown
+    above a quoted row so its figures can be told apart; None for a quote that is not a table row."""
+    for table in chunk.tables:
+        if any(r.start <= start and end <= r.end for r in table.rows) and any(table.columns):
+            return table.header_line()
+    return None
+
+
+def with_short(answer: Answer, found: Read) -> Answer:
+    """The answer with the reader's short answer, cited at the citations that quote the spans it read."""
+    if answer.abstained:
+        return answer
+    spans = {(start, end) for _, start, end in found.cited()}
+    cited = tuple(c.id for c in answer.citations if (c.start, c.end) in spans)
+    if not cited:
+        return answer  # what the answer cannot cite, it does not state
+    first = next(c for c in answer.citations if c.id == cited[0])
+    unit, scale = (found.table.unit, found.table.scale) if found.table is not None else ("", "")
+    short = ShortAnswer(found.label(), found.value, found.kind, cited, found.row, found.column,  # type: ignore[arg-type]
+                        unit, scale, found.derivation, found.items, first.source, first.page)
+    return dataclasses.replace(answer, short=short)
+
+
+def attach_short(answer: Answer, question: str, hits: Sequence[Hit]) -> Answer:
+    """A generated answer with the reader's short answer over the same passages, its rows cited after the
+    answer's own citations: the figure a table gives, stated beside what the model wrote, so a reader can
+    hold one against the other."""
+    if answer.abstained or answer.short is not None:
+        return answer
+    found = read(question, hits)
+    if found is None:
+        return answer
+    citations = list(answer.citations)
+    for i, start, end in found.cited():
+        chunk = hits[i].chunk
+        if not any((c.source, c.start, c.end) == (chunk.source, start, end) for c in citations):
+            quote = chunk.text[start - chunk.start : end - chunk.start]
+            citations.append(Citation(len(citations) + 1, chunk.source, chunk.page, start, end, quote,
+                                      chunk.section, header_of(chunk, start, end)))
+    return with_short(dataclasses.replace(answer, citations=tuple(citations)), found)
