@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.chunk import sentence_spans
-from rag.numbers import stated_figures
+from rag.numbers import Stated, stated_figures
 from rag.types import Hit
 
 MIN_PROSE_MATCH = 0.75
@@ -31,13 +31,34 @@ _WINDOW = 90  # characters before a figure that say what it is
 
 def read_prose(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """The figure of the best sentence for a question asking one amount, or None when no sentence surely
-    states it (its line item and period not both there, or two figures there fit it alike)."""
-    if ask.operation != "lookup" or len(ask.periods) > 1 or not _WANTS_FIGURE.search(question):
+    states it (its line item and period not both there, or two figures there fit it alike). A sentence that
+    names no period at all may answer a question that names one, when no sentence names it."""
+    if ask.operation != "lookup" or len(ask.periods) > 1:
+        return None
+    if not (_WANTS_FIGURE.search(question) or ask.periods):
         return None
     item = set(ask.item) - _NEUTRAL
     if not item:
         return None
-    best: list[tuple[float, str, int, int, int]] = []  # (score, figure, hit, start, end)
+    found = _candidates(ask, item, hits, strict=True) or (_candidates(ask, item, hits, strict=False)
+                                                          if ask.periods else [])
+    if not found:
+        return None
+    found.sort(key=lambda c: -c[0])
+    top = found[0]
+    if top[0] < MIN_PROSE_MATCH or any(c[0] == top[0] and c[1] != top[1] for c in found[1:]):
+        return None
+    return Read(top[1], "span", (), None, sentences=((top[2], top[3], top[4]),))
+
+
+def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -> list[tuple[float, str, int, int,
+                                                                                            int]]:
+    """(score, figure, hit, start, end) of each figure of the sentences that hold the line item: in sentences
+    naming the asked period (`strict`), else in sentences naming no year at all. A figure scores by how much
+    of the line item the sentence holds and how much the words since the figure before it do; a figure a
+    sentence ties to another year ("$181,000 in 2018", or the other of "X and Y ... 2019 and 2018,
+    respectively") is not the asked period's."""
+    out = []
     for i, hit in enumerate(hits):
         chunk = hit.chunk
         rows = [(r.start, r.end) for t in chunk.tables for r in t.rows]
@@ -46,19 +67,46 @@ def read_prose(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             if any(s < end and start < e for s, e in rows):
                 continue  # a table's row is read by the table reader
             sentence = chunk.text[a:b]
-            if any(p not in sentence for p in ask.periods):
+            years = _YEAR.findall(sentence)
+            if strict and any(p not in years for p in ask.periods):
+                continue
+            if not strict and years:
                 continue
             held = len(item & set(label_terms(sentence))) / len(item)
             if held < MIN_PROSE_MATCH:
                 continue
-            for figure in stated_figures(sentence):
-                window = set(label_terms(sentence[max(0, figure.start - _WINDOW): figure.start]))
+            figures = stated_figures(sentence)
+            paired = _respectively(sentence, figures)
+            previous = 0
+            for figure in figures:
+                window = set(label_terms(sentence[max(previous, figure.start - _WINDOW): figure.start]))
+                previous = figure.start + len(figure.text)
+                if ask.periods and strict:
+                    own = paired.get(figure.start) or _year_after(sentence, previous)
+                    if own is not None and own not in ask.periods:
+                        continue
                 local = len(item & window) / len(item)
-                best.append(((held + local) / 2, figure.text, i, start, end))
-    if not best:
-        return None
-    best.sort(key=lambda c: -c[0])
-    top = best[0]
-    if top[0] < MIN_PROSE_MATCH or any(c[0] == top[0] and c[1] != top[1] for c in best[1:]):
-        return None
-    return Read(top[1], "span", (), None, sentences=((top[2], top[3], top[4]),))
+                out.append(((held + local) / 2, figure.text, i, start, end))
+    return out
+
+
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+_YEAR_AFTER = re.compile(r"^\W{0,3}(?:\w+\W+){0,2}?(?:in|for|at|of|during)\s+(?:fiscal\s+)?((?:19|20)\d\d)\b")
+
+
+def _year_after(sentence: str, end: int) -> str | None:
+    """The year a figure is tied to by the words right after it: '$181,000 in 2018' -> '2018'."""
+    match = _YEAR_AFTER.match(sentence[end: end + 30])
+    return match.group(1) if match else None
+
+
+def _respectively(sentence: str, figures: Sequence[Stated]) -> dict[int, str]:
+    """Figure start -> its year in 'X and Y ... in 2019 and 2018, respectively': the k-th figure is the k-th
+    year's."""
+    if "respectively" not in sentence.lower():
+        return {}
+    years = _YEAR.findall(sentence[figures[-1].start:]) if figures else []
+    money = [f for f in figures if f.start < sentence.lower().index("respectively")]
+    if len(years) < 2 or len(money) < len(years):
+        return {}
+    return {f.start: y for f, y in zip(money[: len(years)], years, strict=True)}
