@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from rag.app.scope import ScopeError, resolve_scope
@@ -71,3 +74,18 @@ def test_scope_patterns(patterns: list[str], chosen: set[str] | None) -> None:
 def test_an_unknown_document_is_an_error_naming_it() -> None:
     with pytest.raises(ScopeError, match=r"'3M_2018.pdf' is not in the index \(did you mean reports/3M_2018.pdf\?\)"):
         resolve_scope(["3M_2018.pdf"], SOURCES, "corpus")
+
+
+def test_question_rows_carry_scope_gold_spans_and_kinds(tmp_path: Path) -> None:
+    from rag.eval.questions import QuestionSetError, load_questions
+
+    path = tmp_path / "qa.jsonl"
+    path.write_text(json.dumps({"id": "q1", "question": "What were the items?", "answer": "a; b",
+                                "answers": ["a", "b", ""], "scale": "million", "type": "multi-span",
+                                "answer_from": "table", "scope": ["r.html"]}) + "\n", "utf-8")
+    (q,) = load_questions(path)
+    assert q.scope == ("r.html",) and q.answers == ("a", "b") and q.scale == "million"
+    assert (q.type, q.answer_from) == ("multi-span", "table")
+    path.write_text(json.dumps({"id": "q1", "question": "Q?", "answer": "a", "scope": "r.html"}) + "\n", "utf-8")
+    with pytest.raises(QuestionSetError, match=r"qa.jsonl:1: field 'scope' must be a list"):
+        load_questions(path)

@@ -21,13 +21,13 @@ Operation = Literal["lookup", "change", "percent_change", "average", "sum", "rat
                     "count", "columns", "difference", "components", "pick"]
 
 # A period as a question names it: "2019", "FY2019", "fiscal 2019", "F19", "Q4 2019".
-YEAR = re.compile(r"(?i)\b(?:fy|f|fiscal\s+(?:year\s+)?)?'?((?:19|20)\d\d|(?<=f)\d\d)\b")
+YEAR = re.compile(r"(?i)\b(?:fy|f|fiscal\s+(?:year\s+)?)?'?((?:19|20)\d\d|(?:(?<=f)|(?<=fy))\d\d)\b")
 _PERCENT_CHANGE = re.compile(r"(?i)(?<!absolute\s)(?:\bpercent(?:age)?|%)\s+(?:change|increase|decrease|decline|growth|"
                              r"rise|drop)\b|\bgrowth\s+rate\b|\bby\s+what\s+percent(?:age)?\b|"
                              r"\bchange\s+in\s+percent(?:age)?\b(?!\s+of)|\bchange\s*\(%\)|"
                              r"\bchange\b.*\bin\s+(?:units\s+of\s+)?percents?\b")
 _CHANGE = re.compile(r"(?i)\b(?:change|increase|decrease|decline|difference|growth|rise|drop|movement|variance)\b")
-_AVERAGE = re.compile(r"(?i)\b(?:average|mean)\b")
+_AVERAGE = re.compile(r"(?i)(?<!weighted )(?<!weighted-)\b(?:average|mean)\b")  # "weighted average X" names X
 _SUM = re.compile(r"(?i)\b(?:sum|total|combined|altogether|in\s+total|aggregate)\b")
 _SUM_STRONG = re.compile(r"(?i)\b(?:sum\s+of|combined|altogether|in\s+total|add(?:ed)?\s+up)\b")
 _PERCENT_OF = re.compile(r"(?i)\b(?:what\s+percent(?:age)?|percentage\s+(?:of|constitution)|proportion|"

@@ -71,9 +71,11 @@ def load_questions(path: Path) -> list[Question]:
         if pages and not sources:
             raise QuestionSetError(f"{where}: field 'pages' needs 'sources': the pages of which document?")
         scope, answers = row.get("scope", []), row.get("answers", [])
-        for name, value in (("scope", scope), ("answers", answers)):
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise QuestionSetError(f"{where}: field '{name}' must be a list of non-empty strings")
+        if not isinstance(scope, list) or not all(isinstance(v, str) and v for v in scope):
+            raise QuestionSetError(f"{where}: field 'scope' must be a list of non-empty strings (document sources)")
+        if not isinstance(answers, list) or not all(isinstance(v, str) for v in answers):
+            raise QuestionSetError(f"{where}: field 'answers' must be a list of strings")
+        answers = [a for a in answers if a.strip()]  # an empty gold span (a row with no label) cannot be stated
         labels = {name: row.get(name, "") for name in ("scale", "type", "answer_from")}
         for name, value in labels.items():
             if value is None:

@@ -24,6 +24,7 @@ _YEAR = re.compile(r"^(?:fy|fiscal\s+)?'?(?:19|20)\d\d[a-z*]?$", re.I)
 _TOTAL = re.compile(r"(?i)^total\b")
 _WORD = re.compile(r"[a-z0-9]+")
 _SPACES = re.compile(r"\s+")
+_SPACED_YEAR = re.compile(r"\b[12] [09] \d \d\b")  # "2 0 1 8", as some typesetting spaces a year
 
 
 def clean(text: str) -> str:
@@ -89,7 +90,7 @@ def merge_headers(rows: Sequence[Sequence[str]], width: int) -> list[str]:
         for i, value in enumerate(spread):
             if value and (not merged[i] or merged[i][-1] != value):
                 merged[i].append(value)
-    return [" ".join(parts) for parts in merged]
+    return [_SPACED_YEAR.sub(lambda m: m.group().replace(" ", ""), " ".join(parts)) for parts in merged]
 
 
 def _drop_empty_columns(grid: list[list[str]]) -> list[list[str]]:

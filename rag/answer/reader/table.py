@@ -160,7 +160,7 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     with other figures within `MARGIN` / 2 of it (two rows the question fits equally are a guess), unless the
     question's own words, function words included, tell them apart."""
     rows = _rows(hits)
-    scored = sorted(((row_match(ask, row, table), _shared(question, row), -_extra(ask, row), -i, n)
+    scored = sorted(((row_match(ask, row, table), _distinct(ask, row, table), -_extra(ask, row), -i, n)
                      for n, (i, table, row) in enumerate(rows) if row.cells), reverse=True)
     if not scored or scored[0][0] < MIN_ROW_MATCH:
         return None
@@ -174,6 +174,17 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
                 [c.text for c in other.cells] != [c.text for c in best[2].cells]:
             return None
     return best
+
+
+def _distinct(ask: Asked, row: TableRow, table: Table) -> float:
+    """How much the question's words that name this row tell it from the table's other rows: each shared
+    word counts 1 / the number of the table's rows that hold it. Of "Vested" and "Forfeited" under
+    "Non-vested shares", "the non-vested shares forfeited" names the second: "forfeited" is its alone."""
+    counts: dict[str, int] = {}
+    for other in table.rows:
+        for word in set(label_terms(other.label)):
+            counts[word] = counts.get(word, 0) + 1
+    return round(sum(1 / counts.get(w, 1) for w in set(label_terms(row.label)) & set(ask.words)), 6)
 
 
 def _extra(ask: Asked, row: TableRow) -> int:
@@ -242,6 +253,11 @@ def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         result = 100 * (new - old) / old
         return Read(_number(result, "", "", percent=True), "computed", ((i, row),), table, name,
                     f"{old_p} to {new_p}", f"({show(new)} - {show(old)}) / {show(old)} = {result:.2f}%")
+    if op == "average" and len(ask.periods) == 1:
+        # "The 2019 average X": of the year's closing and opening figures, 2019's and 2018's.
+        previous = str(int(ask.periods[0]) - 1)
+        pair = [(p, v) for p, v in dated if p in (ask.periods[0], previous)]
+        values = pair if len(pair) == 2 else values
     if op in ("average", "sum"):
         if not ask.periods:
             values = dated  # "the average cost of sales": over every period the table gives
