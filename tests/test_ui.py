@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -29,7 +28,7 @@ from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
-from rag.types import Answer, Chunk, Citation, Hit, Profile, Sentence, ShortAnswer
+from rag.types import Answer, Chunk, Citation, Hit, Profile, Sentence
 
 SCRIPT = "<script>alert(1)</script>"
 UNPROFITABLE = "Why is CoreWeave unprofitable?"
@@ -499,29 +498,9 @@ REPORT = """<html><head><title>{name} annual report 2019</title></head><body><h1
 <tr><td>Cost of sales</td><td>902.1</td><td>845.0</td><td>760.3</td></tr>
 </table></body></html>
 """
-FIGURE = re.compile(r"\(?\$?\s?\d[\d,]*(?:\.\d+)?\)?")
-
-
-def first_row_short(answer: Answer) -> ShortAnswer:
-    """A short answer read from the answer's first citation the simplest way: its first figure, under the
-    label before it and the first column header ('(1,577)', 'Purchases of property, ... (PP&E)', '2018')."""
-    cited = answer.citations[0]
-    figure = FIGURE.search(cited.quote)
-    assert figure is not None, cited.quote
-    row = cited.quote[: figure.start()].strip(" |$")
-    column = cited.header.split(" | ")[0] if cited.header else None
-    return ShortAnswer(f"{figure.group(0)} ({row}, {column})", figure.group(0), "cell", (cited.id,), row, column,
-                       source=cited.source, page=cited.page)
-
-
-class ShortAnswerStandIn(Workspace):
-    """The real workspace, each answer given the short answer `first_row_short` reads from its first citation.
-
-    A stand-in for the reader's logic only, which is tested on its own and changes on its own schedule:
-    retrieval, the extractive answer, its citations and the app are real, and what is tested here (the card,
-    the page it opens, the documents picked) does not depend on how the reader reads a table. `answers`
-    keeps what was shown, to hold the page against.
-    """
+class Recording(Workspace):
+    """The real workspace, keeping each answer it shows (`answers`) to hold the page against: the short
+    answer, the card and the page it opens are the reader's and the app's own."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -530,15 +509,14 @@ class ShortAnswerStandIn(Workspace):
     def stream(self, query: str, k: int | None = None, mode: str | None = None, model: str | None = None,
                scope: Collection[str] | None = None) -> Iterator[str | Answer]:
         for item in super().stream(query, k, mode, model, scope):
-            if isinstance(item, Answer) and item.citations:
-                item = dataclasses.replace(item, short=first_row_short(item))
+            if isinstance(item, Answer):
                 self.answers.append(item)
             yield item
 
 
 @pytest.fixture(scope="module")
 def tables(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ShortAnswerStandIn]]:
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Recording]]:
     """The app over the shipped corpus, a real 10-K excerpt (PDF) and two annual reports with a table (HTML)."""
     root = tmp_path_factory.mktemp("tables")
     corpus = root / "corpus"
@@ -549,14 +527,14 @@ def tables(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
     for n, (name, sales) in enumerate([("Kestrel Mills", "1,496.5"), ("Osprey Foods", "2,210.0")], start=1):
         (corpus / f"report-00{n}.html").write_text(REPORT.format(name=name, sales=sales), "utf-8")
     shutil.copytree(shipped_index, root / "index")
-    ws = ShortAnswerStandIn(corpus, root / "index", real_embedder)
+    ws = Recording(corpus, root / "index", real_embedder)
     assert ws.ingest().added == 3
     with served(ui.create_app(ws)) as url:
         yield url, ws
 
 
 @pytest.fixture
-def tables_page(browser: Browser, tables: tuple[str, ShortAnswerStandIn]) -> Iterator[Page]:
+def tables_page(browser: Browser, tables: tuple[str, Recording]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
     context.route("**/*", offline)
@@ -587,7 +565,7 @@ def opened_large(image: Locator) -> None:
 @pytest.mark.model
 @pytest.mark.browser
 def test_the_short_answer_card_comes_first_and_opens_its_page_large(
-        tables_page: Page, tables: tuple[str, ShortAnswerStandIn], tmp_path: Path) -> None:
+        tables_page: Page, tables: tuple[str, Recording], tmp_path: Path) -> None:
     page, ws = tables_page, tables[1]
     reply = ask(page, PPE_QUESTION)
     short = ws.answers[-1].short
@@ -627,10 +605,10 @@ def test_the_short_answer_card_comes_first_and_opens_its_page_large(
 @pytest.mark.model
 @pytest.mark.browser
 def test_the_documents_picked_are_the_only_ones_cited(tables_page: Page,
-                                                      tables: tuple[str, ShortAnswerStandIn]) -> None:
+                                                      tables: tuple[str, Recording]) -> None:
     page, ws = tables_page, tables[1]
     picker = page.locator("#rag-scope")
-    for chosen in ("report-002.html", "report-001.html"):
+    for chosen, sales in (("report-002.html", "$2,210.0 million"), ("report-001.html", "$1,496.5 million")):
         picker.locator("input").click()
         page.get_by_role("option", name=chosen).click()
         page.keyboard.press("Escape")
@@ -644,6 +622,9 @@ def test_the_documents_picked_are_the_only_ones_cited(tables_page: Page,
             expect(sources.nth(i)).to_contain_text(f"] {chosen}")
         assert {h.chunk.source for h in ws.answers[-1].hits} == {chosen}  # nothing else was even retrieved
         expect(reply.locator(".rag-card")).to_contain_text(chosen)
+        short = ws.answers[-1].short  # the reader's cell of the chosen report's table, with its scale
+        assert short is not None and short.value == sales and short.row == "Total sales"
+        expect(reply.locator(".rag-card-value")).to_have_text(sales)
         picker.locator(".token", has_text=chosen).locator(".token-remove").click()
         expect(picker.locator(".token")).to_have_count(0)
 
