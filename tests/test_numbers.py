@@ -11,8 +11,10 @@ from rag.numbers import (
     column_years,
     decimals,
     first_period,
+    is_year,
     parse_figure,
     periods_in,
+    periods_named,
     row_cells,
     scale_follows,
     scale_of,
@@ -169,3 +171,19 @@ def test_stated_figures(sentence: str, figures: list[tuple[object, ...]]) -> Non
 ])
 def test_scale_follows(text: str, figure: str, follows: bool) -> None:
     assert scale_follows(text, text.index(figure) + len(figure)) is follows
+
+
+@pytest.mark.parametrize(("text", "years"), [
+    ("the change from FY18 to FY19", ["2018", "2019"]),
+    ("average ROFE for F19 and F18", ["2019", "2018"]),
+    ("net income from 2017-2019", ["2017", "2018", "2019"]),
+    ("fiscal 2019 and 2018 respectively", ["2019", "2018"]),
+])
+def test_periods_named_in_order(text: str, years: list[str]) -> None:
+    assert periods_named(text) == years
+
+
+@pytest.mark.parametrize(("token", "year"), [("2019", True), ("FY2019", True), ("2019*", True), ("2 0 1 8", True),
+                                             ("1,577", False), ("2019.5", False), ("$2019", False)])
+def test_is_year(token: str, year: bool) -> None:
+    assert is_year(token) is year

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rag.numbers import SCALES, parse_figure
+from rag.numbers import SCALES, YEAR, parse_figure, periods_named
 from rag.text import stem, words
 
 Operation = Literal["lookup", "change", "percent_change", "average", "sum", "ratio", "percent_of", "compare",
                     "count", "columns", "difference", "components", "pick"]
 
-# A period as a question names it: "2019", "FY2019", "fiscal 2019", "F19", "Q4 2019".
-YEAR = re.compile(r"(?i)\b(?:fy|f|fiscal\s+(?:year\s+)?)?'?((?:19|20)\d\d|(?:(?<=f)|(?<=fy))\d\d)\b")
 _PERCENT_CHANGE = re.compile(r"(?i)(?<!absolute\s)(?:\bpercent(?:age)?|%)\s+(?:change|increase|decrease|decline|growth|"
                              r"rise|drop)\b|\bgrowth\s+rate\b|\bby\s+what\s+percent(?:age)?\b|"
                              r"\bchange\s+in\s+percent(?:age)?\b(?!\s+of)|\bchange\s*\(%\)|"
@@ -114,26 +112,6 @@ class Asked:
     why: bool = False
 
 
-_RANGE = re.compile(r"(?i)\b((?:19|20)\d\d)\s*(?:-|–|to|through|until)\s*((?:19|20)\d\d)\b")
-
-
-def periods_named(question: str) -> list[str]:
-    """The years a question names, in its order, a range spelled out: 'F19 and F18' -> ['2019', '2018'];
-    'FY2019' -> ['2019']; 'from 2017-2019' -> ['2017', '2018', '2019']."""
-    spans = {m.start(): m for m in _RANGE.finditer(question)}
-    out: list[str] = []
-    for match in YEAR.finditer(question):
-        year = match.group(1)
-        year = year if len(year) == 4 else f"20{year}"
-        years = [year]
-        ranged = spans.get(match.start())
-        if ranged is not None:
-            a, b = int(ranged.group(1)), int(ranged.group(2))
-            if 0 < abs(a - b) <= 10:
-                step = 1 if b > a else -1
-                years = [str(y) for y in range(a, b + step, step)]
-        out += [y for y in years if y not in out]
-    return out
 
 
 @lru_cache(maxsize=1024)

@@ -16,11 +16,10 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from rag.numbers import parse_figure, scale_of
+from rag.numbers import is_year, parse_figure, scale_of
 from rag.types import Cell, Table, TableRow
 
 COLUMN_SEP = " | "
-_YEAR = re.compile(r"^(?:fy|fiscal\s+)?'?(?:19|20)\d\d[a-z*]?$", re.I)
 _TOTAL = re.compile(r"(?i)^total\b")
 _WORD = re.compile(r"[a-z0-9]+")
 _SPACES = re.compile(r"\s+")
@@ -35,7 +34,7 @@ def clean(text: str) -> str:
 def is_figure(text: str) -> bool:
     """A value a column holds as a number, not a year heading: '$ (1,577)', '12.5%', '—' -> True; '2019' -> False."""
     text = text.strip()
-    if not text or _YEAR.match(text.replace(" ", "")):  # "2 0 1 8", as some typesetting spaces a year
+    if not text or is_year(text):
         return False
     return parse_figure(text) is not None
 

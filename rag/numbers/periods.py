@@ -67,3 +67,35 @@ def first_period(text: str) -> tuple[int | None, int | None]:
         return None, None
     quarter = int(match.group(1)) if match.group(1) else None
     return int(match.group(2) or match.group(3)), quarter
+
+
+# A year as a question or a column header names it: "2019", "FY2019", "fiscal 2019", "F19", "FY19".
+YEAR = re.compile(r"(?i)\b(?:fy|f|fiscal\s+(?:year\s+)?)?'?((?:19|20)\d\d|(?:(?<=f)|(?<=fy))\d\d)\b")
+_RANGE = re.compile(r"(?i)\b((?:19|20)\d\d)\s*(?:-|–|to|through|until)\s*((?:19|20)\d\d)\b")
+
+
+def periods_named(question: str) -> list[str]:
+    """The years a question names, in its order, a range spelled out: 'F19 and F18' -> ['2019', '2018'];
+    'FY2019' -> ['2019']; 'from 2017-2019' -> ['2017', '2018', '2019']."""
+    spans = {m.start(): m for m in _RANGE.finditer(question)}
+    out: list[str] = []
+    for match in YEAR.finditer(question):
+        year = match.group(1)
+        year = year if len(year) == 4 else f"20{year}"
+        years = [year]
+        ranged = spans.get(match.start())
+        if ranged is not None:
+            a, b = int(ranged.group(1)), int(ranged.group(2))
+            if 0 < abs(a - b) <= 10:
+                step = 1 if b > a else -1
+                years = [str(y) for y in range(a, b + step, step)]
+        out += [y for y in years if y not in out]
+    return out
+
+
+_YEAR_TOKEN = re.compile(r"(?i)^(?:fy|fiscal\s+)?'?(?:19|20)\d\d[a-z*]?$")
+
+
+def is_year(token: str) -> bool:
+    """A cell or header that is a year, not a figure: '2019', 'FY2019', '2019*', '2 0 1 8' -> True; '1,577' -> False."""
+    return bool(_YEAR_TOKEN.match(token.strip().replace(" ", "")))

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.asked import periods_named
 from rag.answer.calculation import MIN_MATCH, Row, asked_calculation, asked_items, calculate, label_match
 from rag.answer.reader.base import Read
 from rag.answer.reader.table import quarters_of
-from rag.numbers import parse_figure, periods_in, scale_of, show
+from rag.numbers import parse_figure, periods_in, periods_named, scale_of, show
 from rag.types import Hit, Table, TableRow
 
 

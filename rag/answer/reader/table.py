@@ -12,9 +12,9 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from rag.answer.asked import Asked, label_terms, periods_named
+from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
-from rag.numbers import SCALES, parse_figure, periods_in, scale_of, show
+from rag.numbers import SCALES, parse_figure, periods_in, periods_named, scale_of, show
 from rag.text import terms, words
 from rag.types import Cell, Hit, Table, TableRow
 
