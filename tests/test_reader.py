@@ -215,3 +215,24 @@ def test_a_metric_the_question_defines_is_one_step_over_its_operands_rows() -> N
     assert found is not None and found.kind == "computed"
     assert found.value == "0.89" and found.derivation == "6,439 / 7,244 = 0.89"
     assert len(found.rows) == 2
+
+
+LEASES = b"""<html><body><p>Lease costs (in millions):</p><table>
+<tr><td></td><td>Operating Leases</td><td>Finance Leases</td></tr>
+<tr><td>2023</td><td>135</td><td>7</td></tr>
+<tr><td>2022</td><td>138</td><td>6</td></tr>
+</table></body></html>"""
+
+
+def test_a_table_whose_rows_are_periods_is_read_turned() -> None:
+    found = read("What was the change in finance leases between 2022 and 2023?", hits(LEASES))
+    assert found is not None and found.value == "1 million" and found.derivation == "7 - 6 = 1"
+    ((index, row),) = found.rows
+    assert hits(LEASES)[index].chunk.text[row.start:row.end].startswith("7")  # from its first cell to its last
+
+
+def test_the_respective_figures_of_two_rows_and_the_periods_under_a_bound() -> None:
+    found = read("What were the respective revenue of Hardware and Services in 2019?", hits(SEGMENTS))
+    assert found is not None and found.items == ("120,000 thousand", "50,000 thousand")
+    found = read("In which year was Hardware lower than 100,000 thousand?", hits(SEGMENTS))
+    assert found is not None and found.items == ("2018", "2017")

@@ -57,13 +57,15 @@ def focus(question: str) -> str:
     return " ".join(sentence.rsplit(":", 1)[-1] for sentence in asking)
 
 
+_RESPECTIVE = re.compile(r"(?i)\brespective(?:ly)?\b")
 # "In which years was X recorded?": the periods a row has figures for (plural, and no comparison asked).
 _YEARS_LISTED = re.compile(r"(?i)\b(?:in\s+)?(?:which|what)\s+years\b")
 _LOW = re.compile(r"(?i)\b(?:lowest|smallest|least|lower|smaller|fewer|less|minimum|below|under)\b")
 # "What are the components of total revenue?", "What items does X consist of?", "How many components are there
 # under X?": the rows a table lists under a line item.
-_COMPONENTS = re.compile(r"(?i)^\s*(?:what|which|how\s+many)\b.*\b(?:components?|items|elements|constituents|"
-                         r"line\s+items|consists?\s+of|comprises?|made\s+up\s+of|breakdown)\b")
+_COMPONENTS = re.compile(r"(?i)^\s*(?:what|which)\s+(?:are|were)\b.*\b(?:components|items|elements|constituents|"
+                         r"types|segments)\b|\b(?:consists?\s+of|comprises?|made\s+up\s+of)\b|"
+                         r"^\s*how\s+many\s+(?:components|items|elements|types|segments)\b")
 HIGH = re.compile(r"(?i)\b(?:highest|largest|greatest|most|higher|larger|greater|more|biggest|maximum|exceed\w*|"
                   r"above|over|more\s+than)\b")
 _WHY = re.compile(r"(?i)^\s*(?:why|how\s+(?:did|does|do|is|was|were|will|would|can|could)\b(?!\s+much|\s+many))|"
@@ -148,6 +150,8 @@ def asked(question: str) -> Asked:
     elif _SUM_STRONG.search(question) or (_SUM.search(question) and len(periods) >= 2
                                           and re.search(r"(?i)\b(?:and|between|from|to)\b", question)):
         operation = "sum"
+    if operation == "sum" and _RESPECTIVE.search(question) and not _SUM_STRONG.search(question):
+        operation = "lookup"  # "the total X in 2019 and 2018 respectively": each year's figure
     if operation in ("change", "percent_change") and len(periods) >= 2:
         periods = _later_first(question, periods)
     elif operation in ("change", "percent_change") and len(periods) == 1:
@@ -162,8 +166,15 @@ def asked(question: str) -> Asked:
         if pair is not None and operation in ("change", "lookup"):
             operation = "difference" if operation == "change" or re.search(r"(?i)\bdifference\b", text) else operation
             pair = pair if operation == "difference" else None
+    if pair is None and operation in ("lookup", "percent_of") and len(periods) <= 1 and _RESPECTIVE.search(text):
+        # "the respective X of A and B": each one's figure, in the order named
+        halves = re.split(r"(?i)\s+and\s+", text, maxsplit=1)
+        if len(halves) == 2:
+            a, b = (tuple(t for t in dict.fromkeys(label_terms(h)) if t not in _ASKING) for h in halves)
+            if a and b:
+                operation, pair = "lookup", (a, b)
     bound = None
-    if operation == "count":
+    if operation in ("count", "compare"):
         match = _BOUND.search(question)
         if match:
             figure = parse_figure(match.group("figure"))

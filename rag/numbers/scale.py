@@ -20,7 +20,7 @@ _SCALE_WORDS = re.compile(
     r"(?i)(?:\bin\s+|\(\s*|\b(?:dollars|amounts|usd|us\$|\$|€|£)\s+in\s+|[$€£]\s*)"
     r"(?:u\.?s\.?\s+)?(?:dollars\s+in\s+)?(thousands|millions|billions|trillions)\b")
 _SCALE_SHORT = re.compile(r"(?i)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|us\$|a\$|hk\$))\s?(?:'000|000s?|k|m|mn|bn|b)\b"
-                          r"|\('?000s?\)|'000\b|\bin\s+\$\s?(?:m|mn|bn)\b")
+                          r"|\('?000s?\)|'000\b|\bin\s+000'?s\b|\bin\s+\$\s?(?:m|mn|bn)\b")
 _SCALE_AFTER_UNIT = re.compile(r"(?i)(?:[$€£¥]|\b[A-Z]{2,3}\$?)'\s?(thousands?|millions?|billions?)\b")
 # The narrower reading of statement captions the reader and the calculation rely on: "in millions",
 # "(Millions)", "(Dollars in thousands)", "in $ billions".

@@ -194,7 +194,36 @@ def _extra(ask: Asked, row: TableRow) -> int:
 
 
 def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
-    """The short answer the retrieved tables give to the question, or None when none surely does."""
+    """The short answer the retrieved tables give to the question, or None when none surely does; a table
+    whose rows are periods ("2022", "2023") and columns line items is read turned a quarter."""
+    found = _read_tables(ask, question, hits)
+    if found is not None:
+        return found
+    turned = [dataclasses.replace(h, chunk=dataclasses.replace(h.chunk, tables=tuple(
+        t for t in map(transposed, h.chunk.tables) if t is not None))) for h in hits]
+    return _read_tables(ask, question, turned) if any(h.chunk.tables for h in turned) else None
+
+
+def transposed(table: Table) -> Table | None:
+    """A table whose row labels are periods, turned so its columns are rows: each column's cells, one per
+    period, become a row named by the column's header, spanning the text from its first cell to its last.
+    None when fewer than two row labels are periods.
+
+    rows '2023 | 135 | 7', '2022 | 138 | 6' under 'Operating Leases | Finance Leases' -> rows 'Operating
+    Leases' (135, 138) and 'Finance Leases' (7, 6) under columns '2023', '2022'."""
+    dated = [r for r in table.rows if r.cells and len(periods_named(r.label)) == 1]
+    if len(dated) < 2 or not table.columns:
+        return None
+    rows = []
+    for c, header in enumerate(table.columns):
+        cells = tuple(dataclasses.replace(cell, column=k) for k, r in enumerate(dated)
+                      if (cell := r.cell(c)) is not None)
+        if header and cells:
+            rows.append(TableRow(header, min(x.start for x in cells), max(x.end for x in cells), cells))
+    return dataclasses.replace(table, columns=tuple(r.label for r in dated), rows=tuple(rows), header=None)
+
+
+def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     if ask.operation == "components":
         return _components(ask, question, hits)
     if ask.operation == "pick":
@@ -207,8 +236,6 @@ def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
                                           for p in _years(table.columns[c.column])[:1]))
             if periods:
                 return Read(", ".join(periods), "spans", ((i, row),), table, row.name(), None, None, periods)
-        return _columns(ask, hits)
-    if ask.operation == "columns":
         return _columns(ask, hits)
     if ask.pair is not None:
         return _two_rows(ask, question, hits)
@@ -279,6 +306,15 @@ def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         listed = ", ".join(f"{p}: {show(v)}" for p, v in years)
         return Read(str(len(passing)), "count", ((i, row),), table, row.name(), ", ".join(passing) or None,
                     f"{listed}; {'above' if ask.high else 'below'} {show(ask.bound)}: {len(passing)}")
+    if op == "compare" and ask.bound is not None:
+        # "In which year was X lower than 2,000 thousands?": every period whose figure, in units, passes it.
+        multiplier = SCALES.get(scale, 1.0) if scale else 1.0
+        under = tuple(p for p, v in dated if (v * multiplier > ask.bound if ask.high else v * multiplier < ask.bound))
+        if not under or len(dated) < 2:
+            return None
+        return Read(", ".join(under), "spans", ((i, row),), table, row.name(), None,
+                    f"{', '.join(f'{p}: {show(v)}' for p, v in dated)}; {'above' if ask.high else 'below'} "
+                    f"{show(ask.bound)}", under)
     if op == "compare" and not ask.periods:
         if len(dated) < 2:
             return None
@@ -329,6 +365,12 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     header = table.columns[column] if column < len(table.columns) else None
     unit, scale = _unit(table, a, [c for c in (a.cell(column), b.cell(column)) if c is not None])
     op = ask.operation
+    if op == "lookup":  # "the respective X of A and B": both cells, in the order named
+        listed = tuple(_scaled(c, table, r) for c, r in ((a.cell(column), a), (b.cell(column), b)) if c is not None)
+        if len(listed) != 2:
+            return None
+        return Read(", ".join(listed), "spans", ((i, a), (j, b)), table, f"{a.name()}; {b.name()}", header,
+                    None, listed)
     if op in ("ratio", "percent_of"):
         if y == 0:
             return None
