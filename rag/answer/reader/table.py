@@ -74,9 +74,10 @@ def _table_words(table: Table) -> set[str]:
 
 def _column(table: Table, period: str, question: str = "", row: TableRow | None = None) -> int | None:
     """The value column the period and the question name: among the headers naming the period ('2019' in
-    'Years ended December 31, 2019'), the one sharing most words with the question, a figure before a
-    percentage unless the question asks for one, then the first."""
-    found = [i for i, header in enumerate(table.columns) if period in header]
+    'Years ended December 31, 2019'), not a change column, one where the row has a figure (not a date), the
+    one sharing most words with the question, a figure before a percentage unless the question asks for
+    one, then the first."""
+    found = [i for i, header in enumerate(table.columns) if period in header or period in periods_named(header)]
     asked_quarters = {q for y, q in periods_in(question).quarters if str(y) == period}
     if asked_quarters:  # "2021 Q3": only a column of that quarter, never the year's or another quarter's
         found = [i for i in found if quarters_of(table.columns[i]) & asked_quarters]
@@ -85,12 +86,12 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
     words = set(terms(question))
     wants_percent = bool(_PERCENT.search(question))
 
-    def rank(i: int) -> tuple[int, int, int, int]:
+    def rank(i: int) -> tuple[int, int, int, int, int]:
         cell = row.cell(i) if row is not None else None
         percent = cell is not None and cell.text.rstrip(" )").endswith("%")
         header = table.columns[i]
-        return (int(not _CHANGE_COLUMN.search(header) or wants_percent), len(words & set(terms(header))),
-                int(percent == wants_percent), -i)
+        return (int(not _CHANGE_COLUMN.search(header) or wants_percent), int(_value(cell) is not None),
+                len(words & set(terms(header))), int(percent == wants_percent), -i)
 
     return max(found, key=rank)
 
@@ -333,12 +334,13 @@ def _dated(table: Table, row: TableRow) -> list[tuple[str, float]]:
     """The row's figure for each period the table gives, once each: a column naming one year, not a change
     column ("2019 vs 2018", "% Change") nor a percentage."""
     out: dict[str, float] = {}
+    percents = all(c.text.rstrip(" )").endswith("%") for c in row.cells)  # a row of shares: its figures are %
     for cell in row.cells:
         header = table.columns[cell.column] if cell.column < len(table.columns) else ""
         years = _years(header)
         value = _value(cell)
         if len(years) == 1 and value is not None and not _CHANGE_COLUMN.search(header) \
-                and not cell.text.rstrip(" )").endswith("%") and years[0] not in out:
+                and (percents or not cell.text.rstrip(" )").endswith("%")) and years[0] not in out:
             out[years[0]] = value
     return list(out.items())
 
