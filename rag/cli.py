@@ -242,19 +242,23 @@ def _print_failures(report: Any) -> None:
 
 
 def render_answer(answer: Answer) -> str:
-    """Terminal form: the answer, then its short form and numbered sources with location and quote."""
-    return f"{answer.text}\n{render_sources(answer)}"
+    """Terminal form: the short answer, the answer, then numbered sources with location and quote."""
+    return f"{render_short(answer)}{answer.text}\n{render_sources(answer)}"
+
+
+def render_short(answer: Answer) -> str:
+    """'Answer: $1,496.5 million (Total sales, 2019)' and its derivation under it, then a blank line; '' when
+    the answer has no short form."""
+    if not answer.short or answer.abstained:
+        return ""
+    derivation = f"  = {answer.short.derivation}\n" if answer.short.derivation else ""
+    return f"Answer: {answer.short.text}\n{derivation}\n"
 
 
 def render_sources(answer: Answer) -> str:
-    """What follows the answer's sentences: the short answer ('Answer: $1,496.5 million (Total sales,
-    2019)', its derivation under it), then each source with the quote, a table row under its column headers."""
+    """What follows the answer's sentences: each source with the quote, a table row under its column headers;
+    for an abstention, the closest passages."""
     lines = [""]
-    if answer.short and not answer.abstained:
-        lines.append(f"Answer: {answer.short.text}")
-        if answer.short.derivation:
-            lines.append(f"  = {answer.short.derivation}")
-        lines.append("")
     if answer.abstained:
         lines.append("Closest passages:")
         for hit in answer.hits[:3]:
@@ -333,20 +337,36 @@ def ask(question: str, corpus: Path | None, index: Path | None, store: str | Non
         if as_json:
             click.echo(json.dumps(answer_json(engine.ask(question, scope=scope)), ensure_ascii=False))
         else:
-            _stream_to_terminal(engine.stream(question, scope=scope))
+            _stream_to_terminal(engine.stream(question, scope=scope), hold=_whole(engine))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _stream_to_terminal(items: Any) -> None:
-    """Print each verified sentence as it arrives, then the sources."""
+def _stream_to_terminal(items: Any, hold: bool = False) -> None:
+    """Print the short answer first, then each verified sentence, then the sources. An extractive answer is
+    ready whole (`hold`): its lines wait for the short answer to be printed above them. A generated answer's
+    sentences are printed as they are verified, so its short answer, read once the model has written, comes
+    after them."""
+    lines: list[str] = []
     for item in items:
         if isinstance(item, Answer):
+            head = render_short(item) + "\n".join(lines) if lines else render_short(item).rstrip("\n")
+            if head:
+                click.echo(head)
             if item.note:
                 click.echo(f"({item.note})")
             click.echo(render_sources(item))
+        elif hold:
+            lines.append(item)
         else:
             click.echo(item)
+
+
+def _whole(engine: Any) -> bool:
+    """Whether the engine's answers are ready whole (extractive), not written sentence by sentence."""
+    from rag.answer.extractive import ExtractiveAnswerer
+
+    return isinstance(engine.answerer, ExtractiveAnswerer)
 
 
 @main.command()
@@ -372,7 +392,7 @@ def chat(corpus: Path | None, index: Path | None, store: str | None, k: int | No
         history.append(query)
         if query != question:
             click.echo(f"(searching for: {query})")
-        _stream_to_terminal(ws.stream(query, scope=scope))
+        _stream_to_terminal(ws.stream(query, scope=scope), hold=_whole(ws.engine))
         click.echo()
 
 

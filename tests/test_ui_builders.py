@@ -194,13 +194,18 @@ def test_a_quoted_table_row_shows_its_column_headers_above_it() -> None:
     assert "rag-header" not in answer_html.render_answer(plain, turn=1)
 
 
-def test_the_terminal_prints_the_short_answer_then_each_row_under_its_headers() -> None:
-    out = rag.cli.render_answer(table_answer(short(derivation="1,496.5 - 1,380.2 = 116.3")))
-    assert out.splitlines() == [f"{ROW} [1]", "", "Answer: $1,496.5 million (Total sales, 2019)",
-                                "  = 1,496.5 - 1,380.2 = 116.3", "", "Sources:",
-                                f"  [1] report-001.html, chars 100-{100 + len(ROW)}", f"      {HEADER}",
-                                f'      "{ROW}"']
+def test_the_terminal_prints_the_short_answer_first_then_each_row_under_its_headers() -> None:
+    answer = table_answer(short(derivation="1,496.5 - 1,380.2 = 116.3"))
+    expected = ["Answer: $1,496.5 million (Total sales, 2019)", "  = 1,496.5 - 1,380.2 = 116.3", "",
+                f"{ROW} [1]", "", "Sources:", f"  [1] report-001.html, chars 100-{100 + len(ROW)}", f"      {HEADER}",
+                f'      "{ROW}"']
+    assert rag.cli.render_answer(answer).splitlines() == expected
     assert "Answer:" not in rag.cli.render_answer(table_answer(None))
+    # Streamed as `rag ask` streams an extractive answer: its lines held, the short answer printed above them.
+    runner = CliRunner()
+    with runner.isolation() as (out, _, _):
+        rag.cli._stream_to_terminal(iter([f"{ROW} [1]", answer]), hold=True)
+    assert out.getvalue().decode().splitlines() == expected
 
 
 def test_a_pdf_card_and_its_source_open_the_page_large(tmp_path: Path) -> None:
