@@ -236,3 +236,16 @@ def test_the_respective_figures_of_two_rows_and_the_periods_under_a_bound() -> N
     assert found is not None and found.items == ("120,000 thousand", "50,000 thousand")
     found = read("In which year was Hardware lower than 100,000 thousand?", hits(SEGMENTS))
     assert found is not None and found.items == ("2018", "2017")
+
+
+AGING = b"""<html><body><table>
+<tr><td></td><td>1-90</td><td>91-180</td><td>Total</td></tr>
+<tr><td>Country risk: Low</td><td>1,347</td><td>125</td><td>1,472</td></tr>
+<tr><td>Country risk: High</td><td>583</td><td>365</td><td>948</td></tr>
+</table></body></html>"""
+
+
+def test_a_difference_between_two_columns_of_the_row_the_question_names() -> None:
+    found = read("What is the difference between 1-90 and 91-180 days past due in low risk country?", hits(AGING))
+    assert found is not None and found.value == "1222" and found.derivation == "1,347 - 125 = 1,222"
+    assert found.row == "Country risk: Low"

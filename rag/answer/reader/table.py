@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
@@ -239,7 +239,7 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
                 return Read(", ".join(periods), "spans", ((i, row),), table, row.name(), None, None, periods)
         return _columns(ask, hits)
     if ask.pair is not None:
-        return _two_rows(ask, question, hits)
+        return _two_rows(ask, question, hits) or _two_columns(ask, question, hits)
     found = _best_row(ask, hits, question)
     if found is None:
         return None
@@ -343,6 +343,48 @@ def _dated(table: Table, row: TableRow) -> list[tuple[str, float]]:
                 and (percents or not cell.text.rstrip(" )").endswith("%")) and years[0] not in out:
             out[years[0]] = value
     return list(out.items())
+
+
+def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """'The difference between 1-90 and 91-180 days past due in low risk country': one step over two cells of
+    one row, under the two columns the question names; the row named by its other words."""
+    assert ask.pair is not None
+    best: tuple[int, int, int, Table, TableRow] | None = None
+    for i, hit in enumerate(hits):
+        for table in hit.chunk.tables:
+            heads = [set(label_terms(h)) - _NEUTRAL or set(label_terms(h)) for h in table.columns]
+            picked = [_only(c for c, words_ in enumerate(heads) if words_ and words_ <= set(side)) for side in ask.pair]
+            if picked[0] is None or picked[1] is None or picked[0] == picked[1]:
+                continue
+            rest = set(ask.item) - heads[picked[0]] - heads[picked[1]]
+            found = _best_row(dataclasses.replace(ask, item=tuple(rest), pair=None), [hit], question) if rest else None
+            if found is not None and (best is None or i < best[0]):
+                best = (i, picked[0], picked[1], table, found[2])
+    if best is None:
+        return None
+    i, ca, cb, table, row = best
+    x, y = _value(row.cell(ca)), _value(row.cell(cb))
+    if x is None or y is None:
+        return None
+    unit, scale = _unit(table, row, [c for c in (row.cell(ca), row.cell(cb)) if c is not None])
+    op = ask.operation
+    if op == "difference" or op == "sum":
+        result = x - y if op == "difference" else x + y
+        sign = "-" if op == "difference" else "+"
+        return Read(_number(result, unit, scale), "computed", ((i, row),), table, row.name(),
+                    f"{table.columns[ca]}; {table.columns[cb]}",
+                    f"{show(x)} {sign} {show(y)} = {show(round(result, 4))}")
+    if op in ("ratio", "percent_of") and y != 0:
+        result = x / y * (100 if op == "percent_of" else 1)
+        return Read(_number(result, "", "", percent=op == "percent_of"), "computed", ((i, row),), table, row.name(),
+                    f"{table.columns[ca]}; {table.columns[cb]}", f"{show(x)} / {show(y)} = {show(round(result, 4))}")
+    return None
+
+
+def _only(items: Iterator[int]) -> int | None:
+    """The one item, or None when there are none or several."""
+    found = list(items)
+    return found[0] if len(found) == 1 else None
 
 
 def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
