@@ -6,7 +6,6 @@ import pytest
 
 from rag.answer.arithmetic import check
 from rag.answer.figures import passage_figures
-from rag.numbers import stated_figures
 
 CONTRACTS = ["CoreWeave signed an agreement with Meta Platforms worth up to $14.2 billion. "
              "Its OpenAI contracts total $22.4 billion."]
@@ -111,19 +110,6 @@ def test_printed_figures_need_no_derivation() -> None:
 def test_operands_must_be_about_the_sentence() -> None:
     # 6,439 / 6,240 = 1.03: figures of a row the sentence does not name are not its operands.
     assert not check("3M's purchases of PP&E grew 1.03x.", [CASH], [CASH_CONTEXT]).ok
-
-
-@pytest.mark.parametrize(("sentence", "figures"), [
-    ("3M's 10-K for FY2018 and COVID-19 in Q4 2019", []),
-    ("Capex rose 14.9% to $1.58 billion",
-     [("14.9%", 14.9, "%", None, 1, False), ("$1.58 billion", 1.58, "", 1e9, 2, True)]),
-    ("down 2.1 percentage points, 2.3x, -4%",
-     [("2.1 percentage points", 2.1, "pp", None, 1, False), ("2.3x", 2.3, "x", None, 1, False),
-      ("-4%", -4.0, "%", None, 0, False)]),
-    ("$12m and 1,577 million", [("$12m", 12.0, "", 1e6, 0, True), ("1,577 million", 1577.0, "", 1e6, 0, False)]),
-])
-def test_stated_figures(sentence: str, figures: list[tuple[object, ...]]) -> None:
-    assert [(s.text, s.value, s.unit, s.scale, s.decimals, s.money) for s in stated_figures(sentence)] == figures
 
 
 def test_passage_figures_read_columns_and_scale_from_the_caption() -> None:

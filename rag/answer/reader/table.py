@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
@@ -23,6 +24,7 @@ MIN_ROW_MATCH = 0.5
 averaged) for the row to be the one asked about. Below it there is no short answer."""
 MARGIN = 0.1
 """A second row this close to the best one, with another figure, makes the row ambiguous: no short answer."""
+T = TypeVar("T")
 _NEUTRAL = frozenset(label_terms("total net"))
 _TOTAL = frozenset(label_terms("total"))  # "Total revenue" is the revenue row
 
@@ -317,13 +319,10 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
                     f"{', '.join(f'{p}: {show(v)}' for p, v in dated)}; {'above' if ask.high else 'below'} "
                     f"{show(ask.bound)}", under)
     if op == "compare" and not ask.periods:
-        if len(dated) < 2:
+        picked = _extreme(dated, ask.high)
+        if picked is None:
             return None
-        pick = (max if ask.high else min)(dated, key=lambda f: f[1])
-        if sum(1 for _, v in dated if v == pick[1]) > 1:
-            return None
-        order = " > ".join(show(v) for _, v in sorted(dated, key=lambda f: -f[1]))
-        return Read(pick[0], "compare", ((i, row),), table, name, pick[0], order)
+        return Read(picked[0], "compare", ((i, row),), table, name, picked[0], picked[1])
     return None
 
 
@@ -488,13 +487,24 @@ def _pick(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return None
     figures = [(row, v) for row in table.rows if row.label and not _TOTAL_LABEL.match(row.label)
                and (v := _value(row.cell(column))) is not None]
+    picked = _extreme(figures, ask.high)
+    if picked is None:
+        return None
+    return Read(picked[0].label, "compare", ((i, picked[0]),), table, picked[0].name(), table.columns[column],
+                picked[1])
+
+
+def _extreme(figures: Sequence[tuple[T, float]], high: bool) -> tuple[T, str] | None:
+    """The item of the largest figure (the smallest when not `high`), and the figures in order as the
+    derivation shows them; None for fewer than two figures or a tie at the top.
+
+    ([('2019', 5.0), ('2018', 3.0)], True) -> ('2019', '5 > 3')"""
     if len(figures) < 2:
         return None
-    pick = (max if ask.high else min)(figures, key=lambda f: f[1])
+    pick = (max if high else min)(figures, key=lambda f: f[1])
     if sum(1 for _, v in figures if v == pick[1]) > 1:
         return None
-    order = " > ".join(show(v) for _, v in sorted(figures, key=lambda f: -f[1]))
-    return Read(pick[0].label, "compare", ((i, pick[0]),), table, pick[0].name(), table.columns[column], order)
+    return pick[0], " > ".join(show(v) for _, v in sorted(figures, key=lambda f: -f[1]))
 
 
 _TOTAL_LABEL = re.compile(r"(?i)^\s*(?:total|subtotal|net)\b")
