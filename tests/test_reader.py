@@ -249,3 +249,23 @@ def test_a_difference_between_two_columns_of_the_row_the_question_names() -> Non
     found = read("What is the difference between 1-90 and 91-180 days past due in low risk country?", hits(AGING))
     assert found is not None and found.value == "1222" and found.derivation == "1,347 - 125 = 1,222"
     assert found.row == "Country risk: Low"
+
+
+def test_which_of_two_named_years_is_higher_and_the_years_a_table_covers() -> None:
+    found = read("Between 2018 and 2019, which year had higher Software?", hits(SEGMENTS))
+    assert found is not None and found.value == "2018"
+    found = read("What are the years included in the table?", hits(SEGMENTS))
+    assert found is not None and found.items == ("2019", "2018", "2017")
+
+
+DEFERRED = b"""<html><body><table>
+<tr><td></td><td>Balance at Beginning of Period</td><td>Balance at End of Period</td></tr>
+<tr><td>Deferred revenue (current)</td><td>$5,101</td><td>$4,483</td></tr>
+<tr><td>Deferred revenue (non-current)</td><td>$3,707</td><td>$3,444</td></tr>
+</table></body></html>"""
+
+
+def test_each_side_of_a_ratio_is_named_by_its_own_words_in_the_column_asked() -> None:
+    question = "What is the ratio of current deferred revenue to non-current deferred revenue as of end of period?"
+    found = read(question, hits(DEFERRED))
+    assert found is not None and found.value == "1.3" and found.derivation == "4,483 / 3,444 = 1.3017"

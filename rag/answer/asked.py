@@ -37,7 +37,9 @@ _COMPARE = re.compile(r"(?i)\b(?:which|what)\s+(?:year|period|quarter|month)s?\b
 _COUNT = re.compile(r"(?i)\bhow\s+many\s+(?:of\s+the\s+)?(?:years?|periods?|quarters?|items?|segments?|categories|"
                     r"types|components)\b(?!.*\b(?:ago|old|long)\b)")
 _COLUMNS = re.compile(r"(?i)\bwhich\s+(?:years?|periods?)\s+(?:does|do|is|are)\s+the\s+table\b|\b(?:years?|periods?)\s+"
-                      r"(?:does|do)\s+the\s+table\s+(?:provide|show|cover|present|include)")
+                      r"(?:does|do)\s+the\s+table\s+(?:provide|show|cover|present|include)|"
+                      r"\b(?:what|which)\s+(?:are\s+the\s+)?(?:years?|periods?)\s+(?:are\s+)?(?:included|shown|"
+                      r"covered|presented)\s+in\s+the\s+table\b")
 # "In which segment was X the largest?", "Which component contributed the most to total revenue?": a row's label,
 # picked by its figure.
 _PICK_ROW = re.compile(r"(?i)\b(?:which|what)\s+(?!years?\b|periods?\b|quarters?\b|months?\b)([a-z]+)\b.*\b(?:highest|"

@@ -25,8 +25,9 @@ averaged) for the row to be the one asked about. Below it there is no short answ
 MARGIN = 0.1
 """A second row this close to the best one, with another figure, makes the row ambiguous: no short answer."""
 T = TypeVar("T")
-_NEUTRAL = frozenset(label_terms("total net"))
-_TOTAL = frozenset(label_terms("total"))  # "Total revenue" is the revenue row
+_NEUTRAL = frozenset(label_terms("total net"))  # "Total revenue" is the revenue row
+_TOTAL = frozenset(label_terms("total"))
+_SCALE_WORDS = frozenset({"000", "m", "mn", "bn", "k"})  # "$'000", "£m" in a header: the scale, not the column
 
 
 def row_match(ask: Asked, row: TableRow, table: Table) -> float:
@@ -318,8 +319,9 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return Read(", ".join(under), "spans", ((i, row),), table, row.name(), None,
                     f"{', '.join(f'{p}: {show(v)}' for p, v in dated)}; {'above' if ask.high else 'below'} "
                     f"{show(ask.bound)}", under)
-    if op == "compare" and not ask.periods:
-        picked = _extreme(dated, ask.high)
+    if op == "compare" and (not ask.periods or len(ask.periods) >= 2):
+        # "Between 2018 and 2019, which year had higher X": among the periods named, else all the table gives
+        picked = _extreme([(p, v) for p, v in dated if not ask.periods or p in ask.periods], ask.high)
         if picked is None:
             return None
         return Read(picked[0], "compare", ((i, row),), table, name, picked[0], picked[1])
@@ -351,7 +353,7 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     best: tuple[int, int, int, Table, TableRow] | None = None
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
-            heads = [set(label_terms(h)) - _NEUTRAL or set(label_terms(h)) for h in table.columns]
+            heads = [set(label_terms(h)) - _NEUTRAL - _SCALE_WORDS or set(label_terms(h)) for h in table.columns]
             picked = [_only(c for c, words_ in enumerate(heads) if words_ and words_ <= set(side)) for side in ask.pair]
             if picked[0] is None or picked[1] is None or picked[0] == picked[1]:
                 continue
@@ -389,7 +391,9 @@ def _only(items: Iterator[int]) -> int | None:
 def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """One step over two rows' cells of one period: a ratio, a share (as a percentage), a difference or a sum."""
     assert ask.pair is not None
-    found = [_best_row(dataclasses.replace(ask, item=item), hits, question) for item in ask.pair]
+    # Each side's row is named by that side's words: of "current" and "non-current deferred revenue", the
+    # first side's row is the one without "non".
+    found = [_best_row(dataclasses.replace(ask, item=item, words=item), hits, question) for item in ask.pair]
     if found[0] is None or found[1] is None or found[0][2] is found[1][2] or found[0][1] is not found[1][1]:
         return None
     (i, table, a), (j, _, b) = found[0], found[1]
@@ -401,8 +405,9 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             return None
         x, y = _value(a.cell(column)), _value(b.cell(column))
     else:
-        x, y = (_value(a.cells[0]), _value(b.cells[0])) if len(a.cells) == 1 == len(b.cells) else (None, None)
-        column = a.cells[0].column if a.cells else None
+        named = a.cells[0] if len(a.cells) == 1 else _named_column(table, a, ask)
+        column = named.column if named is not None else None
+        x, y = (_value(a.cell(column)), _value(b.cell(column))) if column is not None else (None, None)
     if x is None or y is None or column is None:
         return None
     header = table.columns[column] if column < len(table.columns) else None
