@@ -120,16 +120,17 @@ def _value(cell: Cell | None) -> float | None:
 
 def _unit(table: Table, row: TableRow, cells: Sequence[Cell]) -> tuple[str, str]:
     """(unit, scale) the row's figures are in: '%' (and no scale) when they are printed as percentages or the
-    column says so; no scale for a figure per share or per unit; else the table's."""
+    column or the row's label says so; no scale for a figure per share or per unit; else the table's."""
     columns = [table.columns[c.column] for c in cells if c.column < len(table.columns)]
     if cells and (all(c.text.rstrip(" )").endswith("%") for c in cells) or table.unit == "%"
-                  or all("%" in h for h in columns)):
+                  or all("%" in h for h in columns) or _PERCENT_LABEL.search(row.label)):
         return "%", ""
     per = _PER.search(row.name()) or any(_PER.search(h) for h in columns)
     # A row may state its own scale: "Gross profit (in thousands)".
     return table.unit, "" if per else scale_of(row.label) or table.scale
 
 
+_PERCENT_LABEL = re.compile(r"\(%\)|%\s*$|\bin\s+%")  # "ROFE (%)", "Gross margin %": the row is in percent
 _PER = re.compile(r"(?i)\bper\s+(?:share|unit|ordinary|common|diluted|basic)|\bcents\b|\bpence\b|\beps\b")
 
 
