@@ -194,7 +194,8 @@ def test_bytes_that_do_not_match_the_hubs_sha256_are_refused(small: tuple[Hub, P
     hub, models_dir, env = small
     genuine = hub.files[f"{SMALL_REPO}/{SMALL_FILE}"]
     altered = tmp_path / "altered.gguf"
-    altered.write_bytes(genuine.path.read_bytes()[:-1] + b"\0")
+    data = genuine.path.read_bytes()
+    altered.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # the last byte changed, whatever it was
     hub.add(SMALL_REPO, SMALL_FILE, altered, sha256=genuine.sha256)
 
     result = run_rag("models", "pull", SMALL_REPO, SMALL_FILE, env=env)
