@@ -269,3 +269,10 @@ def test_each_side_of_a_ratio_is_named_by_its_own_words_in_the_column_asked() ->
     question = "What is the ratio of current deferred revenue to non-current deferred revenue as of end of period?"
     found = read(question, hits(DEFERRED))
     assert found is not None and found.value == "1.3" and found.derivation == "4,483 / 3,444 = 1.3017"
+
+
+def test_the_day_of_a_date_is_not_a_figure_of_prose() -> None:
+    page = (b"<html><body><p>Deposits held as collateral at 31 December 2018 were \xc2\xa33.5 million, and the "
+            b"deposits held as collateral rose after that date.</p></body></html>")
+    found = read("What is the amount of deposits held as collateral at 31 December 2018?", hits(page))
+    assert found is not None and found.value == "£3.5 million"

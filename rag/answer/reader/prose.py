@@ -79,6 +79,8 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
             paired = _respectively(sentence, figures)
             previous = 0
             for figure in figures:
+                if _MONTH_AFTER.match(sentence, figure.start + len(figure.text)):
+                    continue  # "31 December 2018": a day of a date, not a figure, and part of what follows it
                 window = set(label_terms(sentence[max(previous, figure.start - _WINDOW): figure.start]))
                 previous = figure.start + len(figure.text)
                 if ask.periods and strict:
@@ -86,11 +88,13 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
                     if own is not None and own not in ask.periods:
                         continue
                 local = len(item & window) / len(item)
-                out.append(((held + local) / 2, figure.text, i, start, end))
+                sign = sentence[figure.start - 1] if figure.start and sentence[figure.start - 1] in "£€¥" else ""
+                out.append(((held + local) / 2, sign + figure.text, i, start, end))  # "£3.5 million", as printed
     return out
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+_MONTH_AFTER = re.compile(r"(?i)\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b")
 _YEAR_AFTER = re.compile(r"^\W{0,3}(?:\w+\W+){0,2}?(?:in|for|at|of|during)\s+(?:fiscal\s+)?((?:19|20)\d\d)\b")
 
 
