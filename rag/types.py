@@ -202,6 +202,10 @@ class Chunk:
         """What is embedded and BM25-indexed: the context, then the quotable text."""
         return f"{self.context}\n{self.text}" if self.context else self.text
 
+    def quote(self, start: int, end: int) -> str:
+        """The document's text [start, end) (document offsets) as this chunk holds it: a sentence or a row."""
+        return self.text[start - self.start : end - self.start]
+
     def to_json(self) -> dict[str, Any]:
         """A JSON object of plain values; `tables` only when there are any, so table-less chunks read as before."""
         out = {k: v for k, v in asdict(self).items() if k != "tables"}

@@ -78,10 +78,12 @@ _IN_FROM = re.compile(r"(?i)\b(?:in|for)\s+(?:fy|fiscal\s+)?'?((?:19|20)\d\d)\b.
                       r"over|against|relative\s+to|vs\.?)\s+(?:fy|fiscal\s+)?'?((?:19|20)\d\d)\b")
 # Words that never tell one row label from another; "other", "not", "after" do ("Other revenue").
 _FUNCTION = frozenset("a an the of and in for to from on at as by or with its their our is are was were".split())
-def label_terms(text: str) -> list[str]:
+@lru_cache(maxsize=16384)
+def label_terms(text: str) -> tuple[str, ...]:
     """A row label's or a question's words as a reader compares them: stemmed, function words and footnote
-    marks left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' -> ['other', 'revenu']."""
-    return [w if w[0].isdigit() else stem(w) for w in words(_FOOTNOTE.sub(" ", text)) if w not in _FUNCTION]
+    marks left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' -> ('other', 'revenu').
+    Cached: the same labels, titles and headers are compared with every question asked of their table."""
+    return tuple(w if w[0].isdigit() else stem(w) for w in words(_FOOTNOTE.sub(" ", text)) if w not in _FUNCTION)
 
 
 _FOOTNOTE = re.compile(r"\(\s*(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*\)|(?<=[A-Za-z]{3})\d{1,2}\b|\*+")

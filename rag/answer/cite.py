@@ -68,6 +68,6 @@ class Numbering:
         key = (chunk.source, start, end)
         if key not in self._ids:
             self._ids[key] = len(self._ids) + 1
-            quote = chunk.text[start - chunk.start : end - chunk.start]
+            quote = chunk.quote(start, end)
             self.citations.append(Citation(self._ids[key], chunk.source, chunk.page, start, end, quote, chunk.section))
         return self._ids[key]

@@ -26,7 +26,7 @@ from rag.answer.calculation import (
     operand_queries,
 )
 from rag.answer.cite import CALCULATION
-from rag.answer.reader import header_of, read, with_short
+from rag.answer.reader import Read, header_of, read, with_short
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
@@ -149,10 +149,9 @@ def covers(term: str, vocabulary: set[str]) -> bool:
     return any(term.startswith(p) and len(term) - len(p) >= 4 and term[len(p):] in vocabulary for p in _NEGATION)
 
 
-def _span_text(hit: Hit, start: int, end: int) -> str:
-    """The text of [start, end) as its chunk holds it: a table row's line, or a sentence."""
-    chunk = hit.chunk
-    return chunk.text[start - chunk.start : end - chunk.start]
+def _read_candidates(found: Read, hits: list[Hit]) -> list[Candidate]:
+    """The spans the reader's short answer rests on (rows, sentences), as sentences to quote."""
+    return [Candidate(i, start, end, hits[i].chunk.quote(start, end)) for i, start, end in found.cited()]
 
 
 def is_why(question: str) -> bool:
@@ -240,7 +239,7 @@ class ExtractiveAnswerer:
             found = read(question, hits)
             if found is None or found.table is None:
                 return self._abstain(question, hits, signals)
-            cells = [Candidate(i, start, end, _span_text(hits[i], start, end)) for i, start, end in found.cited()]
+            cells = _read_candidates(found, hits)
             return with_short(self._compose(question, hits, cells, signals | {"read": 1.0}), found)
         notes: list[str] = []
         asked = asked_calculation(question)
@@ -265,7 +264,7 @@ class ExtractiveAnswerer:
         found = read(question, hits)
         if found is not None:
             # The reader's rows are quoted first: every part of the short answer is a cited cell.
-            read_rows = [Candidate(i, start, end, _span_text(hits[i], start, end)) for i, start, end in found.cited()]
+            read_rows = _read_candidates(found, hits)
             quoted = {(r.hit_index, r.start) for r in read_rows}
             chosen = read_rows + [c for c in chosen if (c.hit_index, c.start) not in quoted]
         answer = self._compose(question, hits, chosen, signals, notes)

@@ -77,7 +77,7 @@ def attach_short(answer: Answer, question: str, hits: Sequence[Hit]) -> Answer:
     for i, start, end in found.cited():
         chunk = hits[i].chunk
         if not any((c.source, c.start, c.end) == (chunk.source, start, end) for c in citations):
-            quote = chunk.text[start - chunk.start : end - chunk.start]
+            quote = chunk.quote(start, end)
             citations.append(Citation(len(citations) + 1, chunk.source, chunk.page, start, end, quote,
                                       chunk.section, header_of(chunk, start, end)))
     return with_short(dataclasses.replace(answer, citations=tuple(citations)), found)

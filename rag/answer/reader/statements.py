@@ -89,7 +89,7 @@ def _as_row(operand: str, index: int, hit: Hit, table: Table, row: TableRow,
             values[int(years[0])] = value
     scale = scale_of(row.label) or table.scale
     chunk = hit.chunk
-    text = chunk.text[row.start - chunk.start : row.end - chunk.start]
+    text = chunk.quote(row.start, row.end)
     return Row(operand, index, row.start, row.end, text, values, f"{scale}s" if scale else None)
 
 

@@ -165,7 +165,8 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     with other figures within `MARGIN` / 2 of it (two rows the question fits equally are a guess), unless the
     question's own words, function words included, tell them apart."""
     rows = _rows(hits)
-    scored = sorted(((row_match(ask, row, table), _distinct(ask, row, table), -_extra(ask, row), -i, n)
+    counts = {id(table): _label_counts(table) for _, table, _ in rows}  # once per table, not once per row
+    scored = sorted(((row_match(ask, row, table), _distinct(ask, row, counts[id(table)]), -_extra(ask, row), -i, n)
                      for n, (i, table, row) in enumerate(rows) if row.cells), reverse=True)
     if not scored or scored[0][0] < MIN_ROW_MATCH:
         return None
@@ -181,14 +182,20 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     return best
 
 
-def _distinct(ask: Asked, row: TableRow, table: Table) -> float:
-    """How much the question's words that name this row tell it from the table's other rows: each shared
-    word counts 1 / the number of the table's rows that hold it. Of "Vested" and "Forfeited" under
-    "Non-vested shares", "the non-vested shares forfeited" names the second: "forfeited" is its alone."""
+def _label_counts(table: Table) -> dict[str, int]:
+    """How many of the table's row labels hold each word: 'Vested', 'Forfeited', 'Non-vested at ...' ->
+    {'vest': 2, 'forfeit': 1, 'non': 1, ...}."""
     counts: dict[str, int] = {}
-    for other in table.rows:
-        for word in set(label_terms(other.label)):
+    for row in table.rows:
+        for word in set(label_terms(row.label)):
             counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _distinct(ask: Asked, row: TableRow, counts: dict[str, int]) -> float:
+    """How much the question's words that name this row tell it from the table's other rows: each shared
+    word counts 1 / the number of the table's rows that hold it (`_label_counts`). Of "Vested" and
+    "Forfeited" under "Non-vested shares", "the non-vested shares forfeited" names the second."""
     return round(sum(1 / counts.get(w, 1) for w in set(label_terms(row.label)) & set(ask.words)), 6)
 
 
