@@ -37,9 +37,9 @@ from rag.eval.metrics import page_hit
 from rag.eval.questions import Question, load_questions
 from rag.eval.runner import run_eval
 from rag.load.corpus import load_document
-from rag.retrieve.expand import expansions
+from rag.packs.finance.glossary import expansions
+from rag.packs.finance.route import Router
 from rag.retrieve.hybrid import HybridRetriever
-from rag.retrieve.route import Router
 from rag.store.folder.vectors import set_threads
 from rag.types import Document
 

@@ -22,7 +22,7 @@ from rag.ingest import ingest
 from rag.load.corpus import load_document
 from rag.load.pdf.extract import Line, Page
 from rag.load.pdf.layout import clean, figures, is_row, layout, running_lines
-from rag.load.pdf.profile import profile_of
+from rag.packs.finance.profile import profile_of
 from rag.store.folder.store import FolderStore
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -11,9 +11,9 @@ from langchain_core.documents import Document as LCDocument
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
-from rag.retrieve.expand import expansions
+from rag.packs.finance.glossary import expansions
+from rag.packs.finance.route import Router
 from rag.retrieve.hybrid import HybridRetriever, rrf
-from rag.retrieve.route import Router
 from rag.store.base import IndexInfo, NewFile
 from rag.store.folder.generation import write_generation
 from rag.store.folder.index import FolderIndex

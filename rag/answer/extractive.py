@@ -30,7 +30,7 @@ from rag.answer.reader import Read, header_of, read, with_short
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
-from rag.retrieve.expand import analyst_terms, translations
+from rag.packs.finance.glossary import analyst_terms, translations
 from rag.text import ORDINALS, is_number, is_years, names, terms
 from rag.types import Answer, Citation, Hit
 

@@ -25,9 +25,9 @@ from rag.embed.base import CachedEmbedder, Embedder
 from rag.ingest import IngestReport, Pipeline, ingest
 from rag.load.corpus import LoadError, load_document
 from rag.load.pdf.render import render_quote
-from rag.retrieve.expand import expansions
+from rag.packs.finance.glossary import expansions
+from rag.packs.finance.route import Router
 from rag.retrieve.hybrid import HybridRetriever
-from rag.retrieve.route import Router
 from rag.store.base import Index, IndexInfo, ProgressFn, Store
 from rag.store.folder.store import FolderStore
 from rag.types import Answer, Document, Profile

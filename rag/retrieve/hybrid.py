@@ -18,9 +18,9 @@ from pydantic import ConfigDict, SkipValidation
 
 from rag.config import K
 from rag.embed.base import Embedder
-from rag.retrieve.expand import statement_titles
+from rag.packs.finance.glossary import statement_titles
+from rag.packs.finance.route import Router
 from rag.retrieve.fuse import RRF_K, jaccard, overlap_ratio, rrf, vocabulary
-from rag.retrieve.route import Router
 from rag.store.base import Index
 from rag.text import terms
 from rag.types import Hit

@@ -2,7 +2,7 @@
 
 See `extract` (PDFium -> positioned lines), `layout` (lines -> text, tables, headings,
 running headers left out), `tables` (a table's rows, figures, columns and parents), `columns`
-(figures of rows with gaps placed by position), `profile` (what the document is) and `render`
+(figures of rows with gaps placed by position), and `render`
 (a page image with a quote highlighted). Scanned pages (no text layer), images and charts are not read.
 """
 
@@ -14,7 +14,7 @@ from rag.load.base import Loaded, LoadError, PageProgress
 from rag.load.pdf.columns import place_columns
 from rag.load.pdf.extract import open_pdf, pages, title_of
 from rag.load.pdf.layout import layout
-from rag.load.pdf.profile import profile_of
+from rag.packs.finance.profile import profile_of
 
 __all__ = ["load_pdf"]
 

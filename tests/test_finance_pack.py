@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.numbers import Period, periods_in
-from rag.retrieve.expand import analyst_terms, expansions, statement_titles, translations
-from rag.retrieve.route import Router, name_keys, period_score, profile_period, question_keys
+from rag.packs.finance.glossary import analyst_terms, expansions, statement_titles, translations
+from rag.packs.finance.route import Router, name_keys, period_score, profile_period, question_keys
 from rag.types import Profile
 
 

@@ -1,0 +1,1 @@
+"""Domain packs: what a kind of document knows beyond plain text search."""

@@ -1,0 +1,1 @@
+"""The finance pack: SEC filings and earnings releases."""
