@@ -23,8 +23,11 @@ GROUPS: dict[str, list[str]] = {
     "short answer": ["short_exact", "short_f1", "wrong_short_rate", "short_precision"],
     "latency": ["latency_p50_ms", "latency_p95_ms"],
 }
-# Short-answer metrics by kind of question, as `short_exact[arithmetic]` or `wrong_short_rate[table]`.
-_BY_KIND = re.compile(r"^(short_exact|short_f1|wrong_short_rate|short_precision)\[[\w-]+\]$")
+# Metrics by kind of question, as `short_exact[arithmetic]`, `wrong_short_rate[table]` or
+# `page_hit_at_k[novel-generated]`.
+_BY_KIND = re.compile(r"^(short_exact|short_f1|wrong_short_rate|short_precision|page_hit_at_k|cited_page_hit|"
+                      r"false_abstention_rate)\[[\w-]+\]$")
+_KINDED = frozenset({"page_hit_at_k", "cited_page_hit", "false_abstention_rate"})
 # Lower is better for these; a gate on them means "at most".
 LOWER_IS_BETTER = frozenset({"false_abstention_rate", "latency_p50_ms", "latency_p95_ms", "wrong_short_rate"})
 # Known before any question is answered, so a mistyped gate fails before the model loads.
@@ -103,7 +106,7 @@ def _measured(names: list[str], summary: Mapping[str, float]) -> list[str]:
     for n in names:
         if n in summary or (n not in PAGE_METRICS and n not in SHORT_METRICS):
             out.append(n)
-            if n in SHORT_METRICS:
+            if n in SHORT_METRICS or n in _KINDED:
                 out += [k for k in summary if k.startswith(f"{n}[")]
     return out
 

@@ -133,6 +133,13 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
     paged = [r for r in answerable if "page_hit_at_k" in r]
     pages = {"page_hit_at_k": mean("page_hit_at_k", paged), "cited_page_hit": mean("cited_page_hit", paged),
              "page_questions": len(paged)} if paged else {}
+    # Statement figures are found far more often than open questions ("what drove the change"): by kind.
+    for kind in sorted({r["type"] for r in paged if r.get("type")}):
+        subset = [r for r in paged if r.get("type") == kind]
+        pages |= {f"page_hit_at_k[{kind}]": mean("page_hit_at_k", subset),
+                  f"cited_page_hit[{kind}]": mean("cited_page_hit", subset),
+                  f"false_abstention_rate[{kind}]": round(sum(r["abstained"] for r in subset) / len(subset), 4),
+                  f"page_questions[{kind}]": len(subset)}
     return {
         **short_summary(rows),
         "questions": len(rows),
