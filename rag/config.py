@@ -68,10 +68,21 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(LLM_TIMEOUT, gt=0, description="Seconds before a model call is abandoned.")
     llm_context: int = Field(LLM_CONTEXT, ge=512, description="Context window the prompt is fitted to, in tokens.")
     llm_answer_tokens: int = Field(LLM_ANSWER_TOKENS, ge=32, description="Tokens reserved for the generated answer.")
+    packs: list[str] | None = Field(None, description="Domain packs a document may switch on by what its text "
+                                    "says it is, comma-separated (finance: SEC filings and results releases) "
+                                    "[default: every installed pack; empty: none].")
     unverified: Literal["remove", "mark"] = Field(
         "remove", description="What happens to generated sentences their citations do not support.")
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"), repr=False)
+
+    @field_validator("packs", mode="before")
+    @classmethod
+    def _pack_list(cls, value: object) -> object:
+        """RAG_PACKS=finance,other or RAG_PACKS= (none), as well as a list."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @field_validator("store")
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from rag.config import CHUNK_OVERLAP, CHUNK_TOKENS
 from rag.embed.base import Embedder
 from rag.load.base import PageProgress
 from rag.load.corpus import LoadError, list_corpus, load_document, printable, sha256_file
+from rag.packs import Pack, recognise
 from rag.store.base import Index, IndexInfo, IndexUnavailable, NewFile, ProgressFn, Store, compatible
 from rag.types import Chunk, Profile
 
@@ -33,8 +34,9 @@ from rag.types import Chunk, Profile
 # being chunked, so a huge file still shows progress), "embed" (chunks), then the store's "terms" and
 # "write". On Ray, "files" (loaded and chunked by the workers) comes between "load" and "embed".
 # v2: list markers count toward max_tokens; v3: table rows whole, captions embedded; v4: the document's profile
-# and the chunk's section path embedded with it; v5: chunks carry their tables' rows, cells and headers.
-SPLITTER = "sentence-v5"
+# and the chunk's section path embedded with it; v5: chunks carry their tables' rows, cells and headers; v6: the
+# profile is a domain pack's, read from the document's text and never its file name.
+SPLITTER = "sentence-v6"
 # Chunks handed to the embedder at once. The int8 model quantizes activations per model batch, so a
 # chunk's vector depends a little on the chunks embedded with it: every pipeline cuts the same slices.
 EMBED_SLICE = 128
@@ -85,12 +87,14 @@ def ingest(
     rebuild: bool = False,
     progress: ProgressFn | None = None,
     pipeline: Pipeline | None = None,
+    packs: Sequence[Pack] = (),
 ) -> IngestReport:
     """Bring `store` up to date with the files in `corpus`.
 
     What is kept, updated and removed is decided here; `pipeline` only loads, chunks and embeds
     the new and changed files (in this process unless told otherwise, e.g. on Ray Data), so every
-    pipeline gives the same index and the same report.
+    pipeline gives the same index and the same report. A document one of `packs` recognises keeps the
+    profile the pack reads from its text (rag.packs).
     """
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} does not exist (setting --corpus / RAG_CORPUS)")
@@ -98,7 +102,10 @@ def ingest(
     report = IngestReport()
     tick = progress or (lambda stage, done, total: None)
     max_tokens = min(chunk_tokens, embedder.max_tokens)
-    chunking: dict[str, int | str] = {"max_tokens": max_tokens, "overlap_tokens": chunk_overlap, "splitter": SPLITTER}
+    # The packs are part of how chunks are made (a recognised document's profile is embedded with them): an
+    # index built with other packs is rebuilt.
+    chunking: dict[str, int | str] = {"max_tokens": max_tokens, "overlap_tokens": chunk_overlap, "splitter": SPLITTER,
+                                      "packs": ",".join(pack.name for pack in packs)}
     info = IndexInfo(embedder.name, embedder.dim, chunking)
     prepare = pipeline or InProcess(embedder)
 
@@ -128,7 +135,8 @@ def ingest(
                     yield Pending(i, source, path)
             tick("load", len(files), len(files))
 
-        prepared = prepare(corpus, pending(), max_tokens=max_tokens, overlap=chunk_overlap, tick=tick)
+        prepared = prepare(corpus, pending(), max_tokens=max_tokens, overlap=chunk_overlap, tick=tick,
+                           packs=tuple(packs))
         report.stages.update(prepared.stages)
         loaded: dict[str, Loaded] = {}
         outcomes = unreadable | prepared.outcomes
@@ -226,7 +234,7 @@ class Pipeline(Protocol):
     """
 
     def __call__(self, corpus: Path, pending: Iterable[Pending], *, max_tokens: int, overlap: int,
-                 tick: ProgressFn) -> Prepared: ...
+                 tick: ProgressFn, packs: tuple[Pack, ...] = ()) -> Prepared: ...
 
 
 class InProcess:
@@ -236,7 +244,7 @@ class InProcess:
         self.embedder = embedder
 
     def __call__(self, corpus: Path, pending: Iterable[Pending], *, max_tokens: int, overlap: int,
-                 tick: ProgressFn) -> Prepared:
+                 tick: ProgressFn, packs: tuple[Pack, ...] = ()) -> Prepared:
         stages: dict[str, float] = {}
         outcomes: dict[int, Loaded | str] = {}
         count = _counting(self.embedder, tick)
@@ -244,7 +252,7 @@ class InProcess:
         for file in pending:
             try:
                 outcomes[file.index] = load_chunks(file.path, corpus, count, max_tokens, overlap, stages,
-                                                   lambda done, total: tick("pages", done, total))
+                                                   lambda done, total: tick("pages", done, total), packs)
             except (LoadError, OSError, ValueError) as exc:
                 outcomes[file.index] = str(exc)
         # Hashing counts as loading.
@@ -262,11 +270,13 @@ def fresh_chunks(outcomes: dict[int, Loaded | str]) -> list[Chunk]:
 
 def load_chunks(
     path: Path, corpus: Path, count: TokenCounter, max_tokens: int, overlap: int, stages: dict[str, float],
-    pages: PageProgress | None = None,
+    pages: PageProgress | None = None, packs: Sequence[Pack] = (),
 ) -> Loaded:
-    """One file loaded and chunked; seconds spent loading and chunking are added to `stages`."""
+    """One file loaded, profiled by the pack that recognises it (its profile is embedded with its chunks), and
+    chunked; seconds spent loading and chunking are added to `stages`."""
     t0 = time.perf_counter()
     doc = load_document(path, corpus, pages)
+    doc = replace(doc, profile=recognise(packs, doc))
     t1 = time.perf_counter()
     chunks = chunk_document(doc, count, max_tokens, overlap)
     stages["load"] = stages.get("load", 0.0) + t1 - t0

@@ -40,6 +40,7 @@ from rag.embed import load_embedder
 from rag.embed.base import Embedder
 from rag.ingest import EMBED_SLICE, Loaded, Pending, Prepared, fresh_chunks, load_chunks
 from rag.load.corpus import LoadError, printable
+from rag.packs import Pack, installed
 from rag.store.base import ProgressFn
 from rag.types import Chunk, Profile
 
@@ -153,9 +154,10 @@ class Gather:
 class LoadChunk:
     """Files -> chunk rows. The tokenizer that measures chunks is the embedding model's, built once per actor."""
 
-    def __init__(self, spec: EmbedderSpec, corpus: str, max_tokens: int, overlap: int) -> None:
+    def __init__(self, spec: EmbedderSpec, corpus: str, max_tokens: int, overlap: int, packs: tuple[str, ...]) -> None:
         self.count: TokenCounter = spec.load(threads=1).count_tokens
         self.corpus, self.max_tokens, self.overlap = Path(corpus), max_tokens, overlap
+        self.packs = installed(packs)  # by name: each worker loads the same installed packs
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         rows: list[dict[str, Any]] = []
@@ -163,7 +165,7 @@ class LoadChunk:
             stages: dict[str, float] = {}
             try:
                 outcome: Loaded | str = load_chunks(Path(os.fsdecode(path)), self.corpus, self.count,
-                                                    self.max_tokens, self.overlap, stages)
+                                                    self.max_tokens, self.overlap, stages, packs=self.packs)
             except (LoadError, OSError, ValueError) as exc:
                 outcome = printable(str(exc))  # Arrow strings are UTF-8: a name's stray bytes are escaped
             rows.extend(file_rows(file, outcome, stages))
@@ -199,7 +201,7 @@ class RayPipeline:
         self.address, self.spec, self.dim, self.quiet = address, spec, dim, quiet
 
     def __call__(self, corpus: Path, pending: Iterable[Pending], *, max_tokens: int, overlap: int,
-                 tick: ProgressFn) -> Prepared:
+                 tick: ProgressFn, packs: tuple[Pack, ...] = ()) -> Prepared:
         t0 = time.perf_counter()
         files = list(pending)
         hashing = time.perf_counter() - t0  # on the driver
@@ -221,7 +223,7 @@ class RayPipeline:
             if self.quiet:  # its progress bars and notes would break through ours; errors are raised
                 ray.data.DataContext.get_current().enable_progress_bars = False
                 logging.getLogger("ray.data").setLevel(logging.ERROR)
-            gather = self._load(corpus, files, max_tokens, overlap, tick)
+            gather = self._load(corpus, files, max_tokens, overlap, tick, packs)
             outcomes = gather.outcomes()
             vectors, embedding = self._embed(fresh_chunks(outcomes), tick)
         finally:
@@ -239,14 +241,16 @@ class RayPipeline:
         per_actor = min(1.0, cpus)
         return per_actor, ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(cpus / per_actor)))
 
-    def _load(self, corpus: Path, files: list[Pending], max_tokens: int, overlap: int, tick: ProgressFn) -> Gather:
+    def _load(self, corpus: Path, files: list[Pending], max_tokens: int, overlap: int, tick: ProgressFn,
+              packs: tuple[Pack, ...]) -> Gather:
         import ray.data
 
         per_actor, pool = self._pool()
         items = [{"file": f.index, "path": os.fsencode(f.path.absolute())} for f in files]
         dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             LoadChunk, batch_size=1, batch_format="pyarrow", num_cpus=per_actor, compute=pool,
-            fn_constructor_args=(self.spec, str(corpus.absolute()), max_tokens, overlap))
+            fn_constructor_args=(self.spec, str(corpus.absolute()), max_tokens, overlap,
+                                 tuple(pack.name for pack in packs)))
         gather = Gather()
         for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
             gather.add(cast(pa.Table, table))

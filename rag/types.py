@@ -117,13 +117,15 @@ class PageLine:
 
 @dataclass(frozen=True)
 class Profile:
-    """What a document is, read from its first pages and its name: 3M Company · 10-K · FY2018."""
+    """What a document is, as the domain pack that recognised it read it from the document's own text:
+    3M Company · 10-K · FY2018 (`pack` names the pack; see rag/packs)."""
 
     title: str | None = None
     company: str | None = None
     ticker: str | None = None
     form: str | None = None
     period: str | None = None
+    pack: str | None = None
 
     def label(self) -> str:
         """'3M Company · 10-K · FY2018'; the title when nothing else is known."""

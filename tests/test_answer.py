@@ -16,6 +16,7 @@ from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
+from rag.packs import installed
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.folder.index import FolderIndex
 from rag.types import Answer, Chunk, Hit
@@ -48,7 +49,7 @@ MARKER = re.compile(r"\[(\d+)\]$")
          "from operations / total current liabilities.",
          ["2017", "oper", "cash", "flow", "ratio", "adob", "defin", "total", "current", "liabil"], {"2017", "adob"}),
         ("Did Pfizer grow its PPNE between FY20 and FY21?", ["pfizer", "grow", "ppne", "2020", "2021"],
-         {"pfizer", "2020", "2021"}),  # PPNE is the statements' "property, plant and equipment, net"
+         {"pfizer", "2020", "2021", "ppne"}),  # no pack: an abbreviation like any name
         ("What was PepsiCo's revenue in the third quarter of 2023?", ["pepsico", "revenu", "q3", "2023"],
          {"pepsico", "q3", "2023"}),
         ("As of FY2023Q1, why did JnJ raise guidance for FY 2023?", ["2023", "jnj", "rais", "guidanc"],
@@ -57,6 +58,14 @@ MARKER = re.compile(r"\[(\d+)\]$")
 )
 def test_question_terms(question: str, content: list[str], required: set[str]) -> None:
     assert question_terms(question) == (content, required)
+
+
+def test_a_term_the_finance_pack_translates_is_not_required_verbatim() -> None:
+    """PPNE is the statements' "property, plant and equipment, net": with the pack on, evidence in their words."""
+    from rag.packs.finance import PACK
+
+    question = "Did Pfizer grow its PPNE between FY20 and FY21?"
+    assert question_terms(question, PACK.translations(question))[1] == {"pfizer", "2020", "2021"}
 
 
 @pytest.mark.parametrize(
@@ -234,7 +243,7 @@ def filing(real_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) ->
     corpus = root / "corpus"
     corpus.mkdir()
     shutil.copy(Path(__file__).parent / "data" / "3M_2018_10K_excerpt.pdf", corpus)
-    ws = Workspace(corpus, root / "index", real_embedder)
+    ws = Workspace(corpus, root / "index", real_embedder, packs=installed())
     ws.ingest()
     return ws
 

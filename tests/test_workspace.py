@@ -256,3 +256,63 @@ def test_feedback_from_a_real_answer_round_trips_to_a_question_set(
     [question] = load_questions(out)
     assert question.question == answer.question and question.answer == answer.text
     assert set(question.sources) == {c.source for c in answer.citations}
+
+
+# ---------------------------------------------------------------- domain packs, switched on by the documents
+
+
+def test_articles_are_answered_exactly_as_with_no_pack_installed(shipped_corpus: Path, shipped_index: Path,
+                                                                  real_embedder: Embedder, tmp_path: Path) -> None:
+    """The finance pack installed changes nothing for a corpus it does not recognise: same passages, same
+    answers, word for word, on every seed question."""
+    from rag.packs import installed
+
+    with_pack = Workspace(shipped_corpus, tmp_path / "index", real_embedder, packs=installed())
+    with_pack.ingest()
+    without = Workspace(shipped_corpus, shipped_index, real_embedder)
+    assert set(with_pack.profiles().values()) == {None}
+    questions = load_questions(Path(__file__).parent / "eval" / "seed_qa.jsonl")
+    assert len(questions) >= 15
+    for q in questions:
+        (_, a), (_, b) = with_pack.ask(q.question), without.ask(q.question)
+        assert (a.text, a.citations, a.short, a.abstained) == (b.text, b.citations, b.short, b.abstained), q.id
+        assert [h.chunk.id for h in a.hits] == [h.chunk.id for h in b.hits], q.id
+
+
+def test_a_filing_switches_the_finance_pack_on_by_its_cover_not_its_name(tmp_path: Path) -> None:
+    """3M's 10-K excerpt saved as 'doc-01.pdf' beside an article: the filing is profiled from its cover and the
+    retriever steers questions that name 3M; without the pack, no profile and no steering."""
+    from rag.packs import installed
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copyfile(Path(__file__).parent / "data" / "3M_2018_10K_excerpt.pdf", corpus / "doc-01.pdf")
+    write(corpus / "notes.md", "# Notes\n\nThe company reported its results to the board in March.\n")
+    on = Workspace(corpus, tmp_path / "on", HashingEmbedder(), packs=installed())
+    on.ingest()
+    profile = on.profiles()["doc-01.pdf"]
+    assert profile is not None and profile.label() == "3M Company · 10-K · FY2018" and profile.pack == "finance"
+    assert on.profiles()["notes.md"] is None
+    assert on.retriever.steer is not None
+    assert on.retriever.steer("What was 3M's capex in FY2018?").routed == {"doc-01.pdf"}
+    off = Workspace(corpus, tmp_path / "off", HashingEmbedder())
+    off.ingest()
+    assert set(off.profiles().values()) == {None} and off.retriever.steer is None
+
+
+def test_the_one_factory_builds_the_packs_the_settings_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build` (what the CLI, the UI, eval and bench/ use) takes the packs from settings: all installed by
+    default, none when RAG_PACKS is empty, and an unknown one is refused naming the setting, in `rag` too."""
+    from rag.app.build import BuildError, build
+    from rag.config import Settings
+
+    corpus = write(tmp_path / "corpus" / "a.md", "# A\n\nText.\n").parent
+    settings = {"corpus": corpus, "index": tmp_path / "index"}
+    assert [p.name for p in build(Settings(**settings), embedder=HashingEmbedder()).packs] == ["finance"]
+    assert build(Settings(**settings, packs=[]), embedder=HashingEmbedder()).packs == ()
+    with pytest.raises(BuildError, match=r"RAG_PACKS: no pack named 'legal'"):
+        build(Settings(**settings, packs=["legal"]), embedder=HashingEmbedder())
+    monkeypatch.setattr(rag.cli, "_embedder", lambda *_: HashingEmbedder())
+    monkeypatch.setenv("RAG_PACKS", "legal")
+    result = CliRunner().invoke(rag.cli.main, ["ingest", "--corpus", str(corpus), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1 and "no pack named 'legal' (installed: finance)" in result.output

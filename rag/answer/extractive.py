@@ -13,7 +13,7 @@ set.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ from rag.answer.reader import Read, header_of, read, with_short
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
-from rag.packs.finance.glossary import analyst_terms, translations
+from rag.packs import Translations
 from rag.text import ORDINALS, is_number, is_years, names, terms
 from rag.types import Answer, Citation, Hit
 
@@ -43,7 +43,7 @@ in the best sentence's similarity to the question never scored higher at any wei
 the decision rests on coverage alone."""
 SHORTLIST = 10
 """Sentences embedded per answer (twice as many for a "why" question), chosen by their
-lexical score; bench/perf.py measures the latency and the evaluation the quality."""
+lexical score; bench/perf/ measures the latency and the evaluation the quality."""
 ANSWER_CACHE = 50_000
 """Sentence vectors kept for answering (about 77 MB at 384 dimensions): the passages of a
 session's questions many times over, so related questions embed only what is new."""
@@ -115,7 +115,7 @@ class Candidate:
     lead: str = ""  # the previous sentence, when this one refers back to it ("The company ...")
 
 
-def question_terms(question: str) -> tuple[list[str], set[str]]:
+def question_terms(question: str, translations: Translations = ()) -> tuple[list[str], set[str]]:
     """Content terms of a question, and the required ones (numbers and names).
 
     'Who is the CEO of CoreWeave in 2024?' -> (['ceo', 'coreweav', '2024'], {'ceo', 'coreweav', '2024'})
@@ -124,14 +124,14 @@ def question_terms(question: str) -> tuple[list[str], set[str]]:
     content = [t for t in dict.fromkeys(_period_term(t) for t in terms(asked))
                if t not in _GENERIC and t not in _INSTRUCTION]
     undefined = _DEFINITION.sub(" ", asked)
-    # "FY" goes with a year; an analyst's abbreviation ("PPNE", "EPS") is in the statements' own words: neither
-    # can be required verbatim.
+    # "FY" goes with a year; a term a domain pack translates (an analyst's "PPNE", "EPS") is in the documents'
+    # own words: neither can be required verbatim.
     required = {_period_term(t) for t in terms(undefined) if is_number(t)} | {_period_term(t) for t in names(undefined)}
-    required -= {"fy"} | analyst_terms(question)
+    required -= {"fy"} | {t for asked, _ in translations for t in asked}
     return content, required & set(content)
 
 
-def translated(wordings: list[tuple[frozenset[str], frozenset[str]]], vocabulary: set[str]) -> set[str]:
+def translated(wordings: Translations, vocabulary: set[str]) -> set[str]:
     """The analyst's terms whose statement wording the vocabulary mostly uses (`TRANSLATED`).
 
     ([({'capex'}, {'purchas', 'properti', 'plant', 'equip'})], {'purchas', 'properti', 'plant', 'net'}) -> {'capex'}
@@ -161,13 +161,17 @@ def is_why(question: str) -> bool:
 
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE, cache_size: int = ANSWER_CACHE,
-                 shortlist: int = SHORTLIST, scoring: Scoring | None = None) -> None:
+                 shortlist: int = SHORTLIST, scoring: Scoring | None = None,
+                 translate: Callable[[str], Translations] | None = None) -> None:
+        """`translate` gives a question's terms of a trade with the documents' wording for them (the domain
+        packs the indexed documents switched on: `rag.packs.translator`); None: no pack's."""
         # Sentence vectors by their text in context: the same passages come back for related
         # questions, and embedding their sentences is most of the cost of answering.
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder, cache_size)
         self.min_coverage = min_coverage
         self.shortlist = shortlist
         self.scoring = scoring or Scoring()
+        self.translate = translate or (lambda question: ())
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
@@ -195,7 +199,7 @@ class ExtractiveAnswerer:
         return f"{section.strip('*# :')}: {candidate.text}" if section else candidate.text
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        content, required = question_terms(question)
+        content, required = question_terms(question, self.translate(question))
         cands = self.candidates(hits)
         if not cands or not content:
             return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
@@ -291,7 +295,9 @@ class ExtractiveAnswerer:
             # The chunk's context says whose document it is, which period and which table: "3M" and
             # "FY2018" are evidence for a row of 3M's FY2018 cash-flow statement that names neither.
             chunk = hit.chunk
-            return set(terms(f"{chunk.text} {chunk.section or ''} {chunk.context} {chunk.source}")) | hit.named
+            words = set(terms(f"{chunk.text} {chunk.section or ''} {chunk.context} {chunk.source}"))
+            # A period as the question's terms are read: the profile's 'FY2015' is evidence for '2015'.
+            return words | {_period_term(t) for t in words} | hit.named
 
         top = vocab(hits[chosen[0].hit_index])
         evidence = set().union(*(vocab(hits[c.hit_index]) for c in chosen))
@@ -300,7 +306,7 @@ class ExtractiveAnswerer:
         need_top = figures | (names if len(names) <= 1 else set())
         missing = {t for t in need_top if not covers(t, top)} | {t for t in required if not covers(t, evidence)}
         # An analyst's term ("capex", "quick ratio") is found when the passages use the statements' words for it.
-        found = evidence | translated(translations(question), evidence)
+        found = evidence | translated(self.translate(question), evidence)
         others = [t for t in content if t not in required and t not in _CALCULATION]
         coverage = sum(covers(t, found) for t in others) / len(others) if others else 1.0
         quoted = " ".join(c.text for c in chosen)

@@ -15,6 +15,7 @@ from typing import Any
 
 from rag.answer.extractive import ANSWER_CACHE, ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
+from rag.answer.scoring import Scoring
 from rag.app import feedback, uploads
 from rag.app.conversation import condense, standalone
 from rag.app.engine import Engine
@@ -25,8 +26,7 @@ from rag.embed.base import CachedEmbedder, Embedder
 from rag.ingest import IngestReport, Pipeline, ingest
 from rag.load.corpus import LoadError, load_document
 from rag.load.pdf.render import render_quote
-from rag.packs.finance.glossary import expansions
-from rag.packs.finance.route import Router
+from rag.packs import Pack, Translations, steering, translator
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.base import Index, IndexInfo, ProgressFn, Store
 from rag.store.folder.store import FolderStore
@@ -53,13 +53,15 @@ class Workspace:
         generate_options: dict[str, Any] | None = None,
         local_models: Callable[[], list[str]] | None = None,
         load_model: Callable[[str], tuple[Any, dict[str, Any]]] | None = None,
+        packs: Sequence[Pack] = (),
     ) -> None:
         """`index` is the folder for the workspace's own files (upload staging, the feedback
         log) and, unless `store` names another, the folder index itself. `chat_model` (a
         LangChain chat model) turns on generative answers, verified sentence by sentence,
         with the extractive answerer as their fallback. `local_models` lists the models one
         may choose besides it (their `local:` specs) and `load_model` loads one of them, with
-        the generative answerer's options, when it is first chosen."""
+        the generative answerer's options, when it is first chosen. `packs` are the domain packs
+        (rag.packs) a document may switch on by what its text says it is."""
         self.corpus = corpus
         self.index = index
         self.store: Store = store or FolderStore(index)
@@ -69,7 +71,9 @@ class Workspace:
         self.feedback_path = feedback_path or index / "feedback.jsonl"
         # One cache for the retriever's and the answerer's question vectors and the answer's sentences.
         self._cached = CachedEmbedder(embedder, ANSWER_CACHE)
-        self._extractive = ExtractiveAnswerer(self._cached)
+        self.packs = tuple(packs)
+        self._translate: Callable[[str], Translations] = lambda question: ()
+        self._extractive = ExtractiveAnswerer(self._cached, translate=lambda question: self._translate(question))
         self.chat_model = chat_model
         # Generative answerers by model label: the configured one, and the one chosen last among the
         # local models (one at a time: a loaded GGUF holds its weights in memory).
@@ -98,7 +102,7 @@ class Workspace:
         chunks and embeds elsewhere than in this process (`rag ingest --ray`)."""
         with self._write_lock:
             report = ingest(self.corpus, self.store, self.embedder, rebuild=rebuild, progress=progress,
-                            pipeline=pipeline, chunk_tokens=self._chunking["chunk_tokens"],
+                            pipeline=pipeline, packs=self.packs, chunk_tokens=self._chunking["chunk_tokens"],
                             chunk_overlap=self._chunking["chunk_overlap"])
             self._live = self._build()
         return report
@@ -109,8 +113,21 @@ class Workspace:
 
     def _build(self) -> tuple[Index, HybridRetriever]:
         index = self.store.open()
-        router = Router.from_profiles({source: entry.profile for source, entry in index.files().items()})
-        return index, HybridRetriever(store=index, embedder=self._cached, k=self.k, router=router, expand=expansions)
+        profiles = {source: entry.profile for source, entry in index.files().items()}
+        # The packs the indexed documents switch on; with none (articles, manuals), plain search and answers.
+        self._translate = translator(self.packs, profiles)
+        return index, HybridRetriever(store=index, embedder=self._cached, k=self.k,
+                                      steer=steering(self.packs, profiles))
+
+    def extractive_with(self, scoring: Scoring) -> ExtractiveAnswerer:
+        """The product's extractive answerer with other weights (what bench/sweep_answer.py moves), wired as
+        the served one is: the same embedding cache and the translations of the packs switched on."""
+        return ExtractiveAnswerer(self._cached, scoring=scoring, translate=lambda question: self._translate(question))
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """The retriever answers are built on, over the index being served (bench/ measures it as it is)."""
+        return self._current()[1]
 
     def _current(self) -> tuple[Index, HybridRetriever]:
         if self._live is None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rag.load.table import shift
-from rag.types import PageLine, Profile, Section, Table
+from rag.types import PageLine, Section, Table
 
 SEP = "\n\n"
 PageProgress = Callable[[int, int], None]  # (pages done, pages in the file)
@@ -27,7 +27,6 @@ class Loaded:
     sections: list[Section] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     lines: list[PageLine] = field(default_factory=list)
-    profile: Profile | None = None
     warnings: list[str] = field(default_factory=list)
 
 

@@ -98,7 +98,7 @@ def load_document(path: Path, root: Path, progress: PageProgress | None = None) 
     return _paged(Document(
         source=source, text=loaded.text, sha256=digest, title=loaded.title, page_starts=tuple(loaded.page_starts),
         sections=tuple(loaded.sections), tables=tuple(loaded.tables), lines=tuple(loaded.lines),
-        profile=loaded.profile, warnings=tuple(loaded.warnings),
+        warnings=tuple(loaded.warnings),
     ))
 
 

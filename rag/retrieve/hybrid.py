@@ -8,7 +8,7 @@ context is not several copies of the same paragraph.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Annotated
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,8 +18,7 @@ from pydantic import ConfigDict, SkipValidation
 
 from rag.config import K
 from rag.embed.base import Embedder
-from rag.packs.finance.glossary import statement_titles
-from rag.packs.finance.route import Router
+from rag.packs import Steer, Steering
 from rag.retrieve.fuse import RRF_K, jaccard, overlap_ratio, rrf, vocabulary
 from rag.store.base import Index
 from rag.text import terms
@@ -50,26 +49,21 @@ class HybridRetriever(BaseRetriever):
     Sweep (bench/sweep_answer.py): fact recall seed / squad / finance 0.82 / 0.66 / 0.18 here; 0.0: 0.71 / 0.50 /
     0.13, 0.45: 0.82 / 0.66 / 0.15, 1.0: 0.82 / 0.66 / 0.18."""
 
-    router: Annotated[Router | None, SkipValidation] = None
-    """Routes a question to the documents whose company and period it names (`route.Router`); those
-    documents are searched again on their own and their rankings join the fusion. None: no routing."""
-
-    expand: Annotated[Callable[[str], list[str]] | None, SkipValidation] = None
-    """The statements' wording for an analyst's terms in a question routed to filings (`expand.expansions`):
-    added to the BM25 terms, and, inside the routed documents, to the dense query and searched on its own; a
-    financial statement the question names is also searched among their sections of that title. None: none."""
+    steer: Annotated[Steering | None, SkipValidation] = None
+    """What the domain packs the documents switched on add to a question (`rag.packs.Steer`): the documents
+    it names are searched again on their own, with their wording for its terms, and among their sections
+    that discuss what it asks; each such ranking joins the fusion. None: plain hybrid search."""
 
     def search(self, query: str, k: int | None = None, scope: Collection[str] | None = None) -> list[Hit]:
         """The k best passages for the query; only from the documents in `scope` when it is given (a person
         who knows which filing they mean, or a question set's `scope`)."""
         store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
-        routed = self.router.route(query) if self.router is not None else frozenset()
-        if scope is not None:
-            routed = routed & frozenset(scope)
-        named = self.router.named(query) if routed and self.router is not None else {}
-        # The statements' wording is for a question about a filing: an article's "revenue" is not a caption.
-        extra = " ".join(self.expand(query)) if self.expand is not None and routed else ""
+        steer = self.steer(query) if self.steer is not None else Steer()
+        routed = steer.routed if scope is None else steer.routed & frozenset(scope)
+        named = steer.named if routed else {}
+        # The documents' wording is for a question about them: an article's "revenue" is not a caption.
+        extra = " ".join(steer.wording) if routed else ""
         vector, words = embedder.embed_query(query), terms(f"{query} {extra}" if extra else query)
         dense = store.dense_search(vector, n, scope)
         sparse = store.sparse_search(words, n, scope)
@@ -83,11 +77,11 @@ class HybridRetriever(BaseRetriever):
             rankings += [ranked[:n], [row for row, _ in store.sparse_search(words, n, routed)]]
             if extra:
                 rankings.append([row for row, _ in store.dense_search(embedder.embed_query(extra), n, routed)])
-            # A statement the question names ("shown in the cash flow statement"): its sections in those documents.
-            titles = statement_titles(query) if self.expand is not None else []
-            if titles:
+            # The sections that discuss what is asked ("shown in the cash flow statement", "the risks"): in those
+            # documents, their passages in the order of the routed search.
+            if steer.sections:
                 inside = {key for source in routed for key, section in store.sections_for(source)
-                          if section and any(t.search(section) for t in titles)}
+                          if section and any(t.search(section) for t in steer.sections)}
                 rankings.append([row for row in ranked if row in inside][:n])
         fused = rrf(rankings, self.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], row))

@@ -8,19 +8,20 @@ running headers left out), `tables` (a table's rows, figures, columns and parent
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from rag.load.base import Loaded, LoadError, PageProgress
 from rag.load.pdf.columns import place_columns
 from rag.load.pdf.extract import open_pdf, pages, title_of
 from rag.load.pdf.layout import layout
-from rag.packs.finance.profile import profile_of
 
 __all__ = ["load_pdf"]
 
 
-def load_pdf(data: bytes, source: str, progress: PageProgress | None = None) -> Loaded:
-    """The document's text with page starts, sections, tables and its profile.
+def load_pdf(data: bytes, source: str, progress: PageProgress | None = None, *, first: int | None = None) -> Loaded:
+    """The document's text with page starts, sections and tables; of its `first` pages only when given (a
+    cover is read in a fraction of the time a 300-page filing takes).
 
     A page PDFium cannot read is reported in `warnings` (file and page) and left out; the
     rest of the document is still indexed.
@@ -29,7 +30,7 @@ def load_pdf(data: bytes, source: str, progress: PageProgress | None = None) -> 
     try:
         try:
             title = title_of(pdf)
-            read = list(pages(pdf, progress))
+            read = list(itertools.islice(pages(pdf, progress), first))
         except Exception as error:  # a damaged file fails in many ways deep inside PDFium
             raise LoadError(source, f"could not be read as PDF: {error}") from error
         laid = layout(read)
@@ -37,7 +38,5 @@ def load_pdf(data: bytes, source: str, progress: PageProgress | None = None) -> 
         laid = replace(laid, tables=place_columns(pdf, laid.text, laid.tables, laid.lines))
     finally:
         pdf.close()
-    first = laid.text[: laid.page_starts[3]] if len(laid.page_starts) > 3 else laid.text[:20000]
-    profile = profile_of(source, title, first[:20000])
-    return Loaded(laid.text, title or profile.title, laid.page_starts, laid.sections, laid.tables, laid.lines,
-                  profile, laid.warnings)
+    return Loaded(laid.text, title, laid.page_starts, laid.sections, laid.tables, laid.lines,
+                  warnings=laid.warnings)

@@ -1,1 +1,47 @@
-"""The finance pack: SEC filings and earnings releases."""
+"""The finance pack: SEC filings (10-K, 10-Q, 8-K, 20-F ...) and companies' results releases.
+
+It switches on for a document whose first pages say it is one (`profile`), routes a question to the
+filings of the company and period it names (`route`), words an analyst's terms as the statements do and
+finds the statement a question names among the filing's sections (`glossary`).
+Installed as the `finance` entry point of the `rag.packs` group; the core never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rag.packs import Steer, Steering, Translations
+from rag.packs.finance.glossary import expansions, statement_titles, translations
+from rag.packs.finance.profile import profile_of
+from rag.packs.finance.route import Router
+from rag.types import Document, Profile
+
+COVER_PAGES = 3  # what a filing is, is said on its cover; a release says it in its first lines
+COVER_CHARS = 20000
+
+
+class Finance:
+    name = "finance"
+
+    def recognise(self, doc: Document) -> Profile | None:
+        pages = doc.page_starts
+        first = doc.text[: pages[COVER_PAGES]] if len(pages) > COVER_PAGES else doc.text
+        return profile_of(doc.title, first[:COVER_CHARS], doc.text)
+
+    def steering(self, profiles: Mapping[str, Profile]) -> Steering:
+        router = Router.from_profiles(profiles)
+
+        def steer(question: str) -> Steer:
+            routed = router.route(question)
+            if not routed:
+                return Steer()
+            return Steer(routed=routed, named=router.named(question), wording=tuple(expansions(question)),
+                         sections=tuple(statement_titles(question)))
+
+        return steer
+
+    def translations(self, question: str) -> Translations:
+        return tuple(translations(question))
+
+
+PACK = Finance()

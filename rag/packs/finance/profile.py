@@ -1,23 +1,29 @@
-"""What a filing is: company, form and period, read from its cover page and its file name.
+"""What a filing is: company, form and period, read from its cover page, never from its file name.
 
 Twenty 10-Ks look alike to a retriever; what tells them apart is on the cover ("FORM 10-K",
-"For the fiscal year ended December 31, 2018", "3M COMPANY (Exact name of registrant ...)")
-and often in the name a user gave the file ("3M_2018_10K.pdf"). The cover is trusted first;
-the file name fills what the cover does not say, and gives the quarter, which a 10-Q's cover
-states only as a date that need not match the company's fiscal calendar.
+"For the fiscal year ended December 31, 2018", "3M COMPANY (Exact name of registrant ...)").
+A user's file may be called anything ("doc-01.pdf", "scan (3).pdf"), so the name is not read: a
+document is a filing when its first pages say so, and everything else gets no profile at all.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from rag.text import ORDINALS
 from rag.types import Profile
 
-_FORM = re.compile(r"\bFORM\s+(10-K|10-Q|8-K|20-F|40-F|6-K|11-K|S-1|S-4|DEF\s?14A)\b", re.I)
-_NAME_FORM = {"10K": "10-K", "10Q": "10-Q", "8K": "8-K", "20F": "20-F", "EARNINGS": "earnings release"}
-_RELEASE = re.compile(r"(?i)\bfor immediate release\b|\b(?:reports?|announces?|reported)\b[^\n]{0,80}\bresults\b")
+# A form's cover: the Commission's name, then the form ("UNITED STATES SECURITIES AND EXCHANGE COMMISSION
+# Washington, D.C. 20549 FORM 10-K"); a release that cites "our Form 10-Q filed with the Securities and
+# Exchange Commission" names them the other way round.
+_FORM = re.compile(r"(?is)securities\s+and\s+exchange\s+commission.{0,300}?\bform\s+"
+                   r"(10-K|10-Q|8-K|20-F|40-F|6-K|11-K|S-1|S-4|DEF\s?14A)\b")
+# A results release: "For immediate release", or a company reporting the results of a period ("PepsiCo Reports
+# First-Quarter 2023 Results", "announced results for fourth-quarter and full year 2022"); a handbook's "report
+# results to their manager" names no period.
+_PERIOD_WORD = r"(?:quarter|fiscal|full[- ]year|annual|(?:19|20)\d\d)"
+_RELEASE = re.compile(rf"(?i)\bfor immediate release\b|\b(?:reports?|announces?|reported|announced)\b[^\n]{{0,80}}?"
+                      rf"(?:{_PERIOD_WORD}[^\n]{{0,40}}?\bresults\b|\bresults\s+for\b[^\n]{{0,40}}?{_PERIOD_WORD})")
 _REGISTRANT = re.compile(r"([^\n]{2,120}?)[\s_]*\(\s*Exact name of registrant", re.I)
 _LISTED = re.compile(r"((?:[A-Z][\w.'’-]*|&)(?:,?\s+(?:[A-Z][\w.'’-]*|&|and|of)){0,4})\s*"
                      r"\((?:NYSE|NASDAQ|Nasdaq|ASX|NYSE American)\s*:\s*([A-Z.]{1,6})\)")
@@ -29,39 +35,63 @@ _FISCAL = re.compile(rf"(?i)fiscal\s+year\s+ended\s+({_MONTH}\s+\d{{1,2}},?\s+((
 _QUARTERLY = re.compile(rf"(?i)quarterly\s+period\s+ended\D{{0,40}}?({_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d)")
 _EVENT = re.compile(rf"(?i)date\s+of\s+report[^:\n]{{0,60}}:\s*({_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d)")
 _QUARTER_TEXT = re.compile(r"(?i)\b(?:((?:19|20)\d\d)\s+)?(first|second|third|fourth|1st|2nd|3rd|4th)[- ]quarter"
-                           r"(?:\s+(?:of\s+)?(?:fiscal\s+)?((?:19|20)\d\d))?")
+                           r"(?:\s+(?:and\s+full[- ]year\s+)?(?:of\s+)?(?:fiscal\s+)?((?:19|20)\d\d))?")
+_SHORT_QUARTER = re.compile(r"\b(?:([1-4])Q\s?((?:19|20)\d\d)|Q([1-4])\s?((?:19|20)\d\d))\b")
 _FISCAL_TEXT = re.compile(r"(?i)\bfiscal\s+((?:19|20)\d\d)\b")
-_NAME_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:[ _-]?Q([1-4]))?(?!\d)")
+_THREE_MONTHS = re.compile(r"(?i)\bthree\s+months\s+ended")
+_SIX_MONTHS = re.compile(r"(?i)\bsix\s+months\s+ended")
+_NINE_MONTHS = re.compile(r"(?i)\bnine\s+months\s+ended")
+_COVER_CHARS = 3000  # a cover is the first page: a release that cites "our Form 10-Q" later is no 10-Q
+_FILE_NUMBER = re.compile(r"(?i)commission\s+file\s+(?:number|no\.?)[:\s]*[\d-]+\s*\n([A-Z0-9][A-Z0-9&.,'’ -]{1,80})\n")
 # Accession numbers, word-processor file names and cover banners are not titles.
 _JUNK_TITLE = re.compile(
     r"(?i)^(?:\d{10}-\d{2}-\d{6}|microsoft word\b.*|untitled.*|united states securities.*|.{0,3})$"
 )
 
 
-def profile_of(source: str, title: str | None, text: str) -> Profile:
-    """The profile of a document whose first pages read `text`.
+def profile_of(title: str | None, text: str, body: str = "") -> Profile | None:
+    """The profile of a document whose first pages read `text`, or None when they do not say it is a filing
+    (a form's cover) or a company's results release.
 
-    ('3M_2018_10K.pdf', None, 'FORM 10-K ... fiscal year ended December 31, 2018 ... 3M COMPANY
-    (Exact name of registrant ...') -> Profile(company='3M Company', form='10-K', period='FY2018')
+    (None, 'FORM 10-K ... fiscal year ended December 31, 2018 ... 3M COMPANY (Exact name of registrant ...')
+    -> Profile(company='3M Company', form='10-K', period='FY2018', pack='finance')
+    `body`, the whole text, tells which quarter a 10-Q reports (`quarter_of`).
     """
-    stem = PurePosixPath(source).stem
-    name_form = next((form for key, form in _NAME_FORM.items() if re.search(rf"(?i)(?:^|[_\W]){key}(?:$|[_\W])",
-                                                                             stem)), None)
-    match = _FORM.search(text)
+    cover = text[:_COVER_CHARS]
+    match = _FORM.search(cover)
     form = match.group(1).upper().replace("DEF14A", "DEF 14A") if match else None
-    if name_form == "earnings release" or (form is None and _RELEASE.search(text[:3000])):
+    if form is None and _RELEASE.search(text[:3000]):
         form = "earnings release"
-    form = form or name_form
-    company, ticker = _company(text, stem)
+    if form is None:
+        return None
+    company, ticker = _company(text)
     titled = _TITLED.match(title or "")
     if titled and (company is None or titled.group(1).lower().startswith(company.lower())):
         company = titled.group(1).strip()  # '10-K - 02/07/2019 - 3M Company' names the registrant
-    period = _period(text, stem, form)
     keep = title if title and not _JUNK_TITLE.match(title.strip()) else None
-    return Profile(title=keep, company=company, ticker=ticker, form=form, period=period)
+    period = _period(text, title, form)
+    if form == "10-Q" and period and body and (quarter := quarter_of(body)):
+        period = f"Q{quarter} {period[-4:]}"  # 'quarter ended July 2, 2023' -> 'Q2 2023'
+    return Profile(title=keep, company=company, ticker=ticker, form=form, period=period, pack="finance")
 
 
-def _company(text: str, stem: str) -> tuple[str | None, str | None]:
+def quarter_of(text: str) -> int | None:
+    """Which fiscal quarter a 10-Q reports, from its year-to-date columns: a second- or third-quarter report
+    prints "six" or "nine months ended" beside nearly every "three months ended"; a first-quarter report has
+    none of its own. None when the text has no such columns.
+
+    'Three Months Ended July 2, 2023 ... Six Months Ended July 2, 2023' -> 2
+    """
+    three = len(_THREE_MONTHS.findall(text))
+    if not three:
+        return None
+    for quarter, months in ((3, _NINE_MONTHS), (2, _SIX_MONTHS)):
+        if len(months.findall(text)) * 2 >= three:
+            return quarter
+    return 1
+
+
+def _company(text: str) -> tuple[str | None, str | None]:
     listed = _LISTED.search(text)
     symbol = _SYMBOL.search(text)
     ticker = listed.group(2) if listed else symbol.group(1) if symbol else None
@@ -71,14 +101,13 @@ def _company(text: str, stem: str) -> tuple[str | None, str | None]:
         name = re.split(r"_{3,}|\s{3,}", name)[-1].strip(" _")
         if name:
             return _cased(name), ticker
+    filed = _FILE_NUMBER.search(text)  # a cover without the label names the registrant under its file number
+    if filed:
+        return _cased(filed.group(1).strip()), ticker
     if listed:
         return listed.group(1).strip(), ticker
     reports = _REPORTS.search(text[:2000])
-    if reports:
-        return reports.group(1).strip(), ticker
-    head = re.split(r"[_\W]*(?:19|20)\d\d", stem)[0]
-    words = [w for w in re.split(r"[_\s]+", head) if w and not w.isdigit()]
-    return (" ".join(w.capitalize() if w.isupper() and len(w) > 3 else w for w in words) or None), ticker
+    return (reports.group(1).strip() if reports else None), ticker
 
 
 def _cased(name: str) -> str:
@@ -88,15 +117,15 @@ def _cased(name: str) -> str:
     return " ".join(w if any(c.isdigit() for c in w) or len(w) <= 1 else w[0] + w[1:].lower() for w in name.split())
 
 
-def _period(text: str, stem: str, form: str | None) -> str | None:
-    named = _NAME_PERIOD.search(stem)
-    name_year, name_quarter = (named.group(1), named.group(2)) if named else (None, None)
-    if name_quarter:
-        return f"Q{name_quarter} {name_year}"
+def _period(text: str, title: str | None, form: str | None) -> str | None:
     if form in ("10-K", "20-F", "40-F"):
         fiscal = _FISCAL.search(text)
         if fiscal:
-            return f"FY{fiscal.group(2)}"
+            year = int(fiscal.group(2))
+            # A 52/53-week year that ends in the first days of January is the year before's
+            # ("fiscal year ended January 1, 2023" is fiscal 2022).
+            early = re.match(r"(?i)january\s+([1-7])\b", fiscal.group(1))
+            return f"FY{year - 1 if early else year}"
     if form == "10-Q":
         quarterly = _QUARTERLY.search(text)
         if quarterly:
@@ -106,12 +135,13 @@ def _period(text: str, stem: str, form: str | None) -> str | None:
         if event:
             return " ".join(event.group(1).split())
     if form == "earnings release":
+        short = _SHORT_QUARTER.search(f"{title or ''}\n{text[:3000]}")
+        if short:
+            return f"Q{short.group(1) or short.group(3)} {short.group(2) or short.group(4)}"
         quarter = _QUARTER_TEXT.search(text[:3000])
         if quarter and (quarter.group(1) or quarter.group(3)):
             return f"Q{ORDINALS[quarter.group(2).lower()]} {quarter.group(1) or quarter.group(3)}"
         fiscal_text = _FISCAL_TEXT.search(text[:3000])
         if fiscal_text:
             return f"FY{fiscal_text.group(1)}"
-    if name_year:
-        return f"FY{name_year}" if form in ("10-K", "20-F", "40-F", None) else name_year
     return None

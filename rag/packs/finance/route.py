@@ -3,7 +3,8 @@
 Twenty 10-Ks share their vocabulary and their table shapes, so a question's words alone find
 "the cash-flow statement" of any of them. What tells its filing apart is the company the
 question names ("3M", "JnJ", "Block (formerly known as Square)") and the period ("FY2018",
-"Q2'2023"). Both are matched against each document's profile and file name; the retriever
+"Q2'2023"). Both are matched against each document's profile (read from its cover, never its file
+name: a user's "doc-01.pdf" is no company); the retriever
 then searches the best-matching documents a second time on their own, so their passages
 rise in the fusion. A prior, never a filter: a question that names no company in the corpus
 routes nowhere and is searched as before, and a routed search still competes with the global one.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from rag.numbers import Period, first_period, periods_in
 from rag.text import terms
@@ -37,35 +37,29 @@ def _fold(text: str) -> str:
     return re.sub(r"['’]s\b", "", text).replace(".", "").replace("’", "'")
 
 
-def name_keys(company: str | None, ticker: str | None, source: str) -> frozenset[str]:
-    """How a question may name the company of a document, as space-less lower-case keys.
+def name_keys(company: str | None, ticker: str | None) -> frozenset[str]:
+    """How a question may name a company, as space-less lower-case keys.
 
-    ('Johnson & Johnson', 'JNJ', 'JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf') ->
-    {'johnson&johnson', 'johnsonjohnson', 'jnj', 'j&j', 'johnson'}: the name without its legal
-    ending, with and without '&', its first word when distinctive, its initials as 'J&J' and
-    'JnJ', the ticker, and the name in the file name before the year.
+    ('Johnson & Johnson', 'JNJ') -> {'johnson&johnson', 'johnsonjohnson', 'jnj', 'j&j', 'johnson', 'jojo'}:
+    the name without its legal ending, with and without '&', its first word when distinctive, its
+    initials as 'J&J' and 'JnJ', and the ticker.
     """
     keys: set[str] = set()
-    stem = PurePosixPath(source).stem
-    named_in_file = re.split(r"(?:^|[_\W])(?:19|20)\d\d", stem)[0]
-    for name in (company, named_in_file.replace("_", " ")):
-        if not name:
-            continue
-        words = [w for w in _WORD.findall(_fold(name)) if w not in _LEGAL]
+    if company:
+        words = [w for w in _WORD.findall(_fold(company)) if w not in _LEGAL]
         words = [w for w in words if w != "&"] if len(words) > 1 else words
-        if not words:
-            continue
-        keys.add("".join(words))
-        if "&" in _fold(name) or " and " in _fold(name):
-            keys.add("&".join(words))
-        if len(words) > 1:
-            if words[0] not in _GENERIC and len(words[0]) >= 3:
+        if words:
+            keys.add("".join(words))
+            if "&" in _fold(company) or " and " in _fold(company):
+                keys.add("&".join(words))
+            if len(words) > 1:
+                if words[0] not in _GENERIC and len(words[0]) >= 3:
+                    keys.add(words[0])
+                initials = [w[0] for w in words]
+                if len(initials) == 2:
+                    keys |= {"&".join(initials), "n".join(initials), words[0][:2] + words[1][:2]}
+            elif len(words[0]) >= 2:
                 keys.add(words[0])
-            initials = [w[0] for w in words]
-            if len(initials) == 2:
-                keys |= {"&".join(initials), "n".join(initials), words[0][:2] + words[1][:2]}
-        elif len(words[0]) >= 2:
-            keys.add(words[0])
     if ticker and len(ticker) >= 3:
         keys.add(ticker.lower())
     return frozenset(k for k in keys if len(k) >= 2)
@@ -116,9 +110,8 @@ class Router:
 
     @classmethod
     def from_profiles(cls, profiles: Mapping[str, Profile | None]) -> Router:
-        # Only documents known to be a company's (a profile: a filing, a release) are routed to: the
-        # name of an article's file ("coreweave-vs-microsoft.txt") is its topic, not its issuer.
-        names = {s: name_keys(p.company, p.ticker, s) for s, p in profiles.items() if p is not None and p.company}
+        # Only documents known to be a company's (a profile: a filing, a release) are routed to.
+        names = {s: name_keys(p.company, p.ticker) for s, p in profiles.items() if p is not None and p.company}
         return cls(names, {s: profile_period(profiles[s]) for s in names})
 
     def named(self, question: str) -> dict[str, frozenset[str]]:
