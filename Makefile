@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev index run chat test lint eval bench-tatqa bench-squad bench bench-pdf bench-finance bench-models bench-stores clean
+.PHONY: install install-dev index run chat test lint eval bench-tatqa bench-squad bench bench-pdf bench-finance bench-names bench-models bench-stores clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -100,32 +100,37 @@ $(BENCH): pyproject.toml | $(PY)
 	touch $(STAMP) $(BENCH)
 
 bench: $(BENCH)
-	$(PY) bench/perf.py $(BENCH_ARGS)
+	$(PY) -m bench.perf $(BENCH_ARGS)
 
 # PDF loading, before and after: pypdf, pypdfium2, PyMuPDF and the product's loader on the 20 filings of
 # financebench-public (speed and text quality), then a whole ingest with the old and the new loader (chunk
 # quality, evidence-page hit@10). About 40 minutes on two cores; figures in bench/RESULTS.md.
 bench-pdf: $(BENCH)
-	$(PY) bench/pdf_parsers.py
-	$(PY) bench/pdf_pages.py --loader pypdf
-	$(PY) bench/pdf_pages.py --loader rag
+	$(PY) -m bench.pdf_parsers
+	$(PY) -m bench.pdf_pages --loader pypdf
+	$(PY) -m bench.pdf_pages --loader rag
 
 # financebench-public end to end: ingest, rag eval (evidence pages, citations, abstention, latency), the
 # unanswerable questions in tests/eval/, what each retrieval technique adds, and the LangChain tutorial on the same
 # filings and questions in the same run. About 20 minutes on two cores; figures in bench/RESULTS.md.
 bench-finance: $(BENCH)
-	$(PY) bench/finance.py
+	$(PY) -m bench.finance
+
+# financebench-public with the filings' real names and copied as doc-01.pdf ... doc-20.pdf: page hit and abstention
+# overall, per half and per kind of question, so routing is seen to come from the documents. About 12 minutes.
+bench-names: install
+	$(PY) -m bench.names
 
 # `rag models pull` through a loopback Hub (tests/hub_server.py): MB/s of the median of three fresh pulls of the
 # bundled 253 MB GGUF, then the answer latency with --llm local:... (warm, median of three questions) beside the
 # extractive answer. About a minute on two cores; nothing leaves the machine.
 bench-models: $(DEV)
-	$(PY) bench/models_pull.py
+	$(PY) -m bench.models_pull
 
 # The folder index and Milvus Lite side by side at 10k and 100k chunks (financebench's real chunks, then copies
 # with noisy vectors): writing a state, re-writing one file, and query p50/p95. Needs build/finance-index (make test).
 bench-stores: $(DEV)
-	$(PY) bench/stores.py
+	$(PY) -m bench.stores
 
 clean:
 	rm -rf $(VENV) index build

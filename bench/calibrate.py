@@ -1,6 +1,6 @@
 """Calibrate the extractive answerer's abstention on a question set kept for the purpose.
 
-    python bench/calibrate.py [--qa tests/eval/calibration_qa.jsonl] [--corpus corpus]
+    python -m bench.calibrate [--qa tests/eval/calibration_qa.jsonl] [--corpus corpus]
 
 Answers every question with abstention disabled, records the evidence signals, then
 searches the threshold t of `coverage >= t` for the best balanced accuracy of the abstain
@@ -20,29 +20,20 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.answer.extractive import ExtractiveAnswerer
-from rag.app.engine import Engine
-from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
-from rag.embed import load_embedder
-from rag.embed.base import Embedder
+from bench.paths import CORPUS, ROOT
+from rag.app.build import build
+from rag.config import DEFAULT_BACKEND, EMBEDDING_BACKENDS, Settings
 from rag.eval.questions import load_questions
-from rag.ingest import ingest
-from rag.retrieve.hybrid import HybridRetriever
-from rag.store.folder.index import FolderIndex
-from rag.store.folder.store import FolderStore
 
 
-def collect(qa: Path, corpus: Path, embedder: Embedder) -> list[tuple[bool, dict[str, float]]]:
+def collect(qa: Path, corpus: Path, backend: str) -> list[tuple[bool, dict[str, float]]]:
+    """Every question answered by the product's pipeline; the evidence signals are recorded whether it abstained
+    or not (the decision is recomputed here from them)."""
     with tempfile.TemporaryDirectory() as tmp:
-        ingest(corpus, FolderStore(Path(tmp)), embedder)
-        store = FolderIndex.load(Path(tmp))
-    answerer = ExtractiveAnswerer(embedder, min_coverage=-1.0)
-    engine = Engine(HybridRetriever(store=store, embedder=embedder, k=5), answerer)
-    out = []
-    for q in load_questions(qa):
-        answer = engine.ask(q.question)
-        out.append((q.answerable, answer.signals))
-    return out
+        ws = build(Settings(corpus=corpus, index=Path(tmp), embedding_backend=backend))
+        ws.ingest()
+        engine = ws.engine_for("extractive")
+        return [(q.answerable, engine.ask(q.question).signals) for q in load_questions(qa)]
 
 
 def balanced_accuracy(rows: list[tuple[bool, dict[str, float]]], w: float, t: float) -> float:
@@ -61,12 +52,11 @@ def balanced_accuracy(rows: list[tuple[bool, dict[str, float]]], w: float, t: fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--qa", type=Path, default=Path("tests/eval/calibration_qa.jsonl"))
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--qa", type=Path, default=ROOT / "tests" / "eval" / "calibration_qa.jsonl")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--backend", choices=EMBEDDING_BACKENDS, default=DEFAULT_BACKEND)
     args = parser.parse_args()
-    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
-    rows = collect(args.qa, args.corpus, embedder)
+    rows = collect(args.qa, args.corpus, args.backend)
     mixed = max(balanced_accuracy(rows, w / 10, t / 100) for w in range(11) for t in range(101))
     scored = [(balanced_accuracy(rows, 1.0, t / 100), t / 100) for t in range(101)]
     best = max(s for s, _ in scored)

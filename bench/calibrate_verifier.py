@@ -1,6 +1,6 @@
 """Calibrate the generative verifier on hand-labelled claims.
 
-    python bench/calibrate_verifier.py [--claims tests/eval/claims.jsonl]
+    python -m bench.calibrate_verifier [--claims tests/eval/claims.jsonl]
 
 For every claim, records the verifier's signals against its passage with the real
 bundled embedder: the lexical check (numbers and names present, share of content words)

@@ -1,14 +1,14 @@
 """financebench-public end to end: the product against the LangChain tutorial, in one run.
 
-    python bench/finance.py [--index build/bench-finance] [--k K] [--no-baseline] [--out build/bench-finance.json]
+    python -m bench.finance [--index build/bench-finance] [--k K] [--no-baseline] [--out build/bench-finance.json]
 
 `make bench-finance` runs it. It measures, on the 20 filings and 39 analysts' questions of
 financebench-public (and the unanswerable questions written for them in tests/eval/):
 - ingest of the 20 filings into a fresh index (seconds by stage, chunks);
 - the product's evaluation, as `rag eval` computes it: page_hit_at_k, cited_page_hit, abstention, latency
   (one warm process, the model loaded and a question asked before the clock starts);
-- what each retrieval technique adds: page hit at k with document routing and statement wording turned
-  off one at a time on the same index;
+- what each retrieval technique adds: page hit at k of the product's retriever with what the finance pack adds
+  (routing, the statements' wording, section steering) taken away, on the same index;
 - the LangChain RAG tutorial on the same files and questions: PyPDFLoader, RecursiveCharacterTextSplitter
   1000/200, HuggingFaceEmbeddings with the same MiniLM model, FAISS, similarity search; page hit at k and at 10.
 
@@ -19,6 +19,7 @@ its evidence pages (1-based, as the question set lists them). Prints a table, wr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -30,31 +31,24 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from bench.paths import BUILD, FINANCE, UNANSWERABLE
+from rag.app.build import build
 from rag.app.workspace import Workspace
-from rag.config import BUNDLED_MODEL, K, resolve_model_path
-from rag.embed import load_embedder
+from rag.config import BUNDLED_MODEL, K, Settings, resolve_model_path
 from rag.eval.metrics import page_hit
 from rag.eval.questions import Question, load_questions
 from rag.eval.runner import run_eval
 from rag.load.corpus import load_document
-from rag.packs.finance.glossary import expansions
-from rag.packs.finance.route import Router
-from rag.retrieve.hybrid import HybridRetriever
-from rag.store.folder.vectors import set_threads
+from rag.packs import Steer
 from rag.types import Document
 
-ROOT = Path(__file__).resolve().parent.parent
-FINANCE = ROOT.parent / "shared" / "benchmarks" / "financebench-public"
-UNANSWERABLE = ROOT / "tests" / "eval" / "financebench_unanswerable.jsonl"
 SUMMARY = ("page_hit_at_k", "cited_page_hit", "false_abstention_rate", "citation_precision", "latency_p50_ms",
            "latency_p95_ms")
 
 
 def product(corpus: Path, index: Path, k: int) -> tuple[Workspace, dict[str, Any]]:
     """Ingest into a fresh index, then evaluate both question sets through the workspace, as `rag eval` does."""
-    set_threads()
-    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
-    ws = Workspace(corpus, index, embedder, k=k)
+    ws = build(Settings(corpus=corpus, index=index, k=k))
     t0 = time.perf_counter()
     report = ws.ingest(rebuild=True)
     ingest = {"seconds": round(time.perf_counter() - t0, 2), "chunks": report.chunks_total, "files": report.added,
@@ -62,23 +56,28 @@ def product(corpus: Path, index: Path, k: int) -> tuple[Workspace, dict[str, Any
     print(f"ingest: {ingest['seconds']} s, {ingest['chunks']} chunks, stages {ingest['stages']}", flush=True)
     engine = ws.engine_for("extractive")
     engine.ask("What does the company do?")  # warm: the model's first call, outside the clock
-    answered = run_eval(engine, load_questions(FINANCE / "qa.jsonl"), corpus, embedder.embed_documents)
-    unanswerable = run_eval(engine, load_questions(UNANSWERABLE), corpus, embedder.embed_documents)
+    answered = run_eval(engine, load_questions(FINANCE / "qa.jsonl"), corpus, ws.embedder.embed_documents)
+    unanswerable = run_eval(engine, load_questions(UNANSWERABLE), corpus, ws.embedder.embed_documents)
     return ws, {"ingest": ingest, "summary": answered.summary, "unanswerable": unanswerable.summary,
                 "results": answered.results, "unanswerable_results": unanswerable.results}
 
 
 def ablations(ws: Workspace, questions: list[Question], documents: dict[str, Document], k: int) -> dict[str, Any]:
-    """Page hit at k of the retriever with each technique off, on the product's own index and model."""
-    index = ws.store.open()
-    router = Router.from_profiles({source: entry.profile for source, entry in index.files().items()})
-    settings = {"hybrid (no routing, no wording)": {}, "+ statement wording": {"expand": expansions},
-                "+ document routing": {"router": router},
-                "+ routing and wording (the product)": {"router": router, "expand": expansions}}
+    """Page hit at k of the product's retriever with what the finance pack adds taken away, one part at a time."""
+    product = ws.retriever
+    steer = product.steer
+
+    def without(*parts: str) -> Any:
+        if steer is None:
+            return None
+        return lambda question: dataclasses.replace(steer(question), **{part: getattr(Steer(), part) for part in parts})
+
+    settings = {"hybrid (no pack)": None, "+ routing": without("wording", "sections"),
+                "+ routing and wording": without("sections"), "+ routing, wording and sections (the product)": steer}
     out = {}
-    for name, extra in settings.items():
-        retriever = HybridRetriever(store=index, embedder=ws.embedder, k=k, **extra)
-        hits = sum(page_hit(spans(retriever.search(q.question), documents), q.sources, q.pages) for q in questions)
+    for name, variant in settings.items():
+        retriever = product.model_copy(update={"steer": variant})
+        hits = sum(page_hit(spans(retriever.search(q.question, k), documents), q.sources, q.pages) for q in questions)
         out[name] = {"hits": hits, "rate": round(hits / len(questions), 3)}
     return out
 
@@ -130,10 +129,10 @@ def langchain_tutorial(corpus: Path, questions: list[Question], ks: tuple[int, .
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=Path("build/bench-finance"))
+    parser.add_argument("--index", type=Path, default=BUILD / "bench-finance")
     parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain tutorial (about 8 minutes)")
-    parser.add_argument("--out", type=Path, default=Path("build/bench-finance.json"))
+    parser.add_argument("--out", type=Path, default=BUILD / "bench-finance.json")
     args = parser.parse_args()
     corpus = FINANCE / "corpus"
     questions = load_questions(FINANCE / "qa.jsonl")

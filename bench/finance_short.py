@@ -1,6 +1,6 @@
 """financebench-public: how often the short answer is the figure the analyst asked for.
 
-    python bench/finance_short.py [--report build/finance-report/report.json]
+    python -m bench.finance_short [--report build/finance-report/report.json]
                                   [--qa ../shared/benchmarks/financebench-public/qa.jsonl]
 
 Reads the report `rag eval --out` wrote (make test writes build/finance-report) and, for every question whose

@@ -1,6 +1,6 @@
 """financebench-public with its filings' real names and with opaque ones: is routing read from the documents?
 
-    python bench/names.py [--work build/bench-names] [--k K] [--out build/bench-names.json]
+    python -m bench.names [--work build/bench-names] [--k K] [--out build/bench-names.json]
 
 `make bench-names` runs it. A user's files are not always named `3M_2018_10K.pdf`; the same 20 filings copied as
 `doc-01.pdf` … `doc-20.pdf` must be found as well, since what a filing is (its company, form and period) is on
@@ -22,15 +22,11 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.app.workspace import Workspace
-from rag.config import BUNDLED_MODEL, K, resolve_model_path
-from rag.embed import load_embedder
+from bench.paths import BUILD, FINANCE
+from rag.app.build import build
+from rag.config import K, Settings
 from rag.eval.questions import Question, load_questions
 from rag.eval.runner import run_eval
-from rag.store.folder.vectors import set_threads
-
-ROOT = Path(__file__).resolve().parent.parent
-FINANCE = ROOT.parent / "shared" / "benchmarks" / "financebench-public"
 
 
 def opaque_copy(corpus: Path, target: Path) -> dict[str, str]:
@@ -57,29 +53,27 @@ def figures(rows: list[dict[str, Any]], ids: set[str] | None = None) -> dict[str
             "abstained": round(statistics.fmean(float(r["abstained"]) for r in subset), 4)}
 
 
-def measure(corpus: Path, index: Path, questions: list[Question], k: int, embedder: Any) -> list[dict[str, Any]]:
-    ws = Workspace(corpus, index, embedder, k=k)
-    ws.ingest(rebuild=True)
+def measure(corpus: Path, index: Path, questions: list[Question], k: int) -> list[dict[str, Any]]:
+    ws = build(Settings(corpus=corpus, index=index, k=k))
+    ws.ingest()  # incremental: a rerun on unchanged files reuses the index
     engine = ws.engine_for("extractive")
     engine.ask("What does the company do?")  # warm, outside the clock
-    return run_eval(engine, questions, corpus, embedder.embed_documents).results
+    return run_eval(engine, questions, corpus, ws.embedder.embed_documents).results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("build/bench-names"))
+    parser.add_argument("--work", type=Path, default=BUILD / "bench-names")
     parser.add_argument("--k", type=int, default=K)
-    parser.add_argument("--out", type=Path, default=Path("build/bench-names.json"))
+    parser.add_argument("--out", type=Path, default=BUILD / "bench-names.json")
     args = parser.parse_args()
-    set_threads()
-    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
     questions = load_questions(FINANCE / "qa.jsonl")
     halves = {half: {json.loads(line)["id"] for line in (FINANCE / f"qa.{half}.jsonl").read_text().splitlines()
                      if line.strip()} for half in ("dev", "heldout")}
     names = opaque_copy(FINANCE / "corpus", args.work / "opaque-corpus")
-    runs = {"real names": measure(FINANCE / "corpus", args.work / "real-index", questions, args.k, embedder),
+    runs = {"real names": measure(FINANCE / "corpus", args.work / "real-index", questions, args.k),
             "opaque names": measure(args.work / "opaque-corpus", args.work / "opaque-index",
-                                    [renamed(q, names) for q in questions], args.k, embedder)}
+                                    [renamed(q, names) for q in questions], args.k)}
     kinds = sorted({q.type for q in questions if q.type})
     groups: dict[str, set[str] | None] = {"all": None, **halves,
                                           **{kind: {q.id for q in questions if q.type == kind} for kind in kinds}}

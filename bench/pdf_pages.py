@@ -1,6 +1,6 @@
 """Whole ingest, chunk quality and evidence-page hit@k of financebench-public, with the old or the new PDF loader.
 
-    python bench/pdf_pages.py --loader {pypdf,rag} [--index build/pdf-pages-LOADER] [--k 10] [--start-page-only]
+    python -m bench.pdf_pages --loader {pypdf,rag} [--index build/pdf-pages-LOADER] [--k 10] [--start-page-only]
 
 The before and after of moving PDF loading from pypdf to pypdfium2, end to end. `--loader pypdf` is the
 product's PDF loader as it was before the move (pages' text joined by a blank line, copied below as

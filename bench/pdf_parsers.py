@@ -1,6 +1,6 @@
 """Speed and text quality of pypdf, pypdfium2, PyMuPDF and the product's PDF loader on real SEC filings.
 
-    python bench/pdf_parsers.py [--corpus DIR] [--repeat N] [--out build/pdf_parsers.json]
+    python -m bench.pdf_parsers [--corpus DIR] [--repeat N] [--out build/pdf_parsers.json]
 
 Why the loader moved from pypdf to pypdfium2, in figures. Every parser extracts the text of every page of every
 filing (default: the 20 filings of financebench-public); a file's time is the median of --repeat runs. The

@@ -1,10 +1,10 @@
 """The folder index and Milvus Lite side by side: writing an index, re-ingesting one file, and queries.
 
-    python bench/stores.py [--sizes 10000 100000] [--out build/bench-stores.json]
+    python -m bench.stores [--sizes 10000 100000] [--out build/bench-stores.json]
 
 The chunks are financebench-public's real chunks with their real embeddings (the index `make test`
 builds in build/finance-index, 13,477 chunks); a size above that repeats them under distinct sources
-with their vectors plus gaussian noise, re-normalised, as `bench/perf_synth.py` does for the folder
+with their vectors plus gaussian noise, re-normalised, as `bench/perf/synth.py` does for the folder
 index's own benchmark. Embedding is left out: both stores are given the same vectors, so what is timed
 is what differs between them:
 

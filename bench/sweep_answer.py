@@ -1,14 +1,15 @@
 """Each tuning constant of retrieval and the extractive answer, moved one at a time, on three sets.
 
-    python bench/sweep_answer.py [--sets seed squad finance] [--out build/sweep.json]
+    python -m bench.sweep_answer [--sets seed squad finance] [--half heldout] [--out build/sweep.json]
 
-For every field of `rag.answer.scoring.Scoring` (and the retriever's candidate count and
-near-duplicate thresholds) the value is set to 0 (the term off; 1 for a multiplier), half and double its default,
-everything else held at its default, and the seed set, squad2-public and financebench-public
-are answered again. Retrieval is run once per set and retriever setting, so answer settings
-are compared on the same passages. Prints, per setting, fact recall, abstention F1 and false
-abstentions on each set beside the defaults: the figures the constants' docstrings cite.
-Citations are not re-verified against the documents here (`rag eval` does that).
+For every field of `rag.answer.scoring.Scoring` (and the retriever's candidate count and near-duplicate
+thresholds) the value is set to 0 (the term off; 1 for a multiplier), half and double its default, everything
+else held at its default, and the seed set and the held-out halves of squad2-public and financebench-public
+(`--half dev` or `all` for the others) are answered again, through the product's own pipeline
+(`rag.app.build`: the finance pack's routing and steering included). Retrieval is run once per set and retriever
+setting, so answer settings are compared on the same passages. Prints, per setting, fact recall, abstention F1
+and false abstentions on each set beside the defaults: the figures the constants' docstrings cite. Citations
+are not re-verified against the documents here (`rag eval` does that).
 """
 
 from __future__ import annotations
@@ -22,24 +23,15 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.answer.extractive import ExtractiveAnswerer
+from bench.paths import BUILD, CORPUS, FINANCE, SEED, SQUAD
 from rag.answer.scoring import Scoring
-from rag.config import BUNDLED_MODEL, resolve_model_path
-from rag.embed import load_embedder
-from rag.embed.base import CachedEmbedder
+from rag.app.build import build
+from rag.app.workspace import Workspace
+from rag.config import Settings
 from rag.eval.questions import load_questions
 from rag.eval.runner import evaluate_one, summarize
-from rag.ingest import ingest
-from rag.retrieve.hybrid import HybridRetriever
-from rag.store.folder.store import FolderStore
-from rag.store.folder.vectors import set_threads
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
-SETS = {
-    "seed": (Path("tests/eval/seed_qa.jsonl"), Path("corpus")),
-    "squad": (SHARED / "squad2-public" / "qa.jsonl", SHARED / "squad2-public" / "corpus"),
-    "finance": (SHARED / "financebench-public" / "qa.jsonl", SHARED / "financebench-public" / "corpus"),
-}
+SETS = {"seed": (None, CORPUS), "squad": (SQUAD, SQUAD / "corpus"), "finance": (FINANCE, FINANCE / "corpus")}
 METRICS = ("hit_at_k", "fact_recall", "token_f1", "abstention_f1", "false_abstention_rate")
 RETRIEVER = {"candidates": 40, "max_overlap": 0.5, "max_jaccard": 0.9}
 
@@ -58,8 +50,8 @@ def variants(default: Any, name: str = "") -> list[Any]:
                   - {default})
 
 
-def score(embedder: Any, questions: list[Any], hits: list[Any], scoring: Scoring) -> dict[str, float]:
-    answerer = ExtractiveAnswerer(embedder, scoring=scoring)
+def score(ws: Workspace, questions: list[Any], hits: list[Any], scoring: Scoring) -> dict[str, float]:
+    answerer = ws.extractive_with(scoring)
     rows = [evaluate_one(q, answerer.answer(q.question, h), 0.0, {}, 0.0) for q, h in zip(questions, hits, strict=True)]
     summary = summarize(rows)
     return {m: summary[m] for m in METRICS}
@@ -68,33 +60,33 @@ def score(embedder: Any, questions: list[Any], hits: list[Any], scoring: Scoring
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
-    parser.add_argument("--index-root", type=Path, default=Path("build/sweep"))
-    parser.add_argument("--out", type=Path, default=Path("build/sweep.json"))
+    parser.add_argument("--half", choices=("heldout", "dev", "all"), default="heldout",
+                        help="which half of squad2-public and financebench-public (the seed set is whole)")
+    parser.add_argument("--index-root", type=Path, default=BUILD / "sweep")
+    parser.add_argument("--out", type=Path, default=BUILD / "sweep.json")
     args = parser.parse_args()
-    set_threads()
-    raw = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
-    embedder = CachedEmbedder(raw, 200_000)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name in args.sets:
-        qa, corpus = SETS[name]
-        store = FolderStore(args.index_root / name)
-        ingest(corpus, store, raw)
-        index = store.open()
+        shared, corpus = SETS[name]
+        qa = SEED if shared is None else shared / ("qa.jsonl" if args.half == "all" else f"qa.{args.half}.jsonl")
+        ws = build(Settings(corpus=corpus, index=args.index_root / name))
+        ws.ingest()
         questions = load_questions(qa)
-        def retrieve(setting: dict[str, Any], questions: list[Any] = questions, index: Any = index) -> list[Any]:
-            probe = ExtractiveAnswerer(embedder)
-            retriever = HybridRetriever(store=index, embedder=embedder, **setting)
+
+        def retrieve(setting: dict[str, Any], questions: list[Any] = questions, ws: Workspace = ws) -> list[Any]:
+            probe = ws.extractive_with(Scoring())
+            retriever = ws.retriever.model_copy(update=setting)
             return [retriever.search(q.question, probe.passages_for(q.question, retriever.k)) for q in questions]
 
         base_hits = retrieve(RETRIEVER)
-        runs = {"default": score(embedder, questions, base_hits, Scoring())}
+        runs = {"default": score(ws, questions, base_hits, Scoring())}
         for field in dataclasses.fields(Scoring):
             for value in variants(field.default, field.name):
-                runs[f"{field.name}={value}"] = score(embedder, questions, base_hits,
+                runs[f"{field.name}={value}"] = score(ws, questions, base_hits,
                                                      dataclasses.replace(Scoring(), **{field.name: value}))
         for key, default in RETRIEVER.items():
             for value in variants(default):
-                runs[f"retriever.{key}={value}"] = score(embedder, questions, retrieve({**RETRIEVER, key: value}),
+                runs[f"retriever.{key}={value}"] = score(ws, questions, retrieve({**RETRIEVER, key: value}),
                                                          Scoring())
         results[name] = runs
         print(f"{name}: {len(runs)} settings", flush=True)

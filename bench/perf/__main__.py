@@ -1,7 +1,7 @@
 """Performance of the product on this machine, with its baselines measured in the same run.
 
-    python bench/perf.py            # the full run (make bench): ~2k-chunk corpus, 1k..1M indexes
-    python bench/perf.py --quick    # small sizes, one repeat, for development
+    python -m bench.perf            # the full run (make bench): ~2k-chunk corpus, 1k..1M indexes
+    python -m bench.perf --quick    # small sizes, one repeat, for development
 
 Sections: ingest throughput per embedding backend next to raw encodes and the LangChain
 tutorial pipeline; re-ingest of an unchanged and of an edited corpus; query latency, ANN
@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-import perf_cli
-import perf_corpus
-import perf_ingest
-import perf_query
-import perf_report
-from perf_env import (
+from rich.console import Console
+
+from bench.perf import cli as perf_cli
+from bench.perf import corpus as perf_corpus
+from bench.perf import ingest as perf_ingest
+from bench.perf import query as perf_query
+from bench.perf import report as perf_report
+from bench.perf.env import (
     BACKENDS,
     BENCH,
     BUILD,
@@ -36,7 +38,6 @@ from perf_env import (
     machine,
     make_embedder,
 )
-from rich.console import Console
 
 SECTIONS = ("ingest", "reingest", "query", "coldstart", "quality")
 console = Console(width=None if Console().is_terminal else 200)

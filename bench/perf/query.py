@@ -14,9 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import perf_synth
-from perf_env import BUILD, folder_bytes, percentile, run_worker
-
+from bench.perf import synth as perf_synth
+from bench.perf.env import BUILD, folder_bytes, percentile, run_worker
 from rag.store.folder.generation import live_generation
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from perf_env import BUILD, QUESTION_SETS, ROOT, SHARED
 
+from bench.perf.env import BUILD, QUESTION_SETS, ROOT, SHARED
 from rag.chunk import chunk_document
 from rag.eval.questions import load_questions
 from rag.ingest import SPLITTER

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from perf_env import BUILD, child_env, make_embedder, median, model_path, run_worker
 
+from bench.perf.env import BUILD, child_env, make_embedder, median, model_path, run_worker
 from rag.ingest import ingest
 from rag.store.folder.store import FolderStore
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perf_env import BUILD, QUESTION_SETS, ROOT, child_env, median, run_worker
+from bench.perf.env import BUILD, QUESTION_SETS, ROOT, child_env, median, run_worker
 
 RAG = Path(sys.executable).with_name("rag")
 QUALITY_KEYS = ("hit_at_k", "mrr", "context_fact_recall", "fact_recall", "abstention_f1", "latency_p50_ms")

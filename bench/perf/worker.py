@@ -1,13 +1,13 @@
-"""Measurements that need a process of their own, run by bench/perf.py.
+"""Measurements that need a process of their own, run by `python -m bench.perf`.
 
 Cold start, peak memory and the memory an index adds can only be read in a fresh
 interpreter: in the parent, earlier sections have already imported the libraries, loaded
 models and touched memory. Each subcommand prints one JSON object as its last line.
 
-    python bench/perf_worker.py cold-ingest --corpus DIR --index DIR
-    python bench/perf_worker.py build --base DIR --size N --out DIR [--force flat]
-    python bench/perf_worker.py query --index DIR --questions FILE --repeats R
-    python bench/perf_worker.py modules ask QUESTION --index DIR --corpus DIR
+    python -m bench.perf.worker cold-ingest --corpus DIR --index DIR
+    python -m bench.perf.worker build --base DIR --size N --out DIR [--force flat]
+    python -m bench.perf.worker query --index DIR --questions FILE --repeats R
+    python -m bench.perf.worker modules ask QUESTION --index DIR --corpus DIR
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ def cold_ingest(corpus: Path, index: Path) -> dict[str, Any]:
 
 
 def build(base: Path, size: int, out: Path, force: str | None) -> dict[str, Any]:
-    import perf_synth
     from perf_corpus import load_base
     from perf_env import memory_kib
+
+    from bench.perf import synth as perf_synth
 
     chunks, vectors, info = load_base(base)
     record = perf_synth.build(out, chunks, vectors, size, str(info["model"]), dict(info["chunking"]), force=force)

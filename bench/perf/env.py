@@ -20,16 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.paths import ROOT, SEED, SQUAD
 from rag.config import EMBEDDING_BACKENDS
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
+BENCH = ROOT / "bench"  # where a full run's results.json and results.png are published
 BUILD = ROOT / "build" / "bench"
 MODEL_CACHE = BUILD / "model-cache"
 BACKENDS = EMBEDDING_BACKENDS
-SHARED = ROOT.parent / "shared" / "benchmarks" / "squad2-public"
-QUESTION_SETS = {"seed": (ROOT / "tests/eval/seed_qa.jsonl", ROOT / "corpus"),
-                 "squad": (SHARED / "qa.jsonl", SHARED / "corpus")}
+SHARED = SQUAD
+QUESTION_SETS = {"seed": (SEED, ROOT / "corpus"), "squad": (SQUAD / "qa.jsonl", SQUAD / "corpus")}
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
            "TOKENIZERS_PARALLELISM": "false"}
 for _key, _value in OFFLINE.items():
@@ -76,19 +75,19 @@ def make_embedder(backend: str, batch: int | None = None) -> Any:
 
 def child_env(backend: str | None = None) -> dict[str, str]:
     """Environment of a measured subprocess: offline, the bench's model cache, the backend."""
-    env = {**os.environ, **OFFLINE, "RAG_MODEL_CACHE": str(MODEL_CACHE), "PYTHONPATH": str(BENCH)}
+    env = {**os.environ, **OFFLINE, "RAG_MODEL_CACHE": str(MODEL_CACHE), "PYTHONPATH": str(ROOT)}
     if backend:
         env["RAG_EMBEDDING_BACKEND"] = backend
     return env
 
 
 def run_worker(args: Sequence[str], *, backend: str | None = None, timeout: float = 1800) -> dict[str, Any]:
-    """Run `perf_worker.py ARGS` in a fresh interpreter; its last stdout line is a JSON object."""
+    """Run `python -m bench.perf.worker ARGS` in a fresh interpreter; its last stdout line is a JSON object."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(BENCH / "perf_worker.py"), *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "bench.perf.worker", *args], capture_output=True, text=True,
                           env=child_env(backend), cwd=ROOT, timeout=timeout, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"perf_worker {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"bench.perf.worker {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall_s"] = time.perf_counter() - started
     return result

@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.paths import ROOT
+
 GB = 2e9 / 2**20  # 2 GB in MiB
 
 
@@ -266,7 +268,7 @@ if __name__ == "__main__":
     import json
     import sys
 
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("results.json"))
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "bench" / "results.json")
     data = json.loads(source.read_text("utf-8"))
     render(data, Console(width=200))
     plot(data, source.with_suffix(".png"))
