@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev index run chat test lint eval bench-tatqa bench-squad bench bench-pdf bench-finance bench-names bench-models bench-stores clean
+.PHONY: install install-dev index run chat test lint eval bench-tatqa bench-squad bench bench-pdf bench-finance bench-names bench-combined bench-models bench-stores clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -120,6 +120,11 @@ bench-finance: $(BENCH)
 # overall, per half and per kind of question, so routing is seen to come from the documents. About 12 minutes.
 bench-names: install
 	$(PY) -m bench.names
+
+# One index of financebench-public's filings, the shipped articles and squad2-public's pages: each question set
+# there and in its own index, side by side (page hit, fact recall, abstention). About 15 minutes.
+bench-combined: install
+	$(PY) -m bench.combined
 
 # `rag models pull` through a loopback Hub (tests/hub_server.py): MB/s of the median of three fresh pulls of the
 # bundled 253 MB GGUF, then the answer latency with --llm local:... (warm, median of three questions) beside the

@@ -5,6 +5,8 @@ Quality, through the product's own pipeline (`rag.app.build`), on the question s
   LangChain tutorial on the same filings.
 - `names` (make bench-names): the same filings under their real names and as doc-01.pdf ...: routing must come
   from the documents, not their names.
+- `combined` (make bench-combined): the filings, the shipped articles and squad2-public in one index, each
+  question set beside its own index's figures.
 - `finance_short`: how often the short answer is the analyst's figure (reads a `rag eval --out` report).
 - `sweep_answer`: each answer and retrieval constant moved one at a time, on held-out halves.
 - `calibrate`: the extractive answerer's abstention threshold; `calibrate_verifier`: the generative verifier's.

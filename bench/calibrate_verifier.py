@@ -38,10 +38,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.paths import ROOT
 from rag.answer.verify import MIN_COMPUTED_SIMILARITY, closest_sentences, lexical_check, verify
+from rag.app.build import load_model
 from rag.chunk import sentence_spans
-from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, EMBEDDING_BACKENDS, resolve_model_path
-from rag.embed import load_embedder
+from rag.config import DEFAULT_BACKEND, EMBEDDING_BACKENDS, Settings
 from rag.embed.base import Embedder
 
 OVERLAPS = [round(0.5 + 0.05 * i, 2) for i in range(11)]  # 0.50 .. 1.00
@@ -177,10 +178,11 @@ def report_computed(rows: list[Computed]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--claims", type=Path, default=Path("tests/eval/claims.jsonl"))
+    parser.add_argument("--claims", type=Path, default=ROOT / "tests" / "eval" / "claims.jsonl")
     parser.add_argument("--backend", choices=EMBEDDING_BACKENDS, default=DEFAULT_BACKEND)
     args = parser.parse_args()
-    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=args.backend)
+    settings = Settings(embedding_backend=args.backend)  # the verifier needs only the embedding model
+    embedder = load_model(settings.embedding_model, settings.embed_batch_size, args.backend, settings.model_cache)
     rows = [r for r in signals(args.claims, embedder) if r.kind not in COMPUTED_KINDS]
     if not rows:  # a file of computed claims only (a held-out set): their report alone
         report_computed(computed_signals(args.claims, embedder))

@@ -18,6 +18,7 @@ import json
 import re
 from pathlib import Path
 
+from bench.paths import BUILD, FINANCE
 from rag.eval.short import read_value
 from rag.numbers import SCALES
 
@@ -45,8 +46,8 @@ def states(short: str | None, reference: str, question: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", type=Path, default=Path("build/finance-report/report.json"))
-    parser.add_argument("--qa", type=Path, default=Path("../shared/benchmarks/financebench-public/qa.jsonl"))
+    parser.add_argument("--report", type=Path, default=BUILD / "finance-report" / "report.json")
+    parser.add_argument("--qa", type=Path, default=FINANCE / "qa.jsonl")
     args = parser.parse_args()
     results = {r["id"]: r for r in json.loads(args.report.read_text("utf-8"))["results"]}
     rows = [json.loads(line) for line in args.qa.read_text("utf-8").splitlines() if line.strip()]

@@ -29,13 +29,14 @@ from typing import Any
 # and this run's Hub is on loopback (its port is set below, before the first pull).
 os.environ["HF_HUB_OFFLINE"] = "0"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-ROOT = Path(__file__).resolve().parent.parent
+from bench.paths import ROOT, SEED
+
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hub_server import hub_server  # noqa: E402  (tests/ holds the one copy of the loopback Hub)
+from hub_server import hub_server
 
 REPO, FILE = "bench-org/gemma-3-270m-GGUF", "gemma-3-270m-q4_k_m.gguf"
-QUESTIONS = ROOT / "tests" / "eval" / "seed_qa.jsonl"
+QUESTIONS = SEED
 
 
 def pull_speed(gguf: Path, sha256: str, runs: int) -> dict[str, Any]:

@@ -30,21 +30,18 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pypdf
-from pdf_parsers import CONTROL, SHARED, is_page_number, normalise, split_words
 
 import rag.ingest
 import rag.load.corpus
-from rag.config import BUNDLED_MODEL, resolve_model_path
-from rag.embed import load_embedder
-from rag.ingest import ingest
+from bench.paths import BUILD, FINANCE
+from bench.pdf_parsers import CONTROL, is_page_number, normalise, split_words
+from rag.app.build import build
+from rag.config import Settings
 from rag.load.base import SEP, Loaded, LoadError, PageProgress
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.base import Index
-from rag.store.folder.store import FolderStore
-from rag.store.folder.vectors import set_threads
 from rag.types import Chunk, Document
 
-FINANCE = SHARED / "financebench-public"
 # The running header, also when pypdf cuts it into "T\nable of \nContents".
 RUNNING_HEADER = re.compile(r"T\s*able\s+of\s+C\s*ontents")
 
@@ -161,8 +158,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=FINANCE / "corpus")
     parser.add_argument("--qa", type=Path, default=FINANCE / "qa.jsonl")
     args = parser.parse_args()
-    index_dir = args.index or Path(f"build/pdf-pages-{args.loader}")
-    out_path = Path(f"build/pdf_pages-{args.loader}.json")
+    index_dir = args.index or BUILD / f"pdf-pages-{args.loader}"
+    out_path = BUILD / f"pdf_pages-{args.loader}.json"
     questions = [json.loads(line) for line in args.qa.read_text().splitlines() if line.strip()]
 
     if args.loader == "pypdf":
@@ -170,25 +167,23 @@ def main() -> None:
     documents: dict[str, Document] = {}
     if not args.start_page_only:
         keep_documents(documents)
-    set_threads()
-    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL)
-    store = FolderStore(index_dir)
+    ws = build(Settings(corpus=args.corpus, index=index_dir, k=args.k))
     print(f"ingest {args.corpus} with the {args.loader} loader into {index_dir}", flush=True)
     t0 = time.perf_counter()
-    report = ingest(args.corpus, store, embedder, rebuild=True, progress=ticker())
+    report = ws.ingest(rebuild=True, progress=ticker())
     wall = time.perf_counter() - t0
     stages = {k: round(v, 2) for k, v in report.stages.items()}
     print(f"ingest {wall:.1f} s (report {report.seconds:.1f} s), stages {stages}, chunks_total {report.chunks_total}, "
           f"files {report.added}, failed {report.failed}")
 
-    index = store.open()
+    index = ws.store.open()
     quality = chunk_quality(index)
     print("chunks " + ", ".join(f"{k} {v}" for k, v in quality.items() if k != "counts"))
 
     if not args.start_page_only:  # a file ingest did not load (none, normally) is loaded here, once
         for source in {c for q in questions for c in q["sources"]} - set(documents):
             documents[source] = rag.load.corpus.load_document(args.corpus / source, args.corpus)
-    retriever = HybridRetriever(store=index, embedder=embedder, k=args.k)
+    retriever = ws.retriever  # the product's, with the packs the filings switch on
     t0 = time.perf_counter()
     rows = page_hits(retriever, questions, None if args.start_page_only else documents)
     search_seconds = time.perf_counter() - t0

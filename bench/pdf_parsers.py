@@ -45,8 +45,9 @@ import pymupdf
 import pypdf
 import pypdfium2
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
-CORPUS = SHARED / "financebench-public" / "corpus"
+from bench.paths import FINANCE
+
+CORPUS = FINANCE / "corpus"
 SEP = "\n\n"  # how the product joins pages (rag.load.base.SEP)
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\xad\ufffe\uffff]")

@@ -33,19 +33,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, resolve_model_path
-from rag.embed import load_embedder
-from rag.embed.base import Embedder
-from rag.retrieve.hybrid import HybridRetriever
-from rag.store.base import IndexInfo, NewFile, Store
+from bench.paths import BUILD, CORPUS, FINANCE, SEED
+from rag.app.build import build
+from rag.app.workspace import Workspace
+from rag.config import Settings
+from rag.store.base import IndexInfo, NewFile
 from rag.store.folder.index import FolderIndex
-from rag.store.uri import make_store
 from rag.types import Chunk
 
-ROOT = Path(__file__).resolve().parents[1]
-FINANCE_INDEX = ROOT / "build" / "finance-index"
-QUESTIONS = [ROOT.parent / "shared" / "benchmarks" / "financebench-public" / "qa.jsonl",
-             ROOT / "tests" / "eval" / "seed_qa.jsonl"]
+FINANCE_INDEX = BUILD / "finance-index"
+QUESTIONS = [FINANCE / "qa.jsonl", SEED]
 NOISE_SIGMA, SEED = 0.02, 7
 
 
@@ -82,8 +79,8 @@ def questions() -> list[str]:
     return out
 
 
-def measure(store: Store, info: IndexInfo, files: dict[str, NewFile], embedder: Embedder,
-            asked: list[str]) -> dict[str, Any]:
+def measure(ws: Workspace, info: IndexInfo, files: dict[str, NewFile], asked: list[str]) -> dict[str, Any]:
+    store = ws.store
     n = sum(len(f.chunks) for f in files.values())
     quiet = lambda *_: None  # noqa: E731
     t0 = time.perf_counter()
@@ -99,7 +96,7 @@ def measure(store: Store, info: IndexInfo, files: dict[str, NewFile], embedder: 
         store.write(info, changed, set(files) - {edited}, index, quiet)
     update_s = time.perf_counter() - t0
 
-    retriever = HybridRetriever(store=store.open(), embedder=embedder, k=5)
+    retriever = ws.retriever  # the product's, over the state just written
     for q in asked[:10]:  # warm-up: model, caches, the store's first reads
         retriever.search(q, 5)
     times = []
@@ -116,21 +113,22 @@ def measure(store: Store, info: IndexInfo, files: dict[str, NewFile], embedder: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench-stores.json")
+    parser.add_argument("--out", type=Path, default=BUILD / "bench-stores.json")
     args = parser.parse_args()
     if not FINANCE_INDEX.is_dir():
         raise SystemExit(f"{FINANCE_INDEX} is missing: `make test` builds it (or rag ingest --corpus "
                          "../shared/benchmarks/financebench-public/corpus --index build/finance-index)")
-    embedder = load_embedder(resolve_model_path(BUNDLED_MODEL), name=BUNDLED_MODEL, backend=DEFAULT_BACKEND)
     asked = questions()
     results = []
     for size in args.sizes:
         info, files = corpus(size)
         for kind in ("folder", "milvus-lite"):
             work = Path(tempfile.mkdtemp(prefix=f"bench-stores-{size}-"))
-            store = make_store("folder" if kind == "folder" else f"milvus:{work / 'rag.db'}", work / "index")
+            ws = build(Settings(corpus=CORPUS, index=work / "index", k=5,
+                                store="folder" if kind == "folder" else f"milvus:{work / 'rag.db'}"))
+            store = ws.store
             try:
-                row = {"store": kind, **measure(store, info, files, embedder, asked)}
+                row = {"store": kind, **measure(ws, info, files, asked)}
             finally:
                 close = getattr(store, "close", None)
                 if close is not None:

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from bench.perf.env import BUILD, child_env, make_embedder, median, model_path, run_worker
-from rag.ingest import ingest
-from rag.store.folder.store import FolderStore
+from rag.app.build import build
+from rag.app.workspace import Workspace
+from rag.config import Settings
+from rag.embed.base import Embedder
 
 
 def measure_backend(backend: str, corpus: Path, megabytes: float, texts: Sequence[str], repeats: int,
@@ -42,7 +44,7 @@ def measure_backend(backend: str, corpus: Path, megabytes: float, texts: Sequenc
     warm: list[dict[str, Any]] = []
     raw: list[float] = []
     for _ in range(repeats):
-        report = ingest(corpus, FolderStore(index), embedder, rebuild=True)
+        report = _workspace(corpus, index, embedder).ingest(rebuild=True)
         warm.append({"seconds": report.seconds, "stages": dict(report.stages), "chunks": report.chunks_total})
         t0 = time.perf_counter()
         (raw_encode or embedder.embed_documents)(list(texts))
@@ -174,10 +176,10 @@ def measure_reingest(corpus: Path, backend: str, repeats: int, log: Callable[[st
     embedder = make_embedder(backend)
     counting = CountingEmbedder(embedder)
     if not index.exists():
-        ingest(corpus, FolderStore(index), embedder)
+        _workspace(corpus, index, embedder).ingest()
     unchanged = []
     for _ in range(repeats):
-        report = ingest(corpus, FolderStore(index), counting)
+        report = _workspace(corpus, index, counting).ingest()
         unchanged.append((report.seconds, report.chunks_embedded))
     calls = dict(counting.calls)
     cli = _cli_reingest(corpus, index, backend)
@@ -188,11 +190,11 @@ def measure_reingest(corpus: Path, backend: str, repeats: int, log: Callable[[st
         for i in range(repeats):
             paragraph = f"\n\nRevision {i + 1}: this paragraph was appended to measure re-ingest of one file.\n"
             edited_path.write_bytes(original + paragraph.encode())
-            report = ingest(corpus, FolderStore(index), embedder)
+            report = _workspace(corpus, index, embedder).ingest()
             edited.append((report.seconds, report.chunks_embedded, report.updated))
     finally:
         edited_path.write_bytes(original)
-        ingest(corpus, FolderStore(index), embedder)
+        _workspace(corpus, index, embedder).ingest()
     return {
         "backend": backend,
         "unchanged": {"seconds": median([s for s, _ in unchanged]), "runs": [s for s, _ in unchanged],
@@ -214,3 +216,8 @@ def _cli_reingest(corpus: Path, index: Path, backend: str) -> float:
     subprocess.run([str(rag), "ingest", "--corpus", str(corpus), "--index", str(index), "--json"],
                    capture_output=True, env=child_env(backend), check=True)
     return time.perf_counter() - t0
+
+
+def _workspace(corpus: Path, index: Path, embedder: Embedder) -> Workspace:
+    """The product's pipeline over the bench corpus, with the embedder being measured."""
+    return build(Settings(corpus=corpus, index=index), embedder=embedder)

@@ -32,24 +32,22 @@ def since_start() -> float:
 
 
 def cold_ingest(corpus: Path, index: Path) -> dict[str, Any]:
-    from perf_env import make_embedder
-
-    from rag.ingest import ingest
-    from rag.store.folder.store import FolderStore
+    from bench.perf.env import make_embedder
+    from rag.app.build import build
+    from rag.config import Settings
 
     import_s = since_start()
     embedder = make_embedder(os.environ.get("RAG_EMBEDDING_BACKEND", "torch"))
     model_s = since_start() - import_s
-    report = ingest(corpus, FolderStore(index), embedder, rebuild=True)
+    report = build(Settings(corpus=corpus, index=index), embedder=embedder).ingest(rebuild=True)
     return {"import_s": import_s, "model_s": model_s, "ingest_s": report.seconds, "stages": report.stages,
             "chunks": report.chunks_total, "total_s": since_start()}
 
 
 def build(base: Path, size: int, out: Path, force: str | None) -> dict[str, Any]:
-    from perf_corpus import load_base
-    from perf_env import memory_kib
-
     from bench.perf import synth as perf_synth
+    from bench.perf.corpus import load_base
+    from bench.perf.env import memory_kib
 
     chunks, vectors, info = load_base(base)
     record = perf_synth.build(out, chunks, vectors, size, str(info["model"]), dict(info["chunking"]), force=force)
@@ -63,22 +61,22 @@ def query(index: Path, questions_file: Path, repeats: int, k: int, answers: bool
 
     Without `answers` only retrieval is timed: a reference index needs no answer timings.
     """
-    from perf_env import make_embedder, memory_kib
-
-    from rag.answer.extractive import ExtractiveAnswerer
-    from rag.retrieve.hybrid import HybridRetriever
-    from rag.store.folder.index import FolderIndex
+    from bench.paths import CORPUS
+    from bench.perf.env import make_embedder, memory_kib
+    from rag.app.build import build
+    from rag.config import Settings
 
     questions: list[str] = json.loads(questions_file.read_text("utf-8"))
     embedder = make_embedder(os.environ.get("RAG_EMBEDDING_BACKEND", "torch"))
     embedder.embed_query("warm-up")
     before = memory_kib()
+    ws = build(Settings(corpus=CORPUS, index=index, k=k), embedder=embedder)
     t0 = time.perf_counter()
-    store = FolderIndex.load(index)
+    retriever = ws.retriever  # the index is loaded here
     load_s = time.perf_counter() - t0
+    store = retriever.store
     loaded = memory_kib()
-    retriever = HybridRetriever(store=store, embedder=embedder, k=k)
-    warm = ExtractiveAnswerer(embedder)
+    warm = ws.extractive_with()
     for q in questions[:5]:
         warm.answer(q, retriever.search(q, warm.passages_for(q, k)))
 
@@ -90,7 +88,7 @@ def query(index: Path, questions_file: Path, repeats: int, k: int, answers: bool
             retriever.search(q, warm.passages_for(q, k))
             retrieval[i].append((time.perf_counter() - t0) * 1000)
     for _ in range(repeats if answers else 0):
-        answerer = ExtractiveAnswerer(embedder)  # its sentence cache starts empty on every pass
+        answerer = ws.extractive_with(shared_cache=False)  # its sentence cache starts empty on every pass
         for i, q in enumerate(questions):
             t0 = time.perf_counter()
             answerer.answer(q, retriever.search(q, answerer.passages_for(q, k)))
