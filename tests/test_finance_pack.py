@@ -11,7 +11,7 @@ import pytest
 from rag.load.corpus import load_document
 from rag.load.pdf import load_pdf
 from rag.numbers import Period, periods_in
-from rag.packs import Steer, installed, recognise, steering, translator
+from rag.packs import Lexicon, Steer, installed, lexicon, recognise, steering
 from rag.packs.finance import PACK
 from rag.packs.finance.glossary import analyst_terms, expansions, statement_titles, translations
 from rag.packs.finance.profile import profile_of, quarter_of
@@ -141,7 +141,7 @@ def test_the_finance_pack_is_found_by_its_entry_point_and_unknown_names_are_refu
 def test_no_recognised_document_means_no_steer_and_no_translations() -> None:
     articles = {"coreweave.txt": None, "notes.md": None}
     assert steering([PACK], articles) is None
-    assert translator([PACK], articles)("What was the capex?") == ()
+    assert lexicon([PACK], articles)("What was the capex?") == Lexicon()
     filings = {**articles, "acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")}
     steer = steering([PACK], filings)
     assert steer is not None and steer("What is the weather?") == Steer()
@@ -149,7 +149,9 @@ def test_no_recognised_document_means_no_steer_and_no_translations() -> None:
     assert routed.routed == {"acme.pdf"} and routed.named == {"acme.pdf": frozenset({"acm"})}
     assert any(t.search("Item 8 › Consolidated Statements of Cash Flows") for t in routed.sections)
     assert any("purchases of property" in w for w in routed.wording)
-    assert translator([PACK], filings)("What was the capex?") != ()
+    known = lexicon([PACK], filings)("What was the capex?")
+    assert known.translations != () and known.items() == ("capex",)
+    assert "purchases of property plant and equipment" in known.labels("capex")
 
 
 @pytest.mark.parametrize(("company", "ticker", "expected"), [

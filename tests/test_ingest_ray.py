@@ -32,6 +32,7 @@ from support import free_port
 from rag.embed.base import Embedder
 from rag.ingest import IngestReport, Loaded, ingest
 from rag.ingest_ray import ROW_SCHEMA, Gather, _check_reachable, chunk_row, file_rows, row_chunk
+from rag.packs import installed
 from rag.store.folder.store import FolderStore
 from rag.types import Cell, Chunk, Profile, Table, TableRow
 
@@ -161,7 +162,7 @@ def test_rag_ingest_on_a_ray_cluster_builds_the_single_process_index(
     ray_index, local_index = tmp_path / "on-ray", tmp_path / "local"
 
     first = _ingest_on_ray(address, env, corpus, ray_index)
-    local = ingest(corpus, FolderStore(local_index), real_embedder)
+    local = ingest(corpus, FolderStore(local_index), real_embedder, packs=installed())  # as `rag ingest` does
     assert {k: v for k, v in first.items() if k != "seconds"} == _summary(local)
     assert first["added"] == 3 and [f["path"] for f in local.failed] == ["broken.pdf"]
     _same_index(ray_index, local_index)
@@ -171,7 +172,7 @@ def test_rag_ingest_on_a_ray_cluster_builds_the_single_process_index(
     edited.write_text(edited.read_text("utf-8") + "\nCapital spending doubled again in the last quarter.\n", "utf-8")
     before = FolderStore(ray_index).open().vectors_for("coreweave-vs-microsoft-ai-infrastructure.txt")
     second = _ingest_on_ray(address, env, corpus, ray_index)
-    local = ingest(corpus, FolderStore(local_index), real_embedder)
+    local = ingest(corpus, FolderStore(local_index), real_embedder, packs=installed())  # as `rag ingest` does
     assert {k: v for k, v in second.items() if k != "seconds"} == _summary(local)
     assert (second["updated"], second["unchanged"]) == (1, 2)
     assert second["chunks_embedded"] == len(FolderStore(ray_index).open().chunks_for(edited.name))

@@ -9,6 +9,7 @@ import pytest
 from rag.answer.asked import asked, periods_named
 from rag.answer.reader import read
 from rag.load.html import load_html
+from rag.packs.finance import PACK
 from rag.types import Chunk, Hit
 
 REPORT = b"""<html><body>
@@ -202,7 +203,10 @@ CASH_FLOWS = b"""<html><body><h2>Consolidated Statement of Cash Flows</h2><p>(Mi
 
 
 def test_an_analysts_term_is_read_from_the_statement_row_that_reports_it() -> None:
-    found = read("What is the FY2018 capital expenditure amount (in USD millions) for 3M?", hits(CASH_FLOWS))
+    """With the finance pack's line items: no pack on, 'capital expenditure' names no row and nothing is read."""
+    question = "What is the FY2018 capital expenditure amount (in USD millions) for 3M?"
+    assert read(question, hits(CASH_FLOWS)) is None
+    found = read(question, hits(CASH_FLOWS), PACK.lexicon(question))
     assert found is not None
     assert found.value == "(1,577) million"
     assert found.row == "Purchases of property, plant and equipment (PP&E)"
@@ -211,7 +215,7 @@ def test_an_analysts_term_is_read_from_the_statement_row_that_reports_it() -> No
 def test_a_metric_the_question_defines_is_one_step_over_its_operands_rows() -> None:
     question = ("What is the FY2018 operating cash flow ratio for 3M? Operating cash flow ratio is defined as: "
                 "cash from operations / total current liabilities.")
-    found = read(question, hits(CASH_FLOWS))
+    found = read(question, hits(CASH_FLOWS), PACK.lexicon(question))
     assert found is not None and found.kind == "computed"
     assert found.value == "0.89" and found.derivation == "6,439 / 7,244 = 0.89"
     assert len(found.rows) == 2

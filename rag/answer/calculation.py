@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from rag.answer.cite import COMPUTED
 from rag.numbers import column_years, decimals, periods_in, row_cells, row_parts, show, table_unit
+from rag.packs import NO_LEXICON, Lexicon
 from rag.text import stem, words
 from rag.types import Hit
 
@@ -120,23 +121,6 @@ def _operand(piece: str) -> str:
     return " ".join(text.split()).strip(" ,.")
 
 
-# An analyst's name for a line item -> the labels statements give that row. Only whole labels count, so
-# "Equipment" is not "Purchases of property and equipment", nor "Hardware revenue" "total revenue".
-LINE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"capex|capital expenditures?|capital spending",
-     ("purchases of property plant and equipment", "purchases of property and equipment", "capital expenditures",
-      "additions to property and equipment", "payments for property and equipment")),
-    (r"pp&?ne?\b|pp&e|fixed assets?|property,? plant,? and equipment",
-     ("property plant and equipment net", "property and equipment net")),
-    (r"revenues?|sales", ("total net revenues", "total revenues", "net revenues", "net sales", "total net sales")),
-    (r"cogs|cost of goods sold|cost of sales", ("cost of sales", "cost of revenues", "cost of goods sold")),
-    (r"cash (?:flows? )?from operations|operating cash ?flows?|cash from operating activities",
-     ("net cash provided by operating activities", "cash provided by operating activities")),
-    (r"operating income|operating profit", ("operating income", "income from operations")),
-    (r"current assets", ("total current assets",)),
-    (r"current liabilities", ("total current liabilities",)),
-)
-_LINE_ITEMS = tuple((re.compile(rf"(?i)(?<![\w&]){asked}"), labels) for asked, labels in LINE_ITEMS)
 # Words that qualify a label without changing the item: "Total net revenue" is revenue.
 _NEUTRAL = frozenset({"total", "net", "consolid"})
 # Only these are left out of a label's words: "Other current liabilities" is not "current liabilities".
@@ -148,44 +132,37 @@ def _label_words(text: str) -> set[str]:
     return {t if t[0].isdigit() else stem(t) for t in words(text) if t not in _FUNCTION} - _NEUTRAL
 
 
-def asked_items(question: str) -> tuple[str, ...]:
-    """The line items a question names in an analyst's words, as it writes them.
+def label_match(operand: str, label: str, known: Sequence[str] = ()) -> float:
+    """How surely a row label is the operand's row, 0 to 1: the overlap of their words (Jaccard), or of the
+    label with a label documents give the operand's row (`known`: a domain pack's, `Lexicon.labels`) that it
+    contains whole.
 
-    'What is the FY2018 capital expenditure amount for 3M?' -> ('capital expenditure',)
-    """
-    return tuple(dict.fromkeys(m.group() for pattern, _ in _LINE_ITEMS for m in pattern.finditer(question)))
-
-
-def label_match(operand: str, label: str) -> float:
-    """How surely a row label is the operand's row, 0 to 1: the overlap of their words (Jaccard), or of
-    the label with a statements' label for the operand that it contains whole.
-
-    ('total current liabilities', 'Total current liabilities') -> 1.0; ('revenue', 'Net sales') -> 1.0;
-    ('total revenue', 'Hardware revenue') -> 0.5; ('capex', 'Equipment') -> 0.0
+    ('total current liabilities', 'Total current liabilities') -> 1.0; ('revenue', 'Net sales', ('net sales',))
+    -> 1.0; ('total revenue', 'Hardware revenue') -> 0.5; ('capex', 'Equipment', ('purchases of property and
+    equipment',)) -> 0.0
     """
     have = _label_words(label)
     if not have:
         return 0.0
     want = _label_words(operand)
     scores = [len(want & have) / len(want | have)] if want else []
-    for pattern, labels in _LINE_ITEMS:
-        if pattern.search(operand):
-            for known in labels:
-                item = _label_words(known)
-                if item and item <= have:
-                    scores.append(len(item) / len(have))
+    for name in known:
+        item = _label_words(name)
+        if item and item <= have:
+            scores.append(len(item) / len(have))
     return max(scores, default=0.0)
 
 
-def find_rows(operands: Sequence[str], hits: Sequence[Hit]) -> list[Row]:
+def find_rows(operands: Sequence[str], hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> list[Row]:
     """For each operand, the statement row among the hits whose label is surely its row (`label_match`
     at least `MIN_MATCH`, the best one), with the row's figures by year where the table's header says."""
     rows: list[Row] = []
     for operand in operands:
         best: tuple[float, int, Row] | None = None
+        known = lexicon.labels(operand)
         for i, hit in enumerate(hits):
             for row in _rows(hit, i, operand):
-                score = label_match(operand, row_parts(row.text)[0])
+                score = label_match(operand, row_parts(row.text)[0], known)
                 if score >= MIN_MATCH and (best is None or (score, -i) > (best[0], best[1])):
                     best = (score, -i, row)
         if best is not None:

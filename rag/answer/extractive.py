@@ -20,7 +20,6 @@ import numpy as np
 
 from rag.answer.calculation import (
     asked_calculation,
-    asked_items,
     compute,
     find_rows,
     operand_queries,
@@ -30,7 +29,7 @@ from rag.answer.reader import Read, header_of, read, with_short
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
-from rag.packs import Translations
+from rag.packs import Lexicon, Translations
 from rag.text import ORDINALS, is_number, is_years, names, terms
 from rag.types import Answer, Citation, Hit
 
@@ -51,13 +50,14 @@ session's questions many times over, so related questions embed only what is new
 # Question words that carry no evidence of their own.
 _GENERIC = frozenset(terms("company companies document documents mention mentioned describe explain "
                            "discuss article report text passage main key reason reasons th st nd rd"))
-# How analysts phrase a request around the question itself ("Round your answer to two decimal
-# places", "in USD millions", "Assume that you are a public equities analyst"): words that ask for
-# a form of answer, never evidence a passage could hold.
-_INSTRUCTION = frozenset(terms("answer answers question questions response round rounded decimal decimals "
-                               "unit units percent percents usd eur gbp millions billions thousands assume "
-                               "analyst analysts banker equities judgments primarily utilize calculate extract "
-                               "solution conclusions abilities fy"))
+# Words that ask for a form of answer inside the question itself ("in USD millions", "round to two
+# decimal places"), never evidence a passage could hold. The instructions around a question ("Assume that
+# you are an analyst.", "Round your answer to two decimal places.") are left out whole by `asking`.
+_INSTRUCTION = frozenset(terms("answer answers question questions round rounded decimal decimals unit units "
+                               "percent percents usd eur gbp millions billions thousands fy"))
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+# What marks an instruction to the answerer rather than a premise of the question.
+_ADDRESSED = re.compile(r"(?i)\b(?:you|your|please|answers?|questions?|response|solution)\b")
 # The rest of a request's wording: how precise the answer should be, and the formula a question
 # defines for its metric ("defined as: 365 * (average accounts payable) / COGS"), whose constants
 # and operands are asked of the passages only through the metric's own terms.
@@ -115,12 +115,23 @@ class Candidate:
     lead: str = ""  # the previous sentence, when this one refers back to it ("The company ...")
 
 
+def asking(request: str) -> str:
+    """A request without its instructions to the answerer: a sentence that is not a question and addresses the
+    reader or speaks of the answer or the question ("Assume that you are an analyst.", "Round your answer to
+    two decimal places.") is left out; the question sentences and the premises are kept whole.
+
+    'Assume that you are an analyst. What is 3M's net PPNE? Answer in USD billions.' -> "What is 3M's net PPNE?"
+    """
+    sentences = _SENTENCE_END.split(request.strip())
+    return " ".join(s for s in sentences if s.rstrip().endswith("?") or not _ADDRESSED.search(s))
+
+
 def question_terms(question: str, translations: Translations = ()) -> tuple[list[str], set[str]]:
     """Content terms of a question, and the required ones (numbers and names).
 
     'Who is the CEO of CoreWeave in 2024?' -> (['ceo', 'coreweav', '2024'], {'ceo', 'coreweav', '2024'})
     """
-    asked = _QUARTER_WORDS.sub(lambda m: f"Q{ORDINALS[m.group(1).lower()]}", _PRECISION.sub(" ", question))
+    asked = _QUARTER_WORDS.sub(lambda m: f"Q{ORDINALS[m.group(1).lower()]}", _PRECISION.sub(" ", asking(question)))
     content = [t for t in dict.fromkeys(_period_term(t) for t in terms(asked))
                if t not in _GENERIC and t not in _INSTRUCTION]
     undefined = _DEFINITION.sub(" ", asked)
@@ -155,23 +166,27 @@ def _read_candidates(found: Read, hits: list[Hit]) -> list[Candidate]:
 
 
 def is_why(question: str) -> bool:
-    q = question.lower()
-    return bool(re.search(r"\b(why|reasons?|how come|what (?:makes|drives|explains)|explain|risks?|challenges?)\b", q))
+    """Whether the question asks for reasons, read from its question sentences: "Does Corning have positive
+    working capital? If it is not a useful metric, explain why." asks for a figure."""
+    q = asking(question).lower()
+    return bool(re.search(r"\b(why|reasons?|how come|drivers?|explain|risks?|challenges?|"
+                          r"what (?:\w+ )?(?:makes|made|drives|drove|explains|explained|caused))\b", q))
 
 
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE, cache_size: int = ANSWER_CACHE,
                  shortlist: int = SHORTLIST, scoring: Scoring | None = None,
-                 translate: Callable[[str], Translations] | None = None) -> None:
-        """`translate` gives a question's terms of a trade with the documents' wording for them (the domain
-        packs the indexed documents switched on: `rag.packs.translator`); None: no pack's."""
+                 lexicon: Callable[[str], Lexicon] | None = None) -> None:
+        """`lexicon` gives what the domain packs the indexed documents switched on know of a question's words
+        (`rag.packs.lexicon`: a trade's terms with the documents' wording, line items with their rows' labels);
+        None: no pack's."""
         # Sentence vectors by their text in context: the same passages come back for related
         # questions, and embedding their sentences is most of the cost of answering.
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder, cache_size)
         self.min_coverage = min_coverage
         self.shortlist = shortlist
         self.scoring = scoring or Scoring()
-        self.translate = translate or (lambda question: ())
+        self.lexicon = lexicon or (lambda question: Lexicon())
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
@@ -199,14 +214,18 @@ class ExtractiveAnswerer:
         return f"{section.strip('*# :')}: {candidate.text}" if section else candidate.text
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        content, required = question_terms(question, self.translate(question))
+        lexicon = self.lexicon(question)
+        content, required = question_terms(question, lexicon.translations)
         cands = self.candidates(hits)
+        why = is_why(question)
+        if why:  # a table row gives figures, never their causes: reasons are quoted from prose when there is any
+            prose = [c for c in cands if not any(t.start <= c.start < t.end for t in hits[c.hit_index].chunk.tables)]
+            cands = prose or cands
         if not cands or not content:
             return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
         w = self.scoring
         weights = {t: (w.required if t in required else 1.0) for t in content}
         total = sum(weights.values())
-        why = is_why(question)
         contexts = [set(terms(h.chunk.text)) | set(terms(h.chunk.section or "")) for h in hits]
         prior: list[float] = []
         boosts: list[float] = []
@@ -235,22 +254,22 @@ class ExtractiveAnswerer:
             score = w.similarity * float(sim) * boosts[i] + prior[i]
             scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim), c.lead))
         chosen = self._select(question, scored, vectors, [h.chunk.source for h in hits])
-        signals = self.signals(question, content, required, chosen, hits)
+        signals = self.signals(question, content, required, chosen, hits, lexicon.translations)
         signals["confidence"] = signals["coverage"]
         if signals["missing_required"] or signals["wrong_type"] or signals["coverage"] < self.min_coverage:
             # The sentences do not cover the question, but a table may: a cell the reader names by its row and
             # column, with the period asked, is an answer the coverage of words cannot see.
-            found = read(question, hits)
+            found = read(question, hits, lexicon)
             if found is None or found.table is None:
                 return self._abstain(question, hits, signals)
             cells = _read_candidates(found, hits)
             return with_short(self._compose(question, hits, cells, signals | {"read": 1.0}), found)
         notes: list[str] = []
         asked = asked_calculation(question)
-        items = asked_items(question) if asked is None else ()
+        items = lexicon.items() if asked is None else ()
         if items:
             # A line item the question names ("the FY2018 capital expenditure amount"): its statement row first.
-            rows = find_rows(items, hits)
+            rows = find_rows(items, hits, lexicon)
             quoted = {(c.hit_index, c.start) for c in chosen}
             chosen = [Candidate(r.hit_index, r.start, r.end, r.text) for r in rows
                       if (r.hit_index, r.start) not in quoted] + chosen
@@ -258,14 +277,14 @@ class ExtractiveAnswerer:
         if asked is not None:
             # Arithmetic over reported figures: quote the rows that hold the operands, say which calculation,
             # and give the result when it is one step over figures of the asked year.
-            rows = list({(r.hit_index, r.start): r for r in find_rows(asked.operands, hits)}.values())
+            rows = list({(r.hit_index, r.start): r for r in find_rows(asked.operands, hits, lexicon)}.values())
             if rows:
                 chosen = [Candidate(r.hit_index, r.start, r.end, r.text) for r in rows]
             notes.append(f"{CALCULATION} {asked.name} = {asked.formula}.")
             result = compute(asked, rows)
             if result:
                 notes.append(result)
-        found = read(question, hits)
+        found = read(question, hits, lexicon)
         if found is not None:
             # The reader's rows are quoted first: every part of the short answer is a cited cell.
             read_rows = _read_candidates(found, hits)
@@ -281,7 +300,8 @@ class ExtractiveAnswerer:
         yield answer
 
     def signals(
-        self, question: str, content: list[str], required: set[str], chosen: list[Candidate], hits: list[Hit]
+        self, question: str, content: list[str], required: set[str], chosen: list[Candidate], hits: list[Hit],
+        translations: Translations = (),
     ) -> dict[str, float]:
         """The evidence the abstention decision rests on.
 
@@ -306,7 +326,7 @@ class ExtractiveAnswerer:
         need_top = figures | (names if len(names) <= 1 else set())
         missing = {t for t in need_top if not covers(t, top)} | {t for t in required if not covers(t, evidence)}
         # An analyst's term ("capex", "quick ratio") is found when the passages use the statements' words for it.
-        found = evidence | translated(self.translate(question), evidence)
+        found = evidence | translated(translations, evidence)
         others = [t for t in content if t not in required and t not in _CALCULATION]
         coverage = sum(covers(t, found) for t in others) / len(others) if others else 1.0
         quoted = " ".join(c.text for c in chosen)

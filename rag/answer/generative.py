@@ -149,7 +149,8 @@ class GenerativeAnswerer:
                          f"({', '.join(f'{n} {reason}' for reason, n in why.most_common())}).")
         answer = Answer(question, " ".join(state.shown), False, "generative", tuple(state.numbering.citations),
                         tuple(hits), sentences=tuple(state.sentences), note=" ".join(notes) or None, model=self.label)
-        yield attach_short(answer, question, hits)
+        # The figure a table gives, read with what the packs the documents switched on know (the fallback's).
+        yield attach_short(answer, question, hits, self.fallback.lexicon(question))
 
     @staticmethod
     def fallback_text() -> str:

@@ -26,7 +26,7 @@ from rag.embed.base import CachedEmbedder, Embedder
 from rag.ingest import IngestReport, Pipeline, ingest
 from rag.load.corpus import LoadError, load_document
 from rag.load.pdf.render import render_quote
-from rag.packs import Pack, Translations, steering, translator
+from rag.packs import Lexicon, Pack, lexicon, steering
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.base import Index, IndexInfo, ProgressFn, Store
 from rag.store.folder.store import FolderStore
@@ -72,8 +72,8 @@ class Workspace:
         # One cache for the retriever's and the answerer's question vectors and the answer's sentences.
         self._cached = CachedEmbedder(embedder, ANSWER_CACHE)
         self.packs = tuple(packs)
-        self._translate: Callable[[str], Translations] = lambda question: ()
-        self._extractive = ExtractiveAnswerer(self._cached, translate=lambda question: self._translate(question))
+        self._lexicon: Callable[[str], Lexicon] = lambda question: Lexicon()
+        self._extractive = ExtractiveAnswerer(self._cached, lexicon=self.lexicon)
         self.chat_model = chat_model
         # Generative answerers by model label: the configured one, and the one chosen last among the
         # local models (one at a time: a loaded GGUF holds its weights in memory).
@@ -115,14 +115,20 @@ class Workspace:
         index = self.store.open()
         profiles = {source: entry.profile for source, entry in index.files().items()}
         # The packs the indexed documents switch on; with none (articles, manuals), plain search and answers.
-        self._translate = translator(self.packs, profiles)
+        self._lexicon = lexicon(self.packs, profiles)
         return index, HybridRetriever(store=index, embedder=self._cached, k=self.k,
                                       steer=steering(self.packs, profiles))
 
-    def extractive_with(self, scoring: Scoring) -> ExtractiveAnswerer:
-        """The product's extractive answerer with other weights (what bench/sweep_answer.py moves), wired as
-        the served one is: the same embedding cache and the translations of the packs switched on."""
-        return ExtractiveAnswerer(self._cached, scoring=scoring, translate=lambda question: self._translate(question))
+    def extractive_with(self, scoring: Scoring | None = None, *, shared_cache: bool = True) -> ExtractiveAnswerer:
+        """The product's extractive answerer with other weights (what bench/sweep_answer.py moves), wired as the
+        served one is: the translations of the packs switched on, and the served one's embedding cache unless
+        `shared_cache` is False (a cold answer, as bench/perf times it)."""
+        return ExtractiveAnswerer(self._cached if shared_cache else self.embedder, scoring=scoring,
+                                  lexicon=self.lexicon)
+
+    def lexicon(self, question: str) -> Lexicon:
+        """What the packs the indexed documents switched on know of the question's words, for the answerers."""
+        return self._lexicon(question)
 
     @property
     def retriever(self) -> HybridRetriever:

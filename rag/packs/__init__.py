@@ -24,6 +24,26 @@ GROUP = "rag.packs"
 # The terms a question writes (an analyst's "capex") paired with the documents' terms for them ("purchases
 # of property and equipment"): evidence in the documents' words answers the question's.
 Translations = tuple[tuple[frozenset[str], frozenset[str]], ...]
+# The line items a question names in a trade's words, as it writes them, with the labels documents give their
+# rows: ("capital expenditure", ("purchases of property plant and equipment", ...)).
+LineItems = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """What the packs the documents switched on know of one question's words, for the answer step."""
+
+    translations: Translations = ()
+    line_items: LineItems = ()
+
+    def items(self) -> tuple[str, ...]:
+        """The line items the question names, as it writes them: ('capital expenditure',)."""
+        return tuple(dict.fromkeys(phrase for phrase, _ in self.line_items))
+
+    def labels(self, operand: str) -> tuple[str, ...]:
+        """The row labels of the line items an operand of the question names ('total revenue' -> 'net sales' ...)."""
+        text = operand.lower()
+        return tuple(label for phrase, labels in self.line_items if phrase.lower() in text for label in labels)
 
 
 @dataclass(frozen=True)
@@ -41,10 +61,11 @@ class Steer:
 
 
 Steering = Callable[[str], Steer]
+NO_LEXICON = Lexicon()  # no pack switched on: nothing known beyond the words
 
 
 class Pack(Protocol):
-    """A domain's knowledge, behind four calls."""
+    """A domain's knowledge, behind three calls."""
 
     name: str
 
@@ -54,8 +75,9 @@ class Pack(Protocol):
     def steering(self, profiles: Mapping[str, Profile]) -> Steering:
         """The steer for questions over these documents (all recognised by this pack), by source."""
 
-    def translations(self, question: str) -> Translations:
-        """The question's terms of the trade paired with the documents' wording for them."""
+    def lexicon(self, question: str) -> Lexicon:
+        """The question's terms of the trade paired with the documents' wording for them, and the line items it
+        names with their rows' labels."""
 
 
 def installed(names: Collection[str] | None = None) -> tuple[Pack, ...]:
@@ -99,12 +121,13 @@ def steering(packs: Iterable[Pack], profiles: Mapping[str, Profile | None]) -> S
     return steer
 
 
-def translator(packs: Iterable[Pack], profiles: Mapping[str, Profile | None]) -> Callable[[str], Translations]:
-    """The translations of the packs switched on by these documents; none when no pack is."""
+def lexicon(packs: Iterable[Pack], profiles: Mapping[str, Profile | None]) -> Callable[[str], Lexicon]:
+    """The lexicon of the packs switched on by these documents; an empty one when no pack is."""
     on = {p.pack for p in profiles.values() if p is not None}
     active = [pack for pack in packs if pack.name in on]
 
-    def translate(question: str) -> Translations:
-        return tuple(pair for pack in active for pair in pack.translations(question))
+    def of(question: str) -> Lexicon:
+        parts = [pack.lexicon(question) for pack in active]
+        return Lexicon(tuple(t for p in parts for t in p.translations), tuple(i for p in parts for i in p.line_items))
 
-    return translate
+    return of

@@ -21,14 +21,16 @@ from rag.answer.reader.base import Read
 from rag.answer.reader.prose import read_prose
 from rag.answer.reader.statements import read_statements
 from rag.answer.reader.table import read_tables, row_match
+from rag.packs import NO_LEXICON, Lexicon
 from rag.types import Answer, Chunk, Citation, Hit, ShortAnswer
 
 __all__ = ["Read", "attach_short", "header_of", "read", "row_match", "with_short"]
 
 
-def read(question: str, hits: Sequence[Hit]) -> Read | None:
+def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> Read | None:
     """The short answer the retrieved passages give to the question, or None when none surely does: a
-    table's when one holds the line item asked for, else a figure a sentence states; none for a "why"."""
+    table's when one holds the line item asked for, else a figure a sentence states; none for a "why".
+    `lexicon` is what the domain packs the documents switched on know of the question's words."""
     ask = asked(question)
     if ask.why:
         return None
@@ -36,8 +38,9 @@ def read(question: str, hits: Sequence[Hit]) -> Read | None:
     if metric is not None and metric.operator != "change":
         # A metric the question defines or names is computed from its operands' rows, or not at all: the
         # table reader's own steps would compute something else.
-        return read_statements(question, hits)
-    return read_tables(ask, question, hits) or read_statements(question, hits) or read_prose(ask, question, hits)
+        return read_statements(question, hits, lexicon)
+    return (read_tables(ask, question, hits) or read_statements(question, hits, lexicon)
+            or read_prose(ask, question, hits))
 
 
 def header_of(chunk: Chunk, start: int, end: int) -> str | None:
@@ -64,13 +67,13 @@ def with_short(answer: Answer, found: Read) -> Answer:
     return dataclasses.replace(answer, short=short)
 
 
-def attach_short(answer: Answer, question: str, hits: Sequence[Hit]) -> Answer:
+def attach_short(answer: Answer, question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> Answer:
     """A generated answer with the reader's short answer over the same passages, its rows cited after the
     answer's own citations: the figure a table gives, stated beside what the model wrote, so a reader can
     hold one against the other."""
     if answer.abstained or answer.short is not None:
         return answer
-    found = read(question, hits)
+    found = read(question, hits, lexicon)
     if found is None:
         return answer
     citations = list(answer.citations)

@@ -1,9 +1,10 @@
 """The statement reader: an analyst's line item or one-step metric, read from financial statement tables.
 
 "What is the FY2018 capital expenditure amount (in USD millions) for 3M?" names no row a statement prints:
-the cash-flow statement says "Purchases of property, plant and equipment (PP&E)". The calculation module
-knows the statements' wording for an analyst's terms and the metrics a question defines ("operating cash
-flow ratio is defined as: cash from operations / total current liabilities"); this reader finds each
+the cash-flow statement says "Purchases of property, plant and equipment (PP&E)". A domain pack knows the
+statements' labels for an analyst's line items (`Lexicon`), the calculation module the metrics a question
+defines ("operating cash flow ratio is defined as: cash from operations / total current liabilities"); this
+reader finds each
 operand's row among the retrieved tables, reads its figure in the column of the asked year, and states
 that figure, or the one step over two such rows, as a short answer citing the rows.
 """
@@ -12,20 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.calculation import MIN_MATCH, Row, asked_calculation, asked_items, calculate, label_match
+from rag.answer.calculation import MIN_MATCH, Row, asked_calculation, calculate, label_match
 from rag.answer.reader.base import Read
 from rag.answer.reader.table import quarters_of
 from rag.numbers import parse_figure, periods_in, periods_named, scale_of, show
+from rag.packs import NO_LEXICON, Lexicon
 from rag.types import Hit, Table, TableRow
 
 
-def read_statements(question: str, hits: Sequence[Hit]) -> Read | None:
+def read_statements(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> Read | None:
     """The statement figure or one-step metric the question asks for, or None when the question names none
     or the tables do not surely hold it (each operand's row found, in the asked year's column, at one scale)."""
     asked = asked_calculation(question)
     if asked is not None:
         quarters = {q for _, q in periods_in(question).quarters}
-        found = [_row(operand, hits, asked.years, quarters) for operand in asked.operands if not operand.isdigit()]
+        found = [_row(operand, hits, asked.years, quarters, lexicon.labels(operand)) for operand in asked.operands
+                 if not operand.isdigit()]
         if any(f is None for f in found):
             return None
         rows = [f for f in found if f is not None]
@@ -35,11 +38,12 @@ def read_statements(question: str, hits: Sequence[Hit]) -> Read | None:
         cited = tuple((r.hit_index, row) for r, row in rows)
         return Read(done.stated, "computed", cited, _table(hits, rows[0][0]), asked.name,
                     done.period, f"{done.expression} = {done.stated}")
-    items = asked_items(question)
+    items = lexicon.items()
     years = sorted(periods_in(question).years)
     if len(items) != 1 or len(years) != 1:
         return None
-    found_row = _row(items[0], hits, tuple(years), {q for _, q in periods_in(question).quarters})
+    found_row = _row(items[0], hits, tuple(years), {q for _, q in periods_in(question).quarters},
+                     lexicon.labels(items[0]))
     if found_row is None:
         return None
     row, table_row = found_row
@@ -54,8 +58,8 @@ def read_statements(question: str, hits: Sequence[Hit]) -> Read | None:
     return Read(f"{stated}{unit}", "cell", ((row.hit_index, table_row),), table, table_row.name(), column)
 
 
-def _row(operand: str, hits: Sequence[Hit], years: Sequence[int],
-         quarters: set[int] | frozenset[int] = frozenset()) -> tuple[Row, TableRow] | None:
+def _row(operand: str, hits: Sequence[Hit], years: Sequence[int], quarters: set[int] | frozenset[int] = frozenset(),
+         known: Sequence[str] = ()) -> tuple[Row, TableRow] | None:
     """The table row that is surely the operand's (`label_match` at least `MIN_MATCH`), with its figures by the
     year its column names and the scale its table states: of such rows, one with figures for all the asked
     years, then one whose table states its scale, the best match, the earlier passage on a tie."""
@@ -65,7 +69,7 @@ def _row(operand: str, hits: Sequence[Hit], years: Sequence[int],
             for table_row in table.rows:
                 if not table_row.cells:
                     continue
-                score = label_match(operand, table_row.label)
+                score = label_match(operand, table_row.label, known)
                 if score < MIN_MATCH:
                     continue
                 row = _as_row(operand, i, hit, table, table_row, quarters)

@@ -1,8 +1,9 @@
 """The finance pack: SEC filings (10-K, 10-Q, 8-K, 20-F ...) and companies' results releases.
 
 It switches on for a document whose first pages say it is one (`profile`), routes a question to the
-filings of the company and period it names (`route`), words an analyst's terms as the statements do and
-finds the statement a question names among the filing's sections (`glossary`).
+filings of the company and period it names (`route`), words an analyst's terms as the statements do, finds
+the statement a question names among the filing's sections, and knows the rows of the line items an analyst's
+calculations name (`glossary`).
 Installed as the `finance` entry point of the `rag.packs` group; the core never imports it.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rag.packs import Steer, Steering, Translations
-from rag.packs.finance.glossary import expansions, statement_titles, translations
+from rag.packs import Lexicon, Steer, Steering
+from rag.packs.finance.glossary import expansions, line_items, statement_titles, translations
 from rag.packs.finance.profile import profile_of
 from rag.packs.finance.route import Router
 from rag.types import Document, Profile
@@ -40,8 +41,8 @@ class Finance:
 
         return steer
 
-    def translations(self, question: str) -> Translations:
-        return tuple(translations(question))
+    def lexicon(self, question: str) -> Lexicon:
+        return Lexicon(tuple(translations(question)), line_items(question))
 
 
 PACK = Finance()

@@ -110,3 +110,32 @@ def statement_titles(question: str) -> list[re.Pattern[str]]:
     'Using the cash flow statement, what was capex?' -> [re.compile('...statements? of ... cash ?flows?...')]
     """
     return [titled for asked, titled in _STATEMENTS if asked.search(question)]
+
+
+# An analyst's name for a line item -> the labels statements give that row, for the calculations an analyst
+# asks for over statement rows (rag/answer/calculation.py). Only whole labels count, so "Equipment" is not
+# "Purchases of property and equipment", nor "Hardware revenue" "total revenue".
+LINE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"capex|capital expenditures?|capital spending",
+     ("purchases of property plant and equipment", "purchases of property and equipment", "capital expenditures",
+      "additions to property and equipment", "payments for property and equipment")),
+    (r"pp&?ne?\b|pp&e|fixed assets?|property,? plant,? and equipment",
+     ("property plant and equipment net", "property and equipment net")),
+    (r"revenues?|sales", ("total net revenues", "total revenues", "net revenues", "net sales", "total net sales")),
+    (r"cogs|cost of goods sold|cost of sales", ("cost of sales", "cost of revenues", "cost of goods sold")),
+    (r"cash (?:flows? )?from operations|operating cash ?flows?|cash from operating activities",
+     ("net cash provided by operating activities", "cash provided by operating activities")),
+    (r"operating income|operating profit", ("operating income", "income from operations")),
+    (r"current assets", ("total current assets",)),
+    (r"current liabilities", ("total current liabilities",)),
+)
+_LINE_ITEMS = tuple((re.compile(rf"(?i)(?<![\w&]){asked}"), labels) for asked, labels in LINE_ITEMS)
+
+
+def line_items(question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The line items the question names in an analyst's words, as it writes them, with their rows' labels.
+
+    'What is the FY2018 capital expenditure amount for 3M?' -> (('capital expenditure', ('purchases of property
+    plant and equipment', ...)),)
+    """
+    return tuple((m.group(), labels) for pattern, labels in _LINE_ITEMS for m in pattern.finditer(question))
