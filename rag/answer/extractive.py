@@ -85,20 +85,11 @@ def _period_term(term: str) -> str:
     year = match.group(1) or match.group(2)
     return year if len(year) == 4 else f"20{year}"
 _NEGATION = ("un", "non", "in", "dis")
-# Words that carry a cause, a cost or a risk: a "why" question is answered by sentences
-# that give reasons, not by sentences that restate the question. Written for the shipped
-# articles' "why" questions; bench/sweep_answer.py finds the boost it feeds (Scoring.causal)
-# weak: off, fact recall is unchanged on all three sets and seed token F1 drops 0.379 -> 0.374.
-_CAUSAL = frozenset(terms("because due driven cause causes result since requires requiring cost costly expensive "
-                          "debt indebted leverage burn loss losses risk risks competition rivalry dependence "
-                          "dependent concentration pressure intensive intensity constraint constraints vulnerable "
-                          "shortage delay exposure interest"))
 _EXPECTS_NUMBER = re.compile(
     r"\b(how (many|much|large|big|fast)|what (percentage|share|size|amount|multiple)|by what percentage)\b", re.I)
 _EXPECTS_DATE = re.compile(r"\b(when|what year|which year|what date)\b", re.I)
 _DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
                    r"october|november|december|century|decade)\b", re.I)
-_FIGURE = re.compile(r"\d")
 # A sentence opening that refers back to the subject of the sentence before it.
 _ANAPHORA = re.compile(r"(?:the (?:company|firm|group|stock|deal|agreement)|it|its|this|these|they|their|he|she)\b",
                        re.I)
@@ -228,21 +219,15 @@ class ExtractiveAnswerer:
         total = sum(weights.values())
         contexts = [set(terms(h.chunk.text)) | set(terms(h.chunk.section or "")) for h in hits]
         prior: list[float] = []
-        boosts: list[float] = []
         for c in cands:
             vocab = set(terms(c.text)) | set(terms(c.lead))
             context = contexts[c.hit_index]
             lexical = sum(weight * (1.0 if covers(t, vocab) else w.context_credit if covers(t, context) else 0.0)
                           for t, weight in weights.items()) / total
-            # A "why" question: on-topic sentences that give a cause, a cost or a risk rise.
-            boosts.append(1 + w.causal * min(1.0, w.causal_per_word * len(vocab & _CAUSAL)) if why else 1.0)
-            prior.append((w.lexical * lexical + w.rank_prior / (1 + c.hit_index)) * boosts[-1])
+            prior.append(w.lexical * lexical + w.rank_prior / (1 + c.hit_index))
         # Embedding sentences is what an answer costs; only the lexically best few can win
-        # (the lexical part is nearly half the score), so only they are embedded. A "how
-        # many" or "when" question keeps its sentences with a figure or a date in the running.
-        expected = _FIGURE if _EXPECTS_NUMBER.search(question) else _DATE if _EXPECTS_DATE.search(question) else None
-        fits = [bool(expected and expected.search(c.text)) for c in cands]
-        shortlist = sorted(range(len(cands)), key=lambda i: -prior[i] - w.expected_type * fits[i])
+        # (the lexical part is nearly half the score), so only they are embedded.
+        shortlist = sorted(range(len(cands)), key=lambda i: -prior[i])
         shortlist = shortlist[: self.shortlist * (2 if why else 1)]
         cands = [cands[i] for i in shortlist]
         # A sentence is embedded under its section heading: "The company is highly indebted"
@@ -251,7 +236,7 @@ class ExtractiveAnswerer:
         sims = vectors @ self.embedder.embed_query(question)
         scored = []
         for i, c, sim in zip(shortlist, cands, sims, strict=True):
-            score = w.similarity * float(sim) * boosts[i] + prior[i]
+            score = w.similarity * float(sim) + prior[i]
             scored.append(Candidate(c.hit_index, c.start, c.end, c.text, score, float(sim), c.lead))
         chosen = self._select(question, scored, vectors, [h.chunk.source for h in hits])
         signals = self.signals(question, content, required, chosen, hits, lexicon.translations)
@@ -349,16 +334,16 @@ class ExtractiveAnswerer:
         balance-sheet one), are spread over more passages than a fact is."""
         return 2 * k if is_why(question) or asked_calculation(question) is not None else k
 
-    def _select(
-        self, question: str, scored: list[Candidate], vectors: np.ndarray, sources: list[str]
-    ) -> list[Candidate]:
-        """Maximal marginal relevance: the best sentences that say different things,
-        preferring a second document when it has a good one.
+    def _select(self, question: str, scored: list[Candidate], vectors: np.ndarray, sources: list[str]
+                ) -> list[Candidate]:
+        """Maximal marginal relevance: the best sentences that say different things, preferring a second
+        document when it has a good one.
 
         A "why" question gets up to five reasons; a factual one, one or two sentences.
         """
         w = self.scoring
-        limit, floor = (w.why_sentences, w.why_floor) if is_why(question) else (w.fact_sentences, w.fact_floor)
+        # A "why" answer takes its reasons however they score against the best; a factual one only a close second.
+        limit, floor = (w.why_sentences, 0.0) if is_why(question) else (w.fact_sentences, w.fact_floor)
         order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
         top = scored[order[0]].score
         picked: list[int] = [order[0]]
@@ -369,21 +354,19 @@ class ExtractiveAnswerer:
                     continue
                 redundancy = max(float(vectors[i] @ vectors[j]) for j in picked)
                 new_source = sources[scored[i].hit_index] not in {sources[scored[j].hit_index] for j in picked}
-                bonus = w.new_source if new_source else 0.0
-                value = (1 - w.novelty) * scored[i].score - w.novelty * redundancy + bonus
-                if redundancy < w.max_redundancy and value > best_val:
+                value = (1 - w.novelty) * scored[i].score - w.novelty * redundancy + (w.new_source if new_source else 0)
+                if value > best_val:
                     best_i, best_val = i, value
             if best_i < 0:
                 break
             picked.append(best_i)
-        return [scored[i] for i in self._cover_names(question, scored, order, picked, w.subject_floor * top)]
+        return [scored[i] for i in self._cover_names(question, scored, order, picked)]
 
     @staticmethod
-    def _cover_names(question: str, scored: list[Candidate], order: list[int], picked: list[int],
-                     floor: float) -> list[int]:
+    def _cover_names(question: str, scored: list[Candidate], order: list[int], picked: list[int]) -> list[int]:
         """A question that names several subjects ("How does CoreWeave's multiple compare with
         Microsoft's?") gets, for each subject no chosen sentence mentions, the best sentence
-        that does, if it is at least half as good as the best answer."""
+        that does."""
         subjects = {t for t in names(question) if not is_number(t)}
         if len(subjects) < 2:
             return picked
@@ -395,7 +378,7 @@ class ExtractiveAnswerer:
         for subject in sorted(subjects):
             if any(subject in mentions(i) for i in picked):
                 continue
-            options = [i for i in order if i not in picked and scored[i].score >= floor and subject in mentions(i)]
+            options = [i for i in order if i not in picked and subject in mentions(i)]
             if options:
                 picked.append(max(options, key=lambda i: (len(aspects & mentions(i)), scored[i].score)))
         return picked

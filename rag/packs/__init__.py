@@ -2,11 +2,11 @@
 
 A pack recognises its documents by what their text says they are (a filing's cover: "FORM 10-K", "For the
 fiscal year ended ...") and keeps what it read there as the document's `Profile`. For a question it says
-which of its documents the question names, how those documents word the question's terms, and in which
-of their sections what is asked is discussed: a prior the retriever adds to its plain search, never a
-filter. The core never imports a pack. Packs are found through the `rag.packs` entry-point group (as
-simonw/llm finds its plugins), and a corpus no pack recognises is searched and answered exactly as with
-no pack installed.
+which of its documents the question names, how those documents word the question's terms, and which of
+their sections hold what it asks for: priors the retriever adds to its plain search, never a filter; and,
+for the answer step, what it knows of the question's words (`Lexicon`). The core never imports a pack.
+Packs are found through the `rag.packs` entry-point group (as simonw/llm finds its plugins), and a corpus
+no pack recognises is searched and answered exactly as with no pack installed.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Steer:
     wording: tuple[str, ...] = ()
     """How the routed documents word the question's terms: added to its search inside them."""
     sections: tuple[re.Pattern[str], ...] = ()
-    """Titles of the sections that discuss what is asked ("Item 1A › Risk Factors" for a question on risks)."""
+    """Titles of the sections that hold what is asked (a statement the question names: "Consolidated Statements
+    of Cash Flows" for "using the cash flow statement")."""
 
 
 Steering = Callable[[str], Steer]
