@@ -25,6 +25,7 @@ from rag.config import BUNDLED_MODEL, DEFAULT_BACKEND, resolve_model_path
 from rag.embed import load_embedder
 from rag.embed.base import Embedder
 from rag.ingest import ingest
+from rag.packs import installed
 from rag.store.folder.index import FolderIndex
 from rag.store.folder.store import FolderStore
 from rag.store.folder.vectors import set_threads
@@ -113,9 +114,10 @@ def corpus_copy(shipped_corpus: Path, tmp_path: Path) -> Path:
 def shipped_index(
     shipped_corpus: Path, real_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """The shipped corpus ingested once with the real model and default settings, shared read-only."""
+    """The shipped corpus ingested once with the real model and default settings (the installed packs, as
+    `rag ingest` has them), shared read-only."""
     index_dir = tmp_path_factory.mktemp("shipped-index")
-    report = ingest(shipped_corpus, FolderStore(index_dir), real_embedder)
+    report = ingest(shipped_corpus, FolderStore(index_dir), real_embedder, packs=installed())
     assert report.failed == [] and report.chunks_total > 0
     return index_dir
 

@@ -23,6 +23,7 @@ from rag.app.workspace import Workspace, WorkspaceError
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
+from rag.packs import installed
 from rag.types import Answer, Chunk, Citation, Hit
 
 # ---------------------------------------------------------------- nothing that runs code from data
@@ -141,7 +142,7 @@ def injected(shipped_corpus: Path, shipped_index: Path, real_embedder: Embedder,
     shutil.copytree(shipped_corpus, root / "corpus")
     (root / "corpus" / "notice.md").write_text(INJECTION, "utf-8")
     shutil.copytree(shipped_index, root / "index")
-    ws = Workspace(root / "corpus", root / "index", real_embedder)
+    ws = Workspace(root / "corpus", root / "index", real_embedder, packs=installed())
     assert ws.ingest().added == 1
     return ws
 

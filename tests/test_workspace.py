@@ -16,6 +16,7 @@ from rag.app.workspace import Workspace, WorkspaceError
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.eval.questions import load_questions
+from rag.packs import installed
 from rag.types import Answer, Chunk, Citation, Hit
 
 ZEPHYR = "The Zephyr-9 reactor produces 42 megawatts."
@@ -145,7 +146,7 @@ def test_an_upload_is_searchable_at_once(
 ) -> None:
     index = tmp_path / "index"
     shutil.copytree(shipped_index, index)
-    ws = Workspace(corpus_copy, index, real_embedder)
+    ws = Workspace(corpus_copy, index, real_embedder, packs=installed())  # as the app builds it
     _, before = ws.ask(ZEPHYR_QUESTION)
     assert before.abstained and not any(c.source.startswith(UPLOAD_DIR) for c in before.citations)
 
@@ -265,11 +266,9 @@ def test_articles_are_answered_exactly_as_with_no_pack_installed(shipped_corpus:
                                                                   real_embedder: Embedder, tmp_path: Path) -> None:
     """The finance pack installed changes nothing for a corpus it does not recognise: same passages, same
     answers, word for word, on every seed question."""
-    from rag.packs import installed
-
-    with_pack = Workspace(shipped_corpus, tmp_path / "index", real_embedder, packs=installed())
-    with_pack.ingest()
-    without = Workspace(shipped_corpus, shipped_index, real_embedder)
+    with_pack = Workspace(shipped_corpus, shipped_index, real_embedder, packs=installed())
+    without = Workspace(shipped_corpus, tmp_path / "index", real_embedder)  # no pack installed
+    without.ingest()
     assert set(with_pack.profiles().values()) == {None}
     questions = load_questions(Path(__file__).parent / "eval" / "seed_qa.jsonl")
     assert len(questions) >= 15
@@ -282,8 +281,6 @@ def test_articles_are_answered_exactly_as_with_no_pack_installed(shipped_corpus:
 def test_a_filing_switches_the_finance_pack_on_by_its_cover_not_its_name(tmp_path: Path) -> None:
     """3M's 10-K excerpt saved as 'doc-01.pdf' beside an article: the filing is profiled from its cover and the
     retriever steers questions that name 3M; without the pack, no profile and no steering."""
-    from rag.packs import installed
-
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copyfile(Path(__file__).parent / "data" / "3M_2018_10K_excerpt.pdf", corpus / "doc-01.pdf")
