@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.asked import asked, periods_named
+from rag.answer.asked import asked, focus, periods_named
 from rag.answer.reader import read
 from rag.load.html import load_html
 from rag.packs.finance import PACK
@@ -86,6 +86,16 @@ def test_a_share_of_a_total_is_one_step_over_two_rows() -> None:
 ])
 def test_no_short_answer_when_the_table_does_not_hold_what_is_asked(question: str) -> None:
     assert read(question, hits(REPORT)) is None
+
+
+@pytest.mark.parametrize(("request_", "question"), [
+    ("In which year was the rate greater than 2.0%?", "In which year was the rate greater than 2.0%?"),
+    ("What was U.S. revenue in 2019?", "What was U.S. revenue in 2019?"),
+    ("Answer using the balance sheet: what is the FY2018 net PPNE? Answer in USD billions.",
+     " what is the FY2018 net PPNE?"),
+])
+def test_the_question_inside_a_request_keeps_its_decimals_and_abbreviations(request_: str, question: str) -> None:
+    assert focus(request_) == question
 
 
 @pytest.mark.parametrize(("question", "periods"), [

@@ -44,7 +44,9 @@ _COLUMNS = re.compile(r"(?i)\bwhich\s+(?:years?|periods?)\s+(?:does|do|is|are)\s
 # picked by its figure.
 _PICK_ROW = re.compile(r"(?i)\b(?:which|what)\s+(?!years?\b|periods?\b|quarters?\b|months?\b)([a-z]+)\b.*\b(?:highest|"
                        r"largest|lowest|smallest|greatest|most|least|biggest|maximum|minimum)\b")
-_ASKED_SENTENCE = re.compile(r"[^.?!]*\?")
+# A sentence that asks: up to its "?", from the end of the sentence before it; a point between digits ("2.0%")
+# or after an abbreviation's letter ("U.S.") ends no sentence.
+_ASKED_SENTENCE = re.compile(r"(?:[^.?!]|(?<=\d)\.(?=\d)|(?<=\b[A-Za-z])\.(?=[A-Za-z]\.|\s*[a-z]))*\?")
 
 
 def focus(question: str) -> str:
