@@ -290,3 +290,20 @@ def test_the_day_of_a_date_is_not_a_figure_of_prose() -> None:
             b"deposits held as collateral rose after that date.</p></body></html>")
     found = read("What is the amount of deposits held as collateral at 31 December 2018?", hits(page))
     assert found is not None and found.value == "£3.5 million"
+
+
+OBLIGATIONS = b"""<html><body><p>Contractual obligations (in millions):</p><table>
+<tr><td></td><td>Payments Due by Period Total</td><td>Less than 1 Year</td><td>1-3 Years</td></tr>
+<tr><td>Long-term debt</td><td>10,556.6</td><td>-</td><td>2,747.6</td></tr>
+<tr><td>Operating lease obligations</td><td>312.6</td><td>52.1</td><td>86.4</td></tr>
+<tr><td>Purchase obligations</td><td>1,483.5</td><td>1,195.3</td><td>223.4</td></tr>
+<tr><td>Total</td><td>12,352.7</td><td>1,247.4</td><td>3,057.4</td></tr>
+</table></body></html>"""
+
+
+def test_the_row_with_the_largest_figure_in_a_column_named_only_by_total() -> None:
+    """"Which obligation has the highest total value?": the Total column names it; the Total row is no candidate."""
+    found = read("Which contractual obligation has the highest total value?", hits(OBLIGATIONS))
+    assert found is not None and found.value == "Long-term debt"
+    assert found.derivation == "10,556.6 > 1,483.5 > 312.6"
+    assert read("Which contractual obligation has the highest value?", hits(OBLIGATIONS)) is None  # which column?

@@ -493,6 +493,8 @@ def _pick(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     i, table = max(tables, key=lambda it: fit(it[1]))
     columns = [c for c in range(len(table.columns)) if (not ask.periods or ask.periods[0] in table.columns[c])]
     named = [c for c in columns if wanted & (set(label_terms(table.columns[c])) - _NEUTRAL)]
+    # "the highest total value": a column no other word names may be named by "total" alone.
+    named = named or [c for c in columns if wanted & set(label_terms(table.columns[c]))]
     best = max((len(wanted & set(label_terms(table.columns[c]))) for c in named), default=0)
     named = [c for c in named if len(wanted & set(label_terms(table.columns[c]))) == best]
     column = (named or columns)[0] if len(named) == 1 or len(columns) == 1 else None
