@@ -307,3 +307,18 @@ def test_the_row_with_the_largest_figure_in_a_column_named_only_by_total() -> No
     assert found is not None and found.value == "Long-term debt"
     assert found.derivation == "10,556.6 > 1,483.5 > 312.6"
     assert read("Which contractual obligation has the highest value?", hits(OBLIGATIONS)) is None  # which column?
+
+
+RECEIVABLES = b"""<html><body><table>
+<tr><td></td><td>Current $'000</td><td>31 to 60 days past due $'000</td><td>Total $'000</td></tr>
+<tr><td>Gross carrying amount</td><td>23,762</td><td>787</td><td>28,320</td></tr>
+<tr><td>Net receivables</td><td>23,524</td><td>728</td><td>27,579</td></tr>
+</table></body></html>"""
+
+
+def test_a_share_of_two_columns_one_named_by_total_and_a_scale() -> None:
+    """"Total $'000" is the column 'total': the share is one step over two cells of the row named."""
+    found = read("What was the percentage of current net receivables out of total net receivables?",
+                 hits(RECEIVABLES))
+    assert found is not None and found.derivation == "23,524 / 27,579 = 85.2968"
+    assert found.value == "85.3%"

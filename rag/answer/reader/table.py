@@ -361,7 +361,8 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     best: tuple[int, int, int, Table, TableRow] | None = None
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
-            heads = [set(label_terms(h)) - _NEUTRAL - _SCALE_WORDS or set(label_terms(h)) for h in table.columns]
+            heads = [set(label_terms(h)) - _NEUTRAL - _SCALE_WORDS or set(label_terms(h)) - _SCALE_WORDS
+                     for h in table.columns]  # "Total $'000" is the column "total"
             picked = [_only(c for c, words_ in enumerate(heads) if words_ and words_ <= set(side)) for side in ask.pair]
             if picked[0] is None or picked[1] is None or picked[0] == picked[1]:
                 continue
