@@ -295,3 +295,11 @@ def test_statement_titles_find_the_sections_a_question_names(question: str, sect
         assert titles == []
     else:
         assert any(t.search(section) for t in titles) is matches
+
+
+def test_the_core_never_imports_the_finance_pack() -> None:
+    """Only the pack itself names rag.packs.finance; the core finds it through its entry point."""
+    core = [path for path in (ROOT / "rag").rglob("*.py") if "finance" not in path.relative_to(ROOT / "rag").parts]
+    assert len(core) > 50
+    importing = [str(path.relative_to(ROOT)) for path in core if "rag.packs.finance" in path.read_text("utf-8")]
+    assert importing == []
