@@ -2,13 +2,12 @@
 
 See `extract` (PDFium -> positioned lines), `layout` (lines -> text, tables, headings,
 running headers left out), `tables` (a table's rows, figures, columns and parents), `columns`
-(figures of rows with gaps placed by position), and `render`
+(figures of rows with gaps placed by position) and `render`
 (a page image with a quote highlighted). Scanned pages (no text layer), images and charts are not read.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 from rag.load.base import Loaded, LoadError, PageProgress
@@ -19,9 +18,8 @@ from rag.load.pdf.layout import layout
 __all__ = ["load_pdf"]
 
 
-def load_pdf(data: bytes, source: str, progress: PageProgress | None = None, *, first: int | None = None) -> Loaded:
-    """The document's text with page starts, sections and tables; of its `first` pages only when given (a
-    cover is read in a fraction of the time a 300-page filing takes).
+def load_pdf(data: bytes, source: str, progress: PageProgress | None = None) -> Loaded:
+    """The document's text with page starts, sections and tables.
 
     A page PDFium cannot read is reported in `warnings` (file and page) and left out; the
     rest of the document is still indexed.
@@ -30,7 +28,7 @@ def load_pdf(data: bytes, source: str, progress: PageProgress | None = None, *, 
     try:
         try:
             title = title_of(pdf)
-            read = list(itertools.islice(pages(pdf, progress), first))
+            read = list(pages(pdf, progress))
         except Exception as error:  # a damaged file fails in many ways deep inside PDFium
             raise LoadError(source, f"could not be read as PDF: {error}") from error
         laid = layout(read)
