@@ -250,6 +250,8 @@ def test_the_respective_figures_of_two_rows_and_the_periods_under_a_bound() -> N
     assert found is not None and found.items == ("120,000 thousand", "50,000 thousand")
     found = read("In which year was Hardware lower than 100,000 thousand?", hits(SEGMENTS))
     assert found is not None and found.items == ("2018", "2017")
+    found = read("Which years did Software exceed $200,000 thousand?", hits(SEGMENTS))  # "exceed" with no "than"
+    assert found is not None and found.items == ("2019", "2018")
 
 
 AGING = b"""<html><body><table>

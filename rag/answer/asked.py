@@ -33,7 +33,7 @@ _PERCENT_OF = re.compile(r"(?i)\b(?:what\s+percent(?:age)?|percentage\s+(?:of|co
 _RATIO = re.compile(r"(?i)\bratio\b")
 _COMPARE = re.compile(r"(?i)\b(?:which|what)\s+(?:year|period|quarter|month)s?\b.*?\b(?:highest|largest|lowest|"
                       r"smallest|greatest|most|least|higher|larger|lower|smaller|greater|more|less|biggest|"
-                      r"maximum|minimum)\b|\b(?:in\s+which\s+year|which\s+year)\b")
+                      r"maximum|minimum|exceed(?:ed|s)?|above|below|under)\b|\b(?:in\s+which\s+year|which\s+year)\b")
 _COUNT = re.compile(r"(?i)\bhow\s+many\s+(?:of\s+the\s+)?(?:years?|periods?|quarters?|items?|segments?|categories|"
                     r"types|components)\b(?!.*\b(?:ago|old|long)\b)")
 _COLUMNS = re.compile(r"(?i)\bwhich\s+(?:years?|periods?)\s+(?:does|do|is|are)\s+the\s+table\b|\b(?:years?|periods?)\s+"
