@@ -324,3 +324,22 @@ def test_a_share_of_two_columns_one_named_by_total_and_a_scale() -> None:
                  hits(RECEIVABLES))
     assert found is not None and found.derivation == "23,524 / 27,579 = 85.2968"
     assert found.value == "85.3%"
+
+
+PRICES = b"""<html><body><p>Common stock prices:</p><table>
+<tr><td></td><td>High</td><td>Low</td></tr>
+<tr><td>2019</td><td></td><td></td></tr>
+<tr><td>Fourth Quarter</td><td>$11.44</td><td>$9.47</td></tr>
+<tr><td>Third Quarter</td><td>$14.96</td><td>$10.26</td></tr>
+<tr><td>2018</td><td></td><td></td></tr>
+<tr><td>Fourth Quarter</td><td>$12.16</td><td>$7.43</td></tr>
+<tr><td>Third Quarter</td><td>$20.60</td><td>$10.95</td></tr>
+</table></body></html>"""
+
+
+def test_a_difference_of_two_columns_in_the_row_the_period_heads() -> None:
+    """"The difference in the high and low prices in the fourth quarter of 2019": High less Low, in the Fourth
+    Quarter row under 2019, not under 2018."""
+    found = read("What is the difference in the high and low prices of the common stock in the fourth quarter "
+                 "of 2019?", hits(PRICES))
+    assert found is not None and found.derivation == "11.44 - 9.47 = 1.97"

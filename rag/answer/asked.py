@@ -207,7 +207,7 @@ _SPLITS = {
                              r"over|out\s+of|from|within|among|relative\s+to|compared\s+to|as\s+a\s+percent(?:age)?\s+of)"
                              r"\s+(?:the\s+)?(?P<b>(?:total|overall|all|net|gross|combined)\b.+)"),
     "difference": re.compile(r"(?i)\bdifference\s+(?:in\s+\w+\s+)?between\s+(?:the\s+)?(?P<a>.+?)\s+and\s+"
-                             r"(?:the\s+)?(?P<b>.+)"),
+                             r"(?:the\s+)?(?P<b>.+)|\bdifference\s+in\s+(?:the\s+)?(?P<a2>\w+)\s+and\s+(?P<b2>\w+)\s+"),
     "sum": re.compile(r"(?i)\b(?:sum|total)\s+of\s+(?:the\s+)?(?P<a>.+?)\s+and\s+(?:the\s+)?(?P<b>.+)"),
 }
 _AS_PERCENT = re.compile(r"(?i)(?P<a>.+?)\s+(?:expressed\s+)?as\s+a\s+(?:percent(?:age)?|proportion|share)\s+of\s+"
@@ -220,7 +220,8 @@ def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] 
     match = pattern.search(text) or (_AS_PERCENT.search(text) if operation == "percent_of" else None)
     if match is None:
         return None
-    a, b = (tuple(t for t in dict.fromkeys(label_terms(match.group(g))) if t not in _ASKING) for g in "ab")
+    groups = ("a", "b") if match.group("a") is not None else ("a2", "b2")  # "the high and low prices": two words
+    a, b = (tuple(t for t in dict.fromkeys(label_terms(match.group(g))) if t not in _ASKING) for g in groups)
     return (a, b) if a and b and a != b else None
 
 

@@ -366,7 +366,9 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             picked = [_only(c for c, words_ in enumerate(heads) if words_ and words_ <= set(side)) for side in ask.pair]
             if picked[0] is None or picked[1] is None or picked[0] == picked[1]:
                 continue
-            rest = set(ask.item) - heads[picked[0]] - heads[picked[1]]
+            # The columns are the pair's, so a period the question names can only name the row ("in the fourth
+            # quarter of 2019": the row under 2019).
+            rest = (set(ask.item) - heads[picked[0]] - heads[picked[1]]) | set(ask.periods)
             found = _best_row(dataclasses.replace(ask, item=tuple(rest), pair=None), [hit], question) if rest else None
             if found is not None and (best is None or i < best[0]):
                 best = (i, picked[0], picked[1], table, found[2])
