@@ -93,19 +93,6 @@ def make_workspace(settings: Settings) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
-def _chat_model(settings: Settings) -> tuple[Any, dict[str, Any] | None]:
-    """The configured chat model and the generative answerer's options, or (None, None)."""
-    if not settings.llm:
-        return None, None
-    from rag.app.build import load_chat_model
-    from rag.app.llm import LLMConfigError
-
-    try:
-        return load_chat_model(settings, settings.llm)
-    except LLMConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 def run_ingest(settings: Settings, *, rebuild: bool = False, show_progress: bool = False,
                workspace: Any = None, ray: str | None = None) -> Any:
     """Ingest with a progress bar per stage; `ray` ('local' or a cluster's address) runs loading,

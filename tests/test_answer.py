@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.extractive import ExtractiveAnswerer, asking, covers, question_terms
+from rag.answer.asked import asking
+from rag.answer.extractive import ExtractiveAnswerer, covers, question_terms
 from rag.app.engine import Engine
 from rag.app.workspace import Workspace
 from rag.embed.base import Embedder

@@ -31,6 +31,7 @@ import rag.cli
 from rag.app.llm import LLMConfigError, parse_spec
 from rag.app.models import ModelError, downloaded, remove, resolve, split_spec
 from rag.embed.base import Embedder
+from rag.embed.hashing import HashingEmbedder
 
 REPO, FILE = "test-org/gemma-3-270m-GGUF", "gemma-3-270m-q4_k_m.gguf"
 SPEC = f"local:{REPO}/{FILE}"
@@ -280,13 +281,14 @@ def test_malformed_specs_are_refused_with_an_example(model: str) -> None:
         parse_spec(f"local:{model}", models_dir=Path("/nonexistent"))
 
 
-def test_a_model_not_downloaded_says_how_to_pull_it(tmp_path: Path) -> None:
+def test_a_model_not_downloaded_says_how_to_pull_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(LLMConfigError, match=rf"not downloaded in {tmp_path} \(RAG_MODELS_DIR\): "
                                              rf"run `rag models pull {REPO} {FILE}`"):
         parse_spec(SPEC, models_dir=tmp_path)
-    settings = rag.cli.make_settings(llm=SPEC, models_dir=tmp_path)
+    settings = rag.cli.make_settings(llm=SPEC, models_dir=tmp_path, corpus=tmp_path, index=tmp_path / "index")
+    monkeypatch.setattr(rag.cli, "_embedder", lambda *_: HashingEmbedder())
     with pytest.raises(click.ClickException, match=f"rag models pull {REPO} {FILE}"):
-        rag.cli._chat_model(settings)
+        rag.cli.make_workspace(settings)
 
 
 def test_a_stopped_download_is_not_a_model(tmp_path: Path) -> None:

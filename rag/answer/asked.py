@@ -50,7 +50,8 @@ _ASKED_SENTENCE = re.compile(r"(?:[^.?!]|(?<=\d)\.(?=\d)|(?<=\b[A-Za-z])\.(?=[A-
 
 
 def focus(question: str) -> str:
-    """The question inside a request: its sentences that ask (end with '?'), after any lead-in colon.
+    """The question inside a request, as a table row is named by it: its sentences that ask (end with '?'),
+    after any lead-in colon (`asking` keeps the premises too, for the evidence asked of passages).
 
     'Answer using the balance sheet: what is the FY2018 net PPNE for 3M? Answer in USD billions.' ->
     ' what is the FY2018 net PPNE for 3M?'; a question with no '?' is taken whole.
@@ -59,6 +60,22 @@ def focus(question: str) -> str:
     if not asking:
         return question
     return " ".join(sentence.rsplit(":", 1)[-1] for sentence in asking)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+# What marks an instruction to the answerer rather than a premise of the question.
+_ADDRESSED = re.compile(r"(?i)\b(?:you|your|please|answers?|questions?|response|solution)\b")
+
+
+def asking(request: str) -> str:
+    """A request without its instructions to the answerer: a sentence that is not a question and addresses the
+    reader or speaks of the answer or the question ("Assume that you are an analyst.", "Round your answer to
+    two decimal places.") is left out; the question sentences and the premises are kept whole.
+
+    'Assume that you are an analyst. What is 3M's net PPNE? Answer in USD billions.' -> "What is 3M's net PPNE?"
+    """
+    sentences = _SENTENCE_END.split(request.strip())
+    return " ".join(s for s in sentences if s.rstrip().endswith("?") or not _ADDRESSED.search(s))
 
 
 _RESPECTIVE = re.compile(r"(?i)\brespective(?:ly)?\b")

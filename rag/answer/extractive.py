@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.asked import asking
 from rag.answer.calculation import (
     asked_calculation,
     compute,
@@ -55,9 +56,6 @@ _GENERIC = frozenset(terms("company companies document documents mention mention
 # you are an analyst.", "Round your answer to two decimal places.") are left out whole by `asking`.
 _INSTRUCTION = frozenset(terms("answer answers question questions round rounded decimal decimals unit units "
                                "percent percents usd eur gbp millions billions thousands fy"))
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
-# What marks an instruction to the answerer rather than a premise of the question.
-_ADDRESSED = re.compile(r"(?i)\b(?:you|your|please|answers?|questions?|response|solution)\b")
 # The rest of a request's wording: how precise the answer should be, and the formula a question
 # defines for its metric ("defined as: 365 * (average accounts payable) / COGS"), whose constants
 # and operands are asked of the passages only through the metric's own terms.
@@ -104,17 +102,6 @@ class Candidate:
     score: float = 0.0
     similarity: float = 0.0
     lead: str = ""  # the previous sentence, when this one refers back to it ("The company ...")
-
-
-def asking(request: str) -> str:
-    """A request without its instructions to the answerer: a sentence that is not a question and addresses the
-    reader or speaks of the answer or the question ("Assume that you are an analyst.", "Round your answer to
-    two decimal places.") is left out; the question sentences and the premises are kept whole.
-
-    'Assume that you are an analyst. What is 3M's net PPNE? Answer in USD billions.' -> "What is 3M's net PPNE?"
-    """
-    sentences = _SENTENCE_END.split(request.strip())
-    return " ".join(s for s in sentences if s.rstrip().endswith("?") or not _ADDRESSED.search(s))
 
 
 def question_terms(question: str, translations: Translations = ()) -> tuple[list[str], set[str]]:

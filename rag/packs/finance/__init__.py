@@ -33,10 +33,11 @@ class Finance:
         router = Router.from_profiles(profiles)
 
         def steer(question: str) -> Steer:
-            routed = router.route(question)
+            named = router.named(question)  # the question's name keys, read once for both
+            routed = router.route(question, named)
             if not routed:
                 return Steer()
-            return Steer(routed=routed, named=router.named(question), wording=tuple(expansions(question)),
+            return Steer(routed=routed, named=named, wording=tuple(expansions(question)),
                          sections=tuple(statement_titles(question)))
 
         return steer

@@ -122,22 +122,22 @@ class Router:
         keys = question_keys(question)
         return {s: frozenset(t for key in k & keys for t in terms(key)) for s, k in self.names.items() if k & keys}
 
-    def scores(self, question: str) -> dict[str, float]:
-        """Documents whose company the question names, scored 1 + how well their period fits.
+    def scores(self, question: str, named: Mapping[str, frozenset[str]] | None = None) -> dict[str, float]:
+        """Documents whose company the question names, scored 1 + how well their period fits; `named` is
+        `self.named(question)` when the caller has it already.
 
         Empty when it names no company of the corpus: a period alone ("in FY2022") fits too many
         filings to route by.
         """
-        keys = question_keys(question)
-        named = [s for s, k in self.names.items() if k & keys]
+        named = self.named(question) if named is None else named
         if not named:
             return {}
         asked = periods_in(question)
         return {s: 1.0 + period_score(asked, *self.periods[s]) for s in named}
 
-    def route(self, question: str) -> frozenset[str]:
+    def route(self, question: str, named: Mapping[str, frozenset[str]] | None = None) -> frozenset[str]:
         """The best-scoring documents for the question (ties all kept); empty when none is named."""
-        scores = self.scores(question)
+        scores = self.scores(question, named)
         if not scores:
             return frozenset()
         best = max(scores.values())
