@@ -226,6 +226,38 @@ def test_markdown_pipe_tables_point_into_the_file(tmp_path: Path) -> None:
     assert [c.page for t in doc.tables for r in t.rows for c in r.cells] == [None] * 8
 
 
+CASH_FLOWS = """# Cash flows
+
+| | 2019 | 2018 |
+|---|---|---|
+| Cash provided by operating activities | $45,007 | $45,082 |
+| Cash used in investing activities | (44,215) | (20,370) |
+
+Net cash provided by operations was $45.0 million for fiscal 2019, and $44.2 million was used in investing.
+"""
+
+
+@pytest.mark.parametrize(("prose", "scale"), [
+    ("Net cash provided by operations was $45.0 million for fiscal 2019, and $44.2 million was used in investing.",
+     "thousand"),  # both figures agree with cells at thousands
+    ("Operations provided $45,007 million.", "million"),  # the same figure at the same scale
+    ("Operations provided $45.0 million; investing used $44,215 billion.", ""),  # they disagree: no scale
+    ("Operations provided $47 million.", ""),  # no cell rounds to it at any scale
+    ("Operations provided a great deal of cash.", ""),  # nothing to agree with
+])
+def test_a_table_without_a_scale_takes_the_one_its_prose_agrees_on(tmp_path: Path, prose: str, scale: str) -> None:
+    (tmp_path / "c.md").write_text(CASH_FLOWS.replace(CASH_FLOWS.splitlines()[-1], prose))
+    table, = load_document(tmp_path / "c.md", tmp_path).tables
+    assert table.scale == scale
+
+
+def test_a_stated_scale_or_a_percent_table_is_not_overridden_by_prose(tmp_path: Path) -> None:
+    text = MARKDOWN + "\nCloud sales were $1.2 billion and margins 12.5 million.\n"
+    (tmp_path / "r.md").write_text(text)
+    sales, margins = load_document(tmp_path / "r.md", tmp_path).tables
+    assert (sales.scale, margins.scale) == ("million", "")
+
+
 def test_markdown_chunks_break_at_tables(tmp_path: Path) -> None:
     (tmp_path / "r.md").write_text(MARKDOWN)
     doc = load_document(tmp_path / "r.md", tmp_path)

@@ -18,6 +18,7 @@ from rag.load.base import Loaded, LoadError, PageProgress
 from rag.load.docx import load_docx
 from rag.load.html import load_html
 from rag.load.pdf import load_pdf
+from rag.load.table import scaled_by_prose
 from rag.load.text import load_markdown, load_plain
 from rag.types import Cell, Document
 
@@ -97,8 +98,8 @@ def load_document(path: Path, root: Path, progress: PageProgress | None = None) 
     digest = hashlib.sha256(data).hexdigest()
     return _paged(Document(
         source=source, text=loaded.text, sha256=digest, title=loaded.title, page_starts=tuple(loaded.page_starts),
-        sections=tuple(loaded.sections), tables=tuple(loaded.tables), lines=tuple(loaded.lines),
-        warnings=tuple(loaded.warnings),
+        sections=tuple(loaded.sections), tables=tuple(scaled_by_prose(loaded.text, loaded.tables)),
+        lines=tuple(loaded.lines), warnings=tuple(loaded.warnings),
     ))
 
 

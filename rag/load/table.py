@@ -16,7 +16,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from rag.numbers import is_year, parse_figure, scale_of
+from rag.numbers import Stated, is_year, parse_figure, scale_of, stated_figures
 from rag.types import Cell, Table, TableRow
 
 COLUMN_SEP = " | "
@@ -324,3 +324,59 @@ def respace(text: str, table: Table, sep: str) -> tuple[str, Table]:
     header = (move(table.header[0]), move(table.header[1])) if table.header else None
     return sep.join(text.split("\n")), dataclasses.replace(
         table, start=move(table.start), end=move(table.end), rows=rows, header=header)
+
+
+PROSE_WINDOW = 10_000
+"""How far from a table (characters, either side) the sentences that may state its figures stand: the
+paragraphs a report writes about a table sit beside it, not chapters away."""
+_SCALE_SIZES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+_LINE = re.compile(r"[^\n]+")
+
+
+def scaled_by_prose(text: str, tables: Sequence[Table]) -> list[Table]:
+    """The tables, each one that states no scale given the one the text around it agrees on: a report that
+    prints "45,007" in a table and writes "$45.0 million" of it beside the table states its table in
+    thousands. A scale is taken only when every figure of the prose near the table that matches a cell (a
+    scaled amount, to the prose's precision, equal to a cell of two or more digits at that scale) points to
+    the same one; a table in percent, or with no such agreement, keeps no scale."""
+    if all(table.scale or table.unit == "%" for table in tables):
+        return list(tables)
+    figures = _prose_figures(text, tables)
+    at = [position for position, _ in figures]
+    out = []
+    for table in tables:
+        if table.scale or table.unit == "%":
+            out.append(table)
+            continue
+        cells = sorted({abs(v) for row in table.rows for cell in row.cells
+                        if (v := parse_figure(cell.text)) is not None and abs(v) >= 10})
+        near = figures[bisect.bisect_left(at, table.start - PROSE_WINDOW): bisect.bisect_right(at, table.end
+                                                                                                 + PROSE_WINDOW)]
+        votes = {size for _, figure in near for size in _agreeing(figure, cells)}
+        scale = next(name for name, size in _SCALE_SIZES.items() if size in votes) if len(votes) == 1 else ""
+        out.append(dataclasses.replace(table, scale=scale) if scale else table)
+    return out
+
+
+def _prose_figures(text: str, tables: Sequence[Table]) -> list[tuple[int, Stated]]:
+    """(offset, figure) of every scaled amount ("$45.0 million") the text states outside its tables."""
+    out, at = [], 0
+    for a, b in [*sorted((t.start, t.end) for t in tables), (len(text), len(text))]:
+        for line in _LINE.finditer(text, at, max(at, a)):  # a line at a time: figures are read within a sentence
+            out += [(line.start() + f.start, f) for f in stated_figures(line.group()) if f.scale and not f.unit]
+        at = max(at, b)
+    return out
+
+
+def _agreeing(figure: Stated, cells: Sequence[float]) -> set[float]:
+    """The table scales at which a cell equals the figure to the figure's printed precision: $45.0 million
+    and a cell 45,007 agree at thousands; $1,887.8 million and a cell 1,887.8 at millions."""
+    assert figure.scale is not None
+    amount, half = abs(figure.value) * figure.scale, 0.5 * 10 ** -figure.decimals * figure.scale
+    found = set()
+    for size in _SCALE_SIZES.values():
+        if size <= figure.scale:
+            i = bisect.bisect_left(cells, (amount - half) / size)
+            if i < len(cells) and cells[i] * size <= amount + half:
+                found.add(size)
+    return found
