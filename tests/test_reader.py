@@ -343,3 +343,34 @@ def test_a_difference_of_two_columns_in_the_row_the_period_heads() -> None:
     found = read("What is the difference in the high and low prices of the common stock in the fourth quarter "
                  "of 2019?", hits(PRICES))
     assert found is not None and found.derivation == "11.44 - 9.47 = 1.97"
+
+
+CONTRACTS = b"""<html><body>
+<p>Contract types. Under time-and-materials contracts, we are reimbursed for labor hours at negotiated rates
+and for materials at cost. Order intake represents commitments from customers to purchase goods and services.</p>
+<p>Depreciation is calculated using the straight-line method. Revenue grew 4% in 2019 because of higher demand.</p>
+</body></html>"""
+
+
+@pytest.mark.parametrize(("question", "span"), [
+    ("What is the company reimbursed for under time-and-materials contracts?",
+     "labor hours at negotiated rates and for materials at cost"),
+    ("What does order intake represent?", "commitments from customers to purchase goods and services"),
+])
+def test_what_a_sentence_says_a_thing_is_is_the_span_after_its_name(question: str, span: str) -> None:
+    found = read(question, hits(CONTRACTS))
+    assert found is not None and (found.value, found.kind) == (span, "span")
+    (index, start, end), = found.cited()  # the whole sentence is cited, the span is inside it
+    sentence = hits(CONTRACTS)[index].chunk.text[start:end]
+    assert span in sentence and sentence.endswith(".")
+
+
+@pytest.mark.parametrize("question", [
+    "Why did revenue grow in 2019?",  # a reason: no short answer
+    "How much did revenue grow in 2019?",  # an amount, and no table or figure sentence names it surely
+    "What does the backlog consist of?",  # no sentence names the backlog
+    "What does the table show?",  # about a table, not a thing a sentence defines
+])
+def test_no_span_for_a_reason_an_amount_or_a_thing_no_sentence_names(question: str) -> None:
+    found = read(question, hits(CONTRACTS))
+    assert found is None or found.kind != "span"

@@ -2,8 +2,9 @@
 
 The sentence-picker finds passages by the words they share with a question; it does not read a table.
 The reader does (`table`): a cell with its row, its column and its unit, one step computed over cells,
-the period a comparison picks, a count; and a figure a sentence of prose states (`prose`) when the
-question asks for an amount the tables do not hold. It declines when nothing surely answers: a wrong
+the period a comparison picks, a count; a figure a sentence of prose states (`prose`) when the
+question asks for an amount the tables do not hold; and what a sentence says a thing is or includes
+(`span`) when the question asks that. It declines when nothing surely answers: a wrong
 cell, stated with confidence and a citation, is worse than no short answer at all.
 
 Pure functions over `Hit`s: every value it states is a cell's text, a span of a sentence, a column
@@ -19,6 +20,7 @@ from rag.answer.asked import asked
 from rag.answer.calculation import asked_calculation
 from rag.answer.reader.base import Read
 from rag.answer.reader.prose import read_prose
+from rag.answer.reader.span import read_span
 from rag.answer.reader.statements import read_statements
 from rag.answer.reader.table import read_tables, row_match
 from rag.packs import NO_LEXICON, Lexicon
@@ -29,7 +31,8 @@ __all__ = ["Read", "attach_short", "header_of", "read", "row_match", "with_short
 
 def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> Read | None:
     """The short answer the retrieved passages give to the question, or None when none surely does: a
-    table's when one holds the line item asked for, else a figure a sentence states; none for a "why".
+    table's when one holds the line item asked for, else a figure a sentence states, else the span a sentence
+    says of the thing asked about; none for a "why".
     `lexicon` is what the domain packs the documents switched on know of the question's words."""
     ask = asked(question)
     if ask.why:
@@ -40,7 +43,7 @@ def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> R
         # table reader's own steps would compute something else.
         return read_statements(question, hits, lexicon)
     return (read_tables(ask, question, hits) or read_statements(question, hits, lexicon)
-            or read_prose(ask, question, hits))
+            or read_prose(ask, question, hits) or read_span(ask, question, hits))
 
 
 def header_of(chunk: Chunk, start: int, end: int) -> str | None:

@@ -29,13 +29,18 @@ _NEUTRAL = frozenset(label_terms("total net amount value"))
 _WINDOW = 90  # characters before a figure that say what it is
 
 
+def wants_figure(question: str) -> bool:
+    """Whether the question asks for an amount: 'How much was ...', 'What was the depreciation amount ...'."""
+    return _WANTS_FIGURE.search(question) is not None
+
+
 def read_prose(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """The figure of the best sentence for a question asking one amount, or None when no sentence surely
     states it (its line item and period not both there, or two figures there fit it alike). A sentence that
     names no period at all may answer a question that names one, when no sentence names it."""
     if ask.operation != "lookup" or len(ask.periods) > 1:
         return None
-    if not (_WANTS_FIGURE.search(question) or ask.periods):
+    if not (wants_figure(question) or ask.periods):
         return None
     item = set(ask.item) - _NEUTRAL
     if not item:

@@ -1,0 +1,83 @@
+"""The span reader: what a sentence says a thing is, includes or relates to, for a question asking that.
+
+"What does order intake represent?" is answered by "Order intake represents commitments from customers to
+purchase goods and/or services ...": the sentence that names what the question names, and in it the words
+after that name and its linking verb ("represents", "consists of", "relates to"). The short answer is
+that span, verbatim, citing its sentence. A question asking an amount, a period's figure or a reason is
+not this reader's: the table and prose readers answer figures, and a "why" gets no short answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.asked import Asked, label_terms
+from rag.answer.reader.base import Read
+from rag.answer.reader.prose import MIN_PROSE_MATCH, wants_figure
+from rag.chunk import sentence_spans
+from rag.types import Hit
+
+# A question asking what a thing is, holds or relates to: "What does X include?", "Which countries ...?",
+# "Where are X disclosed?", "When are losses not recognised?". "How much", "how many" ask amounts.
+_ASKS_SPAN = re.compile(r"(?i)^\s*(?:what|which|who|whom|where|when)\b")
+# A question about a table itself, or about several periods at once, asks for figures, not a phrase.
+_NOT_A_SPAN = re.compile(r"(?i)\b(?:table|respectively)\b")
+# The words that join a named thing to what the sentence says of it: a copula or a verb of relation with
+# its preposition, and the adverbs and pronouns standing between ("is primarily", "we are paid", "that").
+_LINK = re.compile(
+    r"(?i)^\W*(?:(?:is|are|was|were|be|been|being|will|would|also|has|have|had|includes?|included|including|"
+    r"consists?\s+of|consisting\s+of|comprises?|comprised(?:\s+of)?|comprising|represents?|represented|"
+    r"refers?\s+to|relates?\s+to|related\s+to|results?\s+from|resulted\s+from|means|reflects?|primarily|mainly|"
+    r"principally|largely|generally|mostly|that|which|as|of|by|to|on|in|for|the|a|an|we|our|it|its)\b\W*)*")
+_WORD = re.compile(r"[\w'’-]+")
+
+
+def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """The span of the best sentence that says what the question asks of the thing it names, or None when
+    the question asks a figure or a reason, or no sentence outside a table names the thing (holds at
+    least `MIN_PROSE_MATCH` of its words)."""
+    if ask.why or ask.operation != "lookup" or ask.periods or not _ASKS_SPAN.search(question):
+        return None
+    if wants_figure(question) or _NOT_A_SPAN.search(question):
+        return None
+    item = set(ask.item)
+    if not item:
+        return None
+    best: tuple[float, int, int, int] | None = None
+    for i, hit in enumerate(hits):
+        chunk = hit.chunk
+        rows = [(r.start, r.end) for t in chunk.tables for r in t.rows]
+        for a, b in sentence_spans(chunk.text):
+            if any(s < chunk.start + b and chunk.start + a < e for s, e in rows):
+                continue  # a table's row is read by the table reader
+            held = len(item & set(label_terms(chunk.text[a:b]))) / len(item)
+            if best is None or held > best[0]:
+                best = (held, i, a, b)
+    if best is None or best[0] < MIN_PROSE_MATCH:
+        return None
+    _, i, a, b = best
+    sentence = hits[i].chunk.text[a:b]
+    span = _said_of(sentence, item)
+    if span is None:
+        return None
+    start = hits[i].chunk.start
+    return Read(span, "span", (), None, sentences=((i, start + a, start + b),))
+
+
+def _said_of(sentence: str, item: set[str]) -> str | None:
+    """What the sentence says of the thing whose words are `item`: the words after the shortest opening that
+    holds all of them the sentence holds, less the linking words, up to the sentence's end. 'Under cost-plus
+    contracts, we are paid our allowable costs plus a profit.' of {'cost', 'plus', 'contract', 'paid'} ->
+    'our allowable costs plus a profit'."""
+    wanted = item & set(label_terms(sentence))
+    seen: set[str] = set()
+    for word in _WORD.finditer(sentence):
+        seen |= set(label_terms(word.group())) & wanted
+        if seen >= wanted:
+            rest = sentence[word.end():]
+            rest = rest[_LINK.match(rest).end():].rstrip()  # type: ignore[union-attr]
+            rest = rest[:-1].rstrip() if rest.endswith(".") else rest
+            return rest or None
+    return None
+
