@@ -23,6 +23,8 @@ from rag.eval.short import read_value, short_scores
     (["fixed-price type"], ["fixed-price type", "cost-plus type"], "", (0.0, 0.6667)),
     (["$2,936 thousand", "$3,869 thousand"], ["$2,936", "$3,869"], "thousand", (1.0, 1.0)),
     (["The big cat"], ["a big cat sat"], "", (0.0, 0.8)),
+    (["1,226,114"], ["1.22611e+06"], "", (1.0, 1.0)),  # a gold printed to six significant digits
+    (["1,226,160"], ["1.22611e+06"], "", (0.0, 0.0)),
     ([], ["2019"], "", (0.0, 0.0)),
 ])
 def test_short_scores_on_hand_worked_rows(predicted: list[str], gold: list[str], scale: str,
@@ -36,6 +38,7 @@ def test_short_scores_on_hand_worked_rows(predicted: list[str], gold: list[str],
     ("-22.22%", (-22.22, "percent", 2)),
     ("(12.6)", (-12.6, "", 1)),
     ("fixed-price type", None),
+    ("1.22611e+06", (1226110.0, "", -1)),
 ])
 def test_read_value(text: str, value: tuple[float, str, int] | None) -> None:
     assert read_value(text) == value

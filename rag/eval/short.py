@@ -21,6 +21,7 @@ _SCALE_WORDS = {"thousand": "thousand", "thousands": "thousand", "million": "mil
                 "percentage": "percent"}
 _VALUE = re.compile(r"^\s*(?P<num>[-−–(]?\s*[$€£¥]?\s*\(?[-−–]?[\d,]*\.?\d+\)?)\s*(?P<scale>%|percent(?:age)?|"
                     r"thousands?|millions?|billions?)?\s*$", re.I)
+_SCIENTIFIC = re.compile(r"^-?\d\.(\d+)e([+-]?\d+)$", re.I)
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.I)
 
 
@@ -28,8 +29,11 @@ def read_value(text: str) -> tuple[float, str, int] | None:
     """A short answer's figure: (value, scale, decimals), or None when it is not one figure.
 
     '$1,496.5 million' -> (1496.5, 'million', 1); '-22.22%' -> (-22.22, 'percent', 2); '(12.6)' -> (-12.6, '', 1);
-    'fixed-price type' -> None
+    '1.22611e+06' -> (1226110.0, '', -1), as a gold printed to six significant digits is; 'fixed-price type' -> None
     """
+    scientific = _SCIENTIFIC.match(text.strip())
+    if scientific:
+        return float(scientific.group()), "", len(scientific.group(1)) - int(scientific.group(2))
     match = _VALUE.match(text.replace("\u2212", "-"))
     if not match:
         return None
