@@ -157,6 +157,7 @@ def test_header_years(line: str, columns: list[int], caption: list[int]) -> None
      [("2.1 percentage points", 2.1, "pp", None, 1, False), ("2.3x", 2.3, "x", None, 1, False),
       ("-4%", -4.0, "%", None, 0, False)]),
     ("margin up 2.1 points", [("2.1 points", 2.1, "pp", None, 1, False)]),
+    ("emissions fell by 29 per cent", [("29 per cent", 29.0, "%", None, 0, False)]),  # as British reports write it
     ("$12m and 1,577 million", [("$12m", 12.0, "", 1e6, 0, True), ("1,577 million", 1577.0, "", 1e6, 0, False)]),
     ("as of December 31, 2019, 3M had 93,000 employees", [("93,000", 93000.0, "", None, 0, False)]),
 ])

@@ -15,7 +15,7 @@ from rag.numbers.scale import SCALES
 _NUMBER = re.compile(
     r"(?<![\w.,\-−–])(?P<sign>[-−–])?(?P<cur>\$\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?![\d]|[.,]\d|[-−–]?[A-Za-z]\w*-?[A-Za-z]|[-−–][A-Za-z])"
-    r"(?:\s?(?P<unit>%|percent\b|percentage\s+points?\b|pp\b|points?\b|x\b|times\b))?"
+    r"(?:\s?(?P<unit>%|percent\b|per\s+cent\b|percentage\s+points?\b|pp\b|points?\b|x\b|times\b))?"
     r"(?:\s?(?P<scale>thousands?|millions?|billions?|trillion|bn|mn|[kmb])\b)?", re.I)
 _FISCAL = re.compile(r"(?i)\b(?:fy|fiscal(?:\s+year)?)\s*'?$")
 # "December 31, 2019": a day of a date, not a figure.
@@ -55,7 +55,8 @@ def stated_figures(sentence: str) -> list[Stated]:
         if scale_word and len(scale_word) == 1 and not m.group("cur"):
             continue  # "3M" is a name, "$12m" is money
         # "percentage points", "pp", and "points" alone: "up 2.1 points" is a move of a percentage.
-        unit = {"%": "%", "percent": "%", "x": "x", "times": "x"}.get(unit_word, "pp" if unit_word else "")
+        unit_word = " ".join(unit_word.split())  # "per  cent" as typeset
+        unit = {"%": "%", "percent": "%", "per cent": "%", "x": "x", "times": "x"}.get(unit_word, "pp" if unit_word else "")
         sign = -1.0 if m.group("sign") else 1.0
         out.append(Stated(m.group().strip(), sign * value, unit, SCALES.get(scale_word.lower()) if scale_word else None,
                           len(number.partition(".")[2]), bool(m.group("cur")), m.start()))
