@@ -348,7 +348,8 @@ def test_a_difference_of_two_columns_in_the_row_the_period_heads() -> None:
 CONTRACTS = b"""<html><body>
 <p>Contract types. Under time-and-materials contracts, we are reimbursed for labor hours at negotiated rates
 and for materials at cost. Order intake represents commitments from customers to purchase goods and services.</p>
-<p>Depreciation is calculated using the straight-line method. Revenue grew 4% in 2019 because of higher demand.</p>
+<p>Depreciation is calculated using the straight-line method. Revenue grew 4% in 2019 because of higher demand.
+CYCLADES was a French research network designed and directed by Louis Pouzin.</p>
 </body></html>"""
 
 
@@ -370,6 +371,7 @@ def test_what_a_sentence_says_a_thing_is_is_the_span_after_its_name(question: st
     "How much did revenue grow in 2019?",  # an amount, and no table or figure sentence names it surely
     "What does the backlog consist of?",  # no sentence names the backlog
     "What does the table show?",  # about a table, not a thing a sentence defines
+    "What network was designed by the French?",  # the sentence goes on past the name with no verb of relation
 ])
 def test_no_span_for_a_reason_an_amount_or_a_thing_no_sentence_names(question: str) -> None:
     found = read(question, hits(CONTRACTS))

@@ -56,7 +56,8 @@ def stated_figures(sentence: str) -> list[Stated]:
             continue  # "3M" is a name, "$12m" is money
         # "percentage points", "pp", and "points" alone: "up 2.1 points" is a move of a percentage.
         unit_word = " ".join(unit_word.split())  # "per  cent" as typeset
-        unit = {"%": "%", "percent": "%", "per cent": "%", "x": "x", "times": "x"}.get(unit_word, "pp" if unit_word else "")
+        unit = {"%": "%", "percent": "%", "per cent": "%", "x": "x", "times": "x"}.get(unit_word,
+                                                                                "pp" if unit_word else "")
         sign = -1.0 if m.group("sign") else 1.0
         out.append(Stated(m.group().strip(), sign * value, unit, SCALES.get(scale_word.lower()) if scale_word else None,
                           len(number.partition(".")[2]), bool(m.group("cur")), m.start()))

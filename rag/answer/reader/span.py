@@ -3,8 +3,11 @@
 "What does order intake represent?" is answered by "Order intake represents commitments from customers to
 purchase goods and/or services ...": the sentence that names what the question names, and in it the words
 after that name and its linking verb ("represents", "consists of", "relates to"). The short answer is
-that span, verbatim, citing its sentence. A question asking an amount, a period's figure or a reason is
-not this reader's: the table and prose readers answer figures, and a "why" gets no short answer.
+that span, verbatim, citing its sentence. A sentence that names the thing but goes on without such a
+verb ("CYCLADES was a French network designed and directed by Louis Pouzin", asked "What network was
+designed by the French?") says something else of it: no span. A question asking an amount, a period's
+figure or a reason is not this reader's: the table and prose readers answer figures, and a "why" gets no
+short answer.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ _LINK = re.compile(
     r"consists?\s+of|consisting\s+of|comprises?|comprised(?:\s+of)?|comprising|represents?|represented|"
     r"refers?\s+to|relates?\s+to|related\s+to|results?\s+from|resulted\s+from|means|reflects?|primarily|mainly|"
     r"principally|largely|generally|mostly|that|which|as|of|by|to|on|in|for|the|a|an|we|our|it|its)\b\W*)*")
+# The verbs in that link that say what a thing is: without one, what follows the name is not said of it.
+_RELATION = re.compile(r"(?i)\b(?:is|are|was|were|includ\w*|consist\w*|compris\w*|represent\w*|refers?|relat\w*|"
+                       r"result\w*|means|reflects?)\b")
 _WORD = re.compile(r"[\w'’-]+")
 
 
@@ -67,16 +73,19 @@ def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
 
 def _said_of(sentence: str, item: set[str]) -> str | None:
     """What the sentence says of the thing whose words are `item`: the words after the shortest opening that
-    holds all of them the sentence holds, less the linking words, up to the sentence's end. 'Under cost-plus
-    contracts, we are paid our allowable costs plus a profit.' of {'cost', 'plus', 'contract', 'paid'} ->
-    'our allowable costs plus a profit'."""
+    holds all of them the sentence holds, less the linking words, up to the sentence's end; None when no
+    copula or verb of relation stands at that join. 'Under cost-plus contracts, we are paid our allowable
+    costs plus a profit.' of {'cost', 'plus', 'contract', 'paid'} -> 'our allowable costs plus a profit'."""
     wanted = item & set(label_terms(sentence))
     seen: set[str] = set()
     for word in _WORD.finditer(sentence):
         seen |= set(label_terms(word.group())) & wanted
         if seen >= wanted:
             rest = sentence[word.end():]
-            rest = rest[_LINK.match(rest).end():].rstrip()  # type: ignore[union-attr]
+            link = _LINK.match(rest).group()  # type: ignore[union-attr]
+            if not _RELATION.search(" ".join(sentence[:word.end()].split()[-3:]) + " " + link):
+                return None  # the sentence goes on to something else than what the thing is
+            rest = rest[len(link):].rstrip()
             rest = rest[:-1].rstrip() if rest.endswith(".") else rest
             return rest or None
     return None
