@@ -43,6 +43,7 @@ def hits(data: bytes, source: str = "report.html") -> list[Hit]:
     ("What is the percentage change in Other in 2019 from 2018?", "-22.22%", "(44.1 - 56.7) / 56.7 = -22.22%"),
     ("What is the average Other for 2018 and 2019?", "$50.4 million", "(56.7 + 44.1) / 2 = 50.4"),
     ("In which year is the amount of total sales the largest?", "2019", "1,496.5 > 1,202.9 > 1,107.7"),
+    ("What is the 2019 Other expressed as a percentage of the 2018 Other?", "77.78%", "44.1 / 56.7 = 77.7778"),
 ])
 def test_each_kind_of_short_answer_over_one_table(question: str, value: str, derivation: str | None) -> None:
     found = read(question, hits(REPORT))

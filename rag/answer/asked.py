@@ -231,6 +231,22 @@ _AS_PERCENT = re.compile(r"(?i)(?P<a>.+?)\s+(?:expressed\s+)?as\s+a\s+(?:percent
                          r"(?:the\s+)?(?P<b>.+)")
 
 
+def period_pair(question: str, operation: str) -> tuple[str, str] | None:
+    """The two periods a share or a ratio relates, one on each side of it, when its two sides name the same
+    line item ('the 2019 closing balance as a percentage of the 2018 closing balance' -> ('2019', '2018'));
+    None when a side names no period, or both the same one."""
+    if operation not in ("ratio", "percent_of"):
+        return None
+    text = focus(question)
+    match = _SPLITS[operation].search(text) or (_AS_PERCENT.search(text) if operation == "percent_of" else None)
+    if match is None:
+        return None
+    sides = [periods_named(match.group(g)) for g in ("a", "b")]
+    if any(len(side) != 1 for side in sides) or sides[0] == sides[1]:
+        return None
+    return sides[0][0], sides[1][0]
+
+
 def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """The words of the two line items a two-row operation relates, or None when the question names one."""
     pattern = _SPLITS["difference" if operation in ("change", "lookup") else operation]

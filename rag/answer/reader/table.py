@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from rag.answer.asked import Asked, label_terms
+from rag.answer.asked import Asked, label_terms, period_pair
 from rag.answer.reader.base import Read
 from rag.numbers import SCALES, parse_figure, periods_in, periods_named, scale_of, show
 from rag.text import terms, words
@@ -292,6 +292,15 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         result = 100 * (new - old) / old
         return Read(_number(result, "", "", percent=True), "computed", ((i, row),), table, name,
                     f"{old_p} to {new_p}", f"({show(new)} - {show(old)}) / {show(old)} = {result:.2f}%")
+    sides = period_pair(question, op)
+    if sides is not None and len(values) == 2:
+        # "X in 2019 as a percentage of X in 2018": one row, one side's period over the other's.
+        (top_p, top), (base_p, base) = sorted(values, key=lambda pv: sides.index(pv[0]) if pv[0] in sides else 2)
+        if base == 0 or [top_p, base_p] != list(sides):
+            return None
+        result = top / base * (100 if op == "percent_of" else 1)
+        return Read(_number(result, "", "", percent=op == "percent_of"), "computed", ((i, row),), table, name,
+                    f"{top_p}; {base_p}", f"{show(top)} / {show(base)} = {show(round(result, 4))}")
     if op == "average" and len(ask.periods) == 1:
         # "The 2019 average X": of the year's closing and opening figures, 2019's and 2018's.
         previous = str(int(ask.periods[0]) - 1)
