@@ -36,6 +36,8 @@ _LINK = re.compile(
 # The verbs in that link that say what a thing is: without one, what follows the name is not said of it.
 _RELATION = re.compile(r"(?i)\b(?:is|are|was|were|includ\w*|consist\w*|compris\w*|represent\w*|refers?|relat\w*|"
                        r"result\w*|means|reflects?)\b")
+_BARE = re.compile(r"(?i)^\s*what\s+(?:is|are)\s+(?:the\s+|an?\s+)?(?P<thing>[^?]+?)\s*\?*\s*$")
+_NOT_A_NAME = re.compile(r"(?i)in|to|by|for|from|of|on|at|with|when|if|during|between|as|under|\w+ed|\w+ing")
 _WORD = re.compile(r"[\w'’-]+")
 
 
@@ -45,7 +47,8 @@ def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     least `MIN_PROSE_MATCH` of its words)."""
     if ask.why or ask.operation != "lookup" or ask.periods or not _ASKS_SPAN.search(question):
         return None
-    if wants_figure(question) or _NOT_A_SPAN.search(question):
+    amount = wants_figure(question)  # "What is the hurdle rate?" may ask a figure; "What are tax fees?" may not
+    if (amount and not _defines(question)) or _NOT_A_SPAN.search(question):
         return None
     item = set(ask.item)
     if not item:
@@ -64,18 +67,30 @@ def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return None
     _, i, a, b = best
     sentence = hits[i].chunk.text[a:b]
-    span = _said_of(sentence, item)
-    if span is None:
-        return None
+    span = _said_of(sentence, item, whole=_defines(question))
+    if span is None or (amount and any(ch.isdigit() for ch in span)):
+        return None  # a figure, had one been asked, is the table's or the prose reader's to state
     start = hits[i].chunk.start
     return Read(span, "span", (), None, sentences=((i, start + a, start + b),))
 
 
-def _said_of(sentence: str, item: set[str]) -> str | None:
+def _defines(question: str) -> bool:
+    """Whether the question asks what a thing is, naming only the thing: 'What are distribution customers?'
+    (no verb or preposition after it, as 'What is included in X?' has)."""
+    match = _BARE.match(question)
+    if match is None:
+        return False
+    named = match.group("thing").split()
+    return len(named) <= 6 and not any(_NOT_A_NAME.fullmatch(w) for w in named)
+
+
+def _said_of(sentence: str, item: set[str], whole: bool = False) -> str | None:
     """What the sentence says of the thing whose words are `item`: the words after the shortest opening that
     holds all of them the sentence holds, less the linking words, up to the sentence's end; None when no
     copula or verb of relation stands at that join. 'Under cost-plus contracts, we are paid our allowable
-    costs plus a profit.' of {'cost', 'plus', 'contract', 'paid'} -> 'our allowable costs plus a profit'."""
+    costs plus a profit.' of {'cost', 'plus', 'contract', 'paid'} -> 'our allowable costs plus a profit'.
+    `whole`: the question asks what the thing is, and a sentence that opens with its name and says what it
+    is, includes or means is its definition: the whole sentence is the answer."""
     wanted = item & set(label_terms(sentence))
     seen: set[str] = set()
     for word in _WORD.finditer(sentence):
@@ -85,7 +100,8 @@ def _said_of(sentence: str, item: set[str]) -> str | None:
             link = _LINK.match(rest).group()  # type: ignore[union-attr]
             if not _RELATION.search(" ".join(sentence[:word.end()].split()[-3:]) + " " + link):
                 return None  # the sentence goes on to something else than what the thing is
-            rest = rest[len(link):].rstrip()
+            defined = whole and set(label_terms(sentence[:word.end()])) <= wanted  # it opens with the name
+            rest = sentence.strip() if defined else rest[len(link):].rstrip()
             rest = rest[:-1].rstrip() if rest.endswith(".") else rest
             return rest or None
     return None
