@@ -428,3 +428,35 @@ def test_pdf_statement_made_with_fpdf(tmp_path: Path) -> None:
     assert [(c.text, c.column) for c in row(table, "Other income").cells] == [("5", 0), ("7", 2)]
     assert all(c.page == 1 for r in table.rows for c in r.cells)
     assert re.search(r"\(Dollars in millions\) 2023 2022 2021\nNet sales", doc.text)
+
+
+STACKED = """<html><body><p>Quarterly results (in thousands):</p><table>
+<tr><td></td><td>Fiscal 2019</td><td></td></tr>
+<tr><td></td><td>First Quarter</td><td>Second Quarter</td></tr>
+<tr><td>Revenues</td><td>$ 94,888</td><td>$ 96,037</td></tr>
+<tr><td>Gross profit</td><td>38,091</td><td>39,821</td></tr>
+<tr><td></td><td>Fiscal 2018</td><td></td></tr>
+<tr><td></td><td>First Quarter</td><td>Second Quarter</td></tr>
+<tr><td>Revenues</td><td>$88,081</td><td>$89,767</td></tr>
+<tr><td>Gross profit</td><td>37,443</td><td>36,838</td></tr>
+<tr><td></td><td>Liabilities</td><td></td></tr>
+<tr><td>Accounts payable</td><td>1,200</td><td>1,100</td></tr>
+<tr><td>Maturity date</td><td>30/7/2021</td><td>28/6/2019</td></tr>
+<tr><td></td><td>11/4/2024</td><td>8/12/2023</td></tr>
+<tr><td>Notional amount</td><td>29,423</td><td>77,630</td></tr>
+</table></body></html>"""
+
+
+def test_tables_stacked_in_one_grid_load_as_one_table_each(tmp_path: Path) -> None:
+    """A second year's block under headers of its own is a table of its own; a row heading a group of line
+    items, or a second line of dates, names no new block (no period, or no line item repeated below it)."""
+    (tmp_path / "q.html").write_text(STACKED)
+    doc = load_document(tmp_path / "q.html", tmp_path)
+    check(doc)
+    first, second = doc.tables
+    assert first.columns == ("Fiscal 2019 First Quarter", "Fiscal 2019 Second Quarter")
+    assert second.columns == ("Fiscal 2018 First Quarter", "Fiscal 2018 Second Quarter")
+    assert texts(row(first, "Revenues")) == ["$ 94,888", "$ 96,037"]
+    assert texts(row(second, "Revenues")) == ["$88,081", "$89,767"]
+    assert [r.label for r in second.rows][-3:] == ["Maturity date", "", "Notional amount"]  # all in one table
+    assert first.title == second.title == "Quarterly results (in thousands):" and second.scale == "thousand"

@@ -9,7 +9,7 @@ from bs4.builder import HTMLTreeBuilder
 from bs4.element import NavigableString, PreformattedString
 
 from rag.load.base import Loaded, assemble_tables
-from rag.load.table import build_table
+from rag.load.table import build_table, stacked
 from rag.numbers import scale_of
 from rag.types import Table
 
@@ -54,8 +54,7 @@ def load_html(data: bytes, source: str) -> Loaded:
             heading -= node
         elif is_table:
             assert isinstance(node, Tag)
-            built = _table(node, blocks)
-            if built is not None:
+            for built in _tables(node, blocks):
                 blocks.append((built[0], False, built[1]))
         elif isinstance(node, Tag):
             if is_block:
@@ -68,10 +67,11 @@ def load_html(data: bytes, source: str) -> Loaded:
     return Loaded(text, title or (sections[0].title if sections else None), sections=sections, tables=tables)
 
 
-def _table(tag: Tag, before: list[tuple[str, bool, Table | None]]) -> tuple[str, Table] | None:
+def _tables(tag: Tag, before: list[tuple[str, bool, Table | None]]) -> list[tuple[str, Table]]:
     """A <table> as a grid (colspan and rowspan cells keep their text in their first slot, so a header
     spanning three year columns is spread over them by `merge_headers`), with its title: the <caption>,
-    else the heading or the sentence that introduces it just before."""
+    else the heading or the sentence that introduces it just before. Tables stacked in one grid come out as
+    one table each (`stacked`), under the same title."""
     grid: list[list[str]] = []
     pending: dict[tuple[int, int], str] = {}  # (row, column) taken by a rowspan from above
     marked, body_seen = 0, False
@@ -124,7 +124,9 @@ def _table(tag: Tag, before: list[tuple[str, bool, Table | None]]) -> tuple[str,
     above = [b[0] for b in before if b[0] and b[2] is None]
     scale = next((s for s in map(_amounts_scale, introducing) if s), "") or \
         next((s for s in map(_amounts_scale, reversed(above)) if s), "")
-    return build_table(grid, title=caption or intro, context=intro, marked_headers=marked, scale=scale)
+    built = (build_table(block, title=caption or intro, context=intro, marked_headers=marked if n == 0 else 0,
+                         scale=scale) for n, block in enumerate(stacked(grid)))
+    return [b for b in built if b is not None]
 
 
 def _amounts_scale(text: str) -> str:

@@ -16,7 +16,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from rag.numbers import Stated, is_year, parse_figure, scale_of, stated_figures
+from rag.numbers import Stated, is_year, parse_figure, periods_named, scale_of, stated_figures
 from rag.types import Cell, Table, TableRow
 
 COLUMN_SEP = " | "
@@ -100,6 +100,34 @@ def _drop_empty_columns(grid: list[list[str]]) -> list[list[str]]:
     return [[r[j] for j in keep] for r in padded]
 
 
+def stacked(grid: Sequence[Sequence[str]]) -> list[list[Sequence[str]]]:
+    """A grid cut where a second table stands under the first in the same grid: a report prints one year's
+    figures, then the year before's under headers of their own ("Fiscal 2018 | First Quarter ..." below the
+    Fiscal 2019 rows). A new block starts at a row with no label (or only a scale, "(In Millions)") and no
+    figure, after rows with figures, when it and the rows down to the next figures name a period and the
+    rows below repeat a line item above; a row heading a group of line items ("Liabilities and Stockholders'
+    Equity") names no period, and a second line of dates ("11/4/2024") heads no repeated items: both stay."""
+    rows = list(grid)
+    blocks: list[list[Sequence[str]]] = []
+    start, seen, k = 0, False, 0
+    while k < len(rows):
+        label, values = (clean(rows[k][0]) if rows[k] else ""), [clean(c) for c in rows[k][1:] if clean(c)]
+        if any(is_figure(v) for v in values):
+            seen = True
+        elif seen and values and (not label or scale_of(label)):
+            end = k
+            while end < len(rows) and not any(is_figure(clean(c)) for c in rows[end][1:]):
+                end += 1
+            before = {clean(r[0]) for r in rows[start:k] if r and clean(r[0])}
+            if end < len(rows) and periods_named(" ".join(clean(c) for r in rows[k:end] for c in r)) and \
+                    any(r and clean(r[0]) in before for r in rows[end:]):
+                blocks.append(rows[start:k])
+                start, seen, k = k, False, end
+                continue
+        k += 1
+    return [*blocks, rows[start:]]
+
+
 def build_table(grid: Sequence[Sequence[str]], *, title: str = "", context: str = "", marked_headers: int = 0,
                 indents: Sequence[int] | None = None, scale: str = "") -> tuple[str, Table] | None:
     """The lines a grid is loaded as, and the Table whose offsets point into those lines (from 0).
@@ -138,7 +166,8 @@ def build_table(grid: Sequence[Sequence[str]], *, title: str = "", context: str 
             if value:
                 cells.append(Cell(value, at, at + len(value), j))
             at += len(value) + len(COLUMN_SEP)
-        body.append(TableRow(label.rstrip(":").strip(), offset, offset + len(line), tuple(cells)))
+        lead = len(line) - len(line.lstrip())  # a row with no label: its span starts at its first text
+        body.append(TableRow(label.rstrip(":").strip(), offset + lead, offset + len(line), tuple(cells)))
         lines.append(line)
         offset += len(line) + 1
     # The indents are the grid's, row for row: those of the rows kept, past the header.
