@@ -381,3 +381,11 @@ def test_what_a_sentence_says_a_thing_is_is_the_span_after_its_name(question: st
 def test_no_span_for_a_reason_an_amount_or_a_thing_no_sentence_names(question: str) -> None:
     found = read(question, hits(CONTRACTS))
     assert found is None or found.kind != "span"
+
+
+def test_a_difference_whose_two_sides_are_not_told_apart_is_no_single_cell() -> None:
+    """'The difference in Other in 2019' asks for two figures' difference, not saying which; the one cell of
+    2019 would be a confident wrong answer."""
+    question = "What is the difference in Other in 2019?"
+    assert asked(question).operation == "difference"
+    assert read(question, hits(REPORT)) is None

@@ -196,6 +196,8 @@ def asked(question: str) -> Asked:
             a, b = (tuple(t for t in dict.fromkeys(label_terms(h)) if t not in _ASKING) for h in halves)
             if a and b:
                 operation, pair = "lookup", (a, b)
+    if operation == "lookup" and pair is None and re.search(r"(?i)\bdifference\b", question):
+        operation = "difference"  # two figures' difference, whose two sides the question does not tell apart
     bound = None
     if operation in ("count", "compare"):
         match = _BOUND.search(question)
