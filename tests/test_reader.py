@@ -351,7 +351,8 @@ CONTRACTS = b"""<html><body>
 and for materials at cost. Order intake represents commitments from customers to purchase goods and services.</p>
 <p>Depreciation is calculated using the straight-line method. Revenue grew 4% in 2019 because of higher demand.
 CYCLADES was a French research network designed and directed by Louis Pouzin.</p>
-<p>Advisory Fees include fees billed for tax planning and for assistance with regulatory filings.</p>
+<p>Advisory Fees include fees billed for tax planning and for assistance with regulatory filings.
+Platform revenue consisted of switching and routing products sold with support.</p>
 </body></html>"""
 
 
@@ -359,6 +360,7 @@ CYCLADES was a French research network designed and directed by Louis Pouzin.</p
     ("What is the company reimbursed for under time-and-materials contracts?",
      "labor hours at negotiated rates and for materials at cost"),
     ("What does order intake represent?", "commitments from customers to purchase goods and services"),
+    ("What did platform revenue consist of?", "switching and routing products sold with support"),  # no table lists it
     # "What are X?" asks what X is: the sentence that opens with X and says what it includes is its definition
     ("What are Advisory Fees?",
      "Advisory Fees include fees billed for tax planning and for assistance with regulatory filings"),

@@ -29,9 +29,9 @@ _NOT_A_SPAN = re.compile(r"(?i)\b(?:table|respectively)\b")
 # The words that join a named thing to what the sentence says of it: a copula or a verb of relation with
 # its preposition, and the adverbs and pronouns standing between ("is primarily", "we are paid", "that").
 _LINK = re.compile(
-    r"(?i)^\W*(?:(?:is|are|was|were|be|been|being|will|would|also|has|have|had|includes?|included|including|"
-    r"consists?\s+of|consisting\s+of|comprises?|comprised(?:\s+of)?|comprising|represents?|represented|"
-    r"refers?\s+to|relates?\s+to|related\s+to|results?\s+from|resulted\s+from|means|reflects?|primarily|mainly|"
+    r"(?i)^\W*(?:(?:is|are|was|were|be|been|being|will|would|also|has|have|had|includ(?:es|ed|e|ing)|"
+    r"consist(?:s|ed|ing)?\s+of|compris(?:es|ed|e|ing)(?:\s+of)?|represent(?:s|ed|ing)?|refer(?:s|red)?\s+to|"
+    r"relat(?:es|ed|e|ing)\s+to|result(?:s|ed)?\s+from|means|reflect(?:s|ed)?|primarily|mainly|"
     r"principally|largely|generally|mostly|that|which|as|of|by|to|on|in|for|the|a|an|we|our|it|its)\b\W*)*")
 # The verbs in that link that say what a thing is: without one, what follows the name is not said of it.
 _RELATION = re.compile(r"(?i)\b(?:is|are|was|were|includ\w*|consist\w*|compris\w*|represent\w*|refers?|relat\w*|"
@@ -45,7 +45,7 @@ def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """The span of the best sentence that says what the question asks of the thing it names, or None when
     the question asks a figure or a reason, or no sentence outside a table names the thing (holds at
     least `MIN_PROSE_MATCH` of its words)."""
-    if ask.why or ask.operation != "lookup" or ask.periods or not _ASKS_SPAN.search(question):
+    if ask.why or ask.operation not in ("lookup", "components") or ask.periods or not _ASKS_SPAN.search(question):
         return None
     amount = wants_figure(question)  # "What is the hurdle rate?" may ask a figure; "What are tax fees?" may not
     if (amount and not _defines(question)) or _NOT_A_SPAN.search(question):
