@@ -9,6 +9,7 @@ from rag.numbers import (
     Period,
     caption_years,
     column_years,
+    dates_named,
     decimals,
     first_period,
     is_year,
@@ -188,3 +189,15 @@ def test_periods_named_in_order(text: str, years: list[str]) -> None:
                                              ("1,577", False), ("2019.5", False), ("$2019", False)])
 def test_is_year(token: str, year: bool) -> None:
     assert is_year(token) is year
+
+
+@pytest.mark.parametrize(("text", "dates"), [
+    ("between the quarters ended January 26 and April 27, 2019", [(2019, 1, 26), (2019, 4, 27)]),
+    ("quarters ended January 26, 2019 and October 27, 2018", [(2019, 1, 26), (2018, 10, 27)]),
+    ("between July 27 and April 27 in 2019", [(2019, 7, 27), (2019, 4, 27)]),  # the one year the text names
+    ("as at 31 March 2019", [(2019, 3, 31)]),  # day first
+    ("in May 2019", []),  # a month is no date
+    ("June 30 and December 31", [(None, 6, 30), (None, 12, 31)]),
+])
+def test_dates_named(text: str, dates: list[tuple[int | None, int, int]]) -> None:
+    assert dates_named(text) == dates

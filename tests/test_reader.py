@@ -391,3 +391,24 @@ def test_a_difference_whose_two_sides_are_not_told_apart_is_no_single_cell() -> 
     question = "What is the difference in Other in 2019?"
     assert asked(question).operation == "difference"
     assert read(question, hits(REPORT)) is None
+
+
+DATED = b"""<html><body><p>Quarterly results (in millions):</p><table>
+<tr><td></td><td>July 27, 2019</td><td>April 27, 2019</td><td>January 26, 2019</td></tr>
+<tr><td>Revenue</td><td>13,428</td><td>12,958</td><td>12,446</td></tr>
+<tr><td>Net income</td><td>2,206</td><td>3,044</td><td>2,822</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value", "derivation"), [
+    # a change runs from the earlier date to the later, whichever the question names first
+    ("What was the change in revenue between the quarters ended July 27 and April 27 in 2019?", "470 million",
+     "13,428 - 12,958 = 470"),
+    ("What was the change in net income between quarters ended January 26 and April 27, 2019?", "222 million",
+     "3,044 - 2,822 = 222"),
+    ("What was the percentage change in revenue between the quarters ended July 27 and January 26, 2019?", "7.89%",
+     "(13,428 - 12,446) / 12,446 = 7.89%"),
+])
+def test_a_change_between_two_dates_reads_the_columns_they_name(question: str, value: str, derivation: str) -> None:
+    found = read(question, hits(DATED))
+    assert found is not None and (found.value, found.derivation) == (value, derivation)

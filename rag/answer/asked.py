@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rag.numbers import SCALES, YEAR, parse_figure, periods_named
+from rag.numbers import SCALES, YEAR, dates_named, parse_figure, periods_named
 from rag.text import stem, words
 
 Operation = Literal["lookup", "change", "percent_change", "average", "sum", "ratio", "percent_of", "compare",
@@ -135,6 +135,9 @@ class Asked:
     high: bool = True  # compare/count: the largest (or above a bound), else the smallest
     bound: float | None = None  # count: the figure compared with ("more than $200,000 thousand"), in units
     why: bool = False
+    # change/difference between two dates ("between June 30 and December 31, 2019"), as (year, month, day):
+    # for a change the later first, for a difference the first named first.
+    dates: tuple[tuple[int, int, int], ...] = ()
 
 
 
@@ -207,8 +210,13 @@ def asked(question: str) -> Asked:
             bound = figure * scale if figure is not None else None
             text = text.replace(match.group(0), " ")
     item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in _ASKING)
+    dates: tuple[tuple[int, int, int], ...] = ()
+    if operation in ("change", "percent_change", "difference") and pair is None:
+        named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
+        if len(named) == 2:
+            dates = tuple(named) if operation == "difference" else tuple(sorted(named, reverse=True))
     return Asked(operation, tuple(periods), item, tuple(dict.fromkeys(label_terms(text))), pair,
-                 high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound)
+                 high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound, dates=dates)
 
 
 # The bound a count compares with: "exceed $200,000 thousand", "more than 5 million", "below 100".

@@ -13,7 +13,7 @@ all read figures, rows, scales and periods through this package, so each means t
 """
 
 from rag.numbers.figure import decimals, parse_figure, show
-from rag.numbers.periods import YEAR, Period, first_period, is_year, periods_in, periods_named
+from rag.numbers.periods import YEAR, Period, dates_named, first_period, is_year, periods_in, periods_named
 from rag.numbers.rows import caption_years, column_years, row_cells, row_parts
 from rag.numbers.scale import SCALE_NAMES, SCALES, scale_of, table_unit
 from rag.numbers.stated import Stated, scale_follows, stated_figures
@@ -26,6 +26,7 @@ __all__ = [
     "Stated",
     "caption_years",
     "column_years",
+    "dates_named",
     "decimals",
     "first_period",
     "is_year",

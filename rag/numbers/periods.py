@@ -99,3 +99,26 @@ _YEAR_TOKEN = re.compile(r"(?i)^(?:fy|fiscal\s+)?'?(?:19|20)\d\d[a-z*]?$")
 def is_year(token: str) -> bool:
     """A cell or header that is a year, not a figure: '2019', 'FY2019', '2019*', '2 0 1 8' -> True; '1,577' -> False."""
     return bool(_YEAR_TOKEN.match(token.strip().replace(" ", "")))
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(rf"(?i)\b(?:{_MONTH_NAME}\s+(\d{{1,2}})|(\d{{1,2}})\s+{_MONTH_NAME})\b(?:,?\s+{_YEAR}\b)?")
+
+
+def dates_named(text: str) -> list[tuple[int | None, int, int]]:
+    """The dates a text names, as (year, month, day), in its order; a date written without its year takes
+    the year of the next date that has one ('June 30 and December 31, 2019' -> both 2019), else the one
+    year the text names ('July 27 and April 27 in 2019'), else None.
+
+    'between the quarters ended January 26 and April 27, 2019' -> [(2019, 1, 26), (2019, 4, 27)];
+    'as at 31 March 2019' -> [(2019, 3, 31)]
+    """
+    months = [m[:3] for m in _MONTHS]
+    found = [(int(m.group(5)) if m.group(5) else None, months.index((m.group(1) or m.group(4)).lower()[:3]) + 1,
+              int(m.group(2) or m.group(3))) for m in _DATE.finditer(text)]
+    years = set(periods_named(text))
+    only = int(years.pop()) if len(years) == 1 else None
+    return [(next((y for y, _, _ in found[k:] if y is not None), only), month, day)
+            for k, (_, month, day) in enumerate(found)]

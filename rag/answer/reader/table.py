@@ -251,6 +251,9 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return _columns(ask, hits)
     if ask.pair is not None:
         return _two_rows(ask, question, hits) or _two_columns(ask, question, hits)
+    between = _between_dates(ask, question, hits) if ask.dates else None
+    if between is not None:
+        return between  # else the dates are rows' ("At 31 December"), and the columns the years'
     found = _best_row(ask, hits, question)
     if found is None:
         return None
@@ -400,6 +403,51 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return Read(_number(result, "", "", percent=op == "percent_of"), "computed", ((i, row),), table, row.name(),
                     f"{table.columns[ca]}; {table.columns[cb]}", f"{show(x)} / {show(y)} = {show(round(result, 4))}")
     return None
+
+
+_MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _date_column(table: Table, date: tuple[int, int, int]) -> int | None:
+    """The one column whose header names the date: its month and day, and its year where the header names
+    years ('Three Months Ended June 30, 2019', 'As of December 31, 2019' for (2019, 12, 31))."""
+    year, month, day = date
+
+    def names(header: str) -> bool:
+        tokens = re.findall(r"[a-z]+|\d+", header.lower())
+        years = periods_named(header)
+        return any(t[:3] == _MONTH_WORDS[month - 1] for t in tokens if t.isalpha()) and str(day) in tokens and \
+            (not years or str(year) in years)
+
+    return _only(i for i, header in enumerate(table.columns) if names(header))
+
+
+def _between_dates(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """A change or difference of one row between the two columns the question's dates name ('between the
+    quarters ended January 26 and April 27, 2019'): the later less the earlier for a change, the first
+    named less the second for a difference."""
+    found = _best_row(dataclasses.replace(ask, periods=()), hits, question)
+    if found is None:
+        return None
+    i, table, row = found
+    columns = [_date_column(table, d) for d in ask.dates]
+    if None in columns or columns[0] == columns[1]:
+        return None
+    cells = [row.cell(c) for c in columns if c is not None]
+    new, old = (_value(c) for c in cells)
+    if new is None or old is None:
+        return None
+    unit, scale = _unit(table, row, [c for c in cells if c is not None])
+    heads = f"{table.columns[columns[1]]} to {table.columns[columns[0]]}"  # type: ignore[index]
+    if ask.operation == "percent_change":
+        if old == 0:
+            return None
+        result = 100 * (new - old) / old
+        return Read(_number(result, "", "", percent=True), "computed", ((i, row),), table, row.name(), heads,
+                    f"({show(new)} - {show(old)}) / {show(old)} = {result:.2f}%")
+    result = new - old
+    return Read(_number(result, unit, scale), "computed", ((i, row),), table, row.name(), heads,
+                f"{show(new)} - {show(old)} = {show(round(result, 4))}")
 
 
 def _only(items: Iterator[int]) -> int | None:
