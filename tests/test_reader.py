@@ -412,3 +412,19 @@ DATED = b"""<html><body><p>Quarterly results (in millions):</p><table>
 def test_a_change_between_two_dates_reads_the_columns_they_name(question: str, value: str, derivation: str) -> None:
     found = read(question, hits(DATED))
     assert found is not None and (found.value, found.derivation) == (value, derivation)
+
+
+GOODWILL = b"""<html><body><p>Goodwill by segment (in millions):</p><table>
+<tr><td>(In Millions)</td><td>Dec 29, 2018</td><td>Acquisitions</td><td>Dec 28, 2019</td></tr>
+<tr><td>Data Center Group</td><td>$5,424</td><td>$1,758</td><td>$7,155</td></tr>
+<tr><td>Mobileye</td><td>10,290</td><td>-</td><td>10,290</td></tr>
+<tr><td>(In Millions)</td><td>Dec 30, 2017</td><td>Acquisitions</td><td>Dec 29, 2018</td></tr>
+<tr><td>Data Center Group</td><td>$5,421</td><td>$3</td><td>$5,424</td></tr>
+<tr><td>Mobileye</td><td>10,278</td><td>7</td><td>10,290</td></tr>
+</table></body></html>"""
+
+
+def test_a_ratio_of_two_rows_is_read_from_the_one_stacked_table_holding_both_and_the_year() -> None:
+    found = read("What is the ratio of Data Center Group to Mobileye goodwill amount in 2019?", hits(GOODWILL))
+    assert found is not None and found.derivation == "7,155 / 10,290 = 0.6953"
+    assert {row.start for _, row in found.rows} <= {r.start for r in hits(GOODWILL)[0].chunk.tables[0].rows}

@@ -456,15 +456,36 @@ def _only(items: Iterator[int]) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def _pair_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> tuple[tuple[int, Table, TableRow], ...] | None:
+    """The two rows of one table the pair's two sides name, each by its own words: of the tables that hold
+    both (and the period asked, in a column), the one whose rows match the sides best, the earlier on a tie.
+    Two tables stacked one under the other each hold their rows; the pair is read from one."""
+    assert ask.pair is not None
+    best: tuple[float, tuple[tuple[int, Table, TableRow], ...]] | None = None
+    for i, hit in enumerate(hits):
+        for table in hit.chunk.tables:
+            if len(ask.periods) == 1 and _column(table, ask.periods[0], question) is None:
+                continue
+            alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
+            sides = [_best_row(dataclasses.replace(ask, item=item, words=item), alone, question) for item in ask.pair]
+            if sides[0] is None or sides[1] is None or sides[0][2] is sides[1][2]:
+                continue
+            score = sum(row_match(dataclasses.replace(ask, item=item, words=item), side[2], table)
+                        for item, side in zip(ask.pair, sides, strict=True) if side is not None)
+            if best is None or score > best[0]:
+                best = (score, tuple((i, table, side[2]) for side in sides if side is not None))
+    return best[1] if best is not None else None
+
+
 def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """One step over two rows' cells of one period: a ratio, a share (as a percentage), a difference or a sum."""
     assert ask.pair is not None
     # Each side's row is named by that side's words: of "current" and "non-current deferred revenue", the
     # first side's row is the one without "non".
-    found = [_best_row(dataclasses.replace(ask, item=item, words=item), hits, question) for item in ask.pair]
-    if found[0] is None or found[1] is None or found[0][2] is found[1][2] or found[0][1] is not found[1][1]:
+    found = _pair_rows(ask, question, hits)
+    if found is None:
         return None
-    (i, table, a), (j, _, b) = found[0], found[1]
+    (i, table, a), (j, _, b) = found
     if len(ask.periods) > 1:
         return None
     if ask.periods:
