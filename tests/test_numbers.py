@@ -109,6 +109,7 @@ def test_table_unit(text: str, unit: str | None) -> None:
     ("JPM's segments in 2021 Q1", {2021}, {(2021, 1)}),
     ("As of FY2023Q1, why did Pepsico raise guidance?", {2023}, {(2023, 1)}),
     ("sales in the third quarter of fiscal 2024", {2024}, {(2024, 3)}),
+    ("revenue in the fiscal 2019 third quarter", {2019}, {(2019, 3)}),
     ("What was the $2018 million charge, up 2019%?", set(), set()),  # figures, not years
     ("How much cash does it hold?", set(), set()),
 ])

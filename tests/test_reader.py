@@ -428,3 +428,24 @@ def test_a_ratio_of_two_rows_is_read_from_the_one_stacked_table_holding_both_and
     found = read("What is the ratio of Data Center Group to Mobileye goodwill amount in 2019?", hits(GOODWILL))
     assert found is not None and found.derivation == "7,155 / 10,290 = 0.6953"
     assert {row.start for _, row in found.rows} <= {r.start for r in hits(GOODWILL)[0].chunk.tables[0].rows}
+
+
+STACKED_QUARTERS = b"""<html><body><p>Quarterly results (in thousands):</p><table>
+<tr><td></td><td>Fiscal 2019</td><td></td></tr>
+<tr><td></td><td>First Quarter</td><td>Second Quarter</td></tr>
+<tr><td>Revenues</td><td>$ 94,888</td><td>$ 96,037</td></tr>
+<tr><td>Gross profit</td><td>38,091</td><td>39,821</td></tr>
+<tr><td></td><td>Fiscal 2018</td><td></td></tr>
+<tr><td></td><td>First Quarter</td><td>Second Quarter</td></tr>
+<tr><td>Revenues</td><td>$88,081</td><td>$89,767</td></tr>
+<tr><td>Gross profit</td><td>37,443</td><td>36,838</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("What was the revenue in the fiscal 2019 second quarter?", "$96,037 thousand"),
+    ("What was the revenue in the first quarter of fiscal 2018?", "$88,081 thousand"),
+])
+def test_a_row_of_tables_stacked_by_year_is_read_from_the_table_of_the_year_asked(question: str, value: str) -> None:
+    found = read(question, hits(STACKED_QUARTERS))
+    assert found is not None and found.value == value

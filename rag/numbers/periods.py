@@ -18,6 +18,7 @@ _QUARTERS = [
     re.compile(rf"(?i)\bq([1-4])\s*(?:fy)?\s*'?\s*{_YEAR}(?!\d)"),  # Q2 2023, Q2'2023, Q22023
     re.compile(rf"(?i){_YEAR}\s*'?\s*q([1-4])\b"),  # 2021 Q1, FY2023Q1
     re.compile(rf"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?{_YEAR}"),
+    re.compile(rf"(?i){_YEAR}\s+(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\b"),  # fiscal 2019 third quarter
 ]
 _FIRST_PERIOD = re.compile(rf"(?:FY|Q([1-4]) )?{_YEAR}\b|{_YEAR}")
 
@@ -47,7 +48,7 @@ def periods_in(text: str) -> Period:
         for match in pattern.finditer(text):
             a, b = match.group(1), match.group(2)
             if a.isdigit() and len(a) == 4:
-                year, quarter = int(a), int(b)
+                year, quarter = int(a), int(b) if b.isdigit() else ORDINALS[b.lower()]
             elif a.isdigit():
                 year, quarter = int(b), int(a)
             else:

@@ -165,6 +165,10 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     with other figures within `MARGIN` / 2 of it (two rows the question fits equally are a guess), unless the
     question's own words, function words included, tell them apart."""
     rows = _rows(hits)
+    if ask.periods:
+        # Of tables stacked one per year, the one whose columns hold the periods asked holds the row asked.
+        holds = {id(t): all(_column(t, p, question) is not None for p in ask.periods) for _, t, _ in rows}
+        rows = [r for r in rows if holds[id(r[1])]] or rows
     counts = {id(table): _label_counts(table) for _, table, _ in rows}  # once per table, not once per row
     scored = sorted(((row_match(ask, row, table), _distinct(ask, row, counts[id(table)]), -_extra(ask, row), -i, n)
                      for n, (i, table, row) in enumerate(rows) if row.cells), reverse=True)
