@@ -449,3 +449,22 @@ STACKED_QUARTERS = b"""<html><body><p>Quarterly results (in thousands):</p><tabl
 def test_a_row_of_tables_stacked_by_year_is_read_from_the_table_of_the_year_asked(question: str, value: str) -> None:
     found = read(question, hits(STACKED_QUARTERS))
     assert found is not None and found.value == value
+
+
+BY_YEAR_ROWS = b"""<html><body><p>Investment properties (in millions):</p><table>
+<tr><td></td><td>Valuation basis</td><td>Carrying value</td></tr>
+<tr><td>Year ended 30 June 2019</td><td></td><td></td></tr>
+<tr><td>Leasehold</td><td>External</td><td>230</td></tr>
+<tr><td>Freehold</td><td>External</td><td>380</td></tr>
+<tr><td>Year ended 30 June 2018</td><td></td><td></td></tr>
+<tr><td>Leasehold</td><td>External</td><td>600</td></tr>
+<tr><td>Freehold</td><td>Internal</td><td>450</td></tr>
+</table></body></html>"""
+
+
+def test_a_year_heading_a_group_of_rows_picks_the_row_under_it() -> None:
+    for year, value in (("2019", "230 million"), ("2018", "600 million")):
+        found = read(f"What was the carrying value of leasehold properties in {year}?", hits(BY_YEAR_ROWS))
+        assert found is not None and found.value == value
+        assert found.row == f"Year ended 30 June {year}, Leasehold"
+    assert read("What was the carrying value of leasehold properties in 2017?", hits(BY_YEAR_ROWS)) is None

@@ -168,7 +168,9 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     if ask.periods:
         # Of tables stacked one per year, the one whose columns hold the periods asked holds the row asked.
         holds = {id(t): all(_column(t, p, question) is not None for p in ask.periods) for _, t, _ in rows}
-        rows = [r for r in rows if holds[id(r[1])]] or rows
+        # Else, of a table whose periods head groups of rows ("As at 31 December 2019" over "Monetary assets,
+        # current"), the rows under the period asked.
+        rows = [r for r in rows if holds[id(r[1])]] or [r for r in rows if _under(r[2]) == list(ask.periods)] or rows
     counts = {id(table): _label_counts(table) for _, table, _ in rows}  # once per table, not once per row
     scored = sorted(((row_match(ask, row, table), _distinct(ask, row, counts[id(table)]), -_extra(ask, row), -i, n)
                      for n, (i, table, row) in enumerate(rows) if row.cells), reverse=True)
@@ -184,6 +186,11 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
                 [c.text for c in other.cells] != [c.text for c in best[2].cells]:
             return None
     return best
+
+
+def _under(row: TableRow) -> list[str]:
+    """The periods the headings above a row name: 'As at 31 December 2019' -> ['2019']."""
+    return periods_named(", ".join(row.parents))
 
 
 def _label_counts(table: Table) -> dict[str, int]:
@@ -265,8 +272,9 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     periods = tuple(p for p in ask.periods if _column(table, p, question) is not None)
     if len(periods) < len(ask.periods):
         # A period no column names is this table's only when its title or headers say so ("as of 2019"
-        # above aging buckets); else the table does not hold it.
-        if periods or not all(p in f"{table.title} {table.caption}" for p in ask.periods):
+        # above aging buckets), or a heading over the row does; else the table does not hold it.
+        titled = all(p in f"{table.title} {table.caption}" for p in ask.periods)
+        if periods or not (titled or _under(row) == list(ask.periods)):
             return None
         ask = dataclasses.replace(ask, periods=())
     cells = [(p, row.cell(c)) for p in periods if (c := _column(table, p, question, row)) is not None]
