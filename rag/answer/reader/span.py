@@ -39,6 +39,7 @@ _RELATION = re.compile(r"(?i)\b(?:is|are|was|were|includ\w*|consist\w*|compris\w
 _BARE = re.compile(r"(?i)^\s*what\s+(?:is|are)\s+(?:the\s+|an?\s+)?(?P<thing>[^?]+?)\s*\?*\s*$")
 _NOT_A_NAME = re.compile(r"(?i)in|to|by|for|from|of|on|at|with|when|if|during|between|as|under|\w+ed|\w+ing")
 _WORD = re.compile(r"[\w'’-]+")
+_NAME_WORDS = 6  # a line item's or a term's name is a few words; a longer "what is ..." says more than a name
 
 
 def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
@@ -81,7 +82,7 @@ def _defines(question: str) -> bool:
     if match is None:
         return False
     named = match.group("thing").split()
-    return len(named) <= 6 and not any(_NOT_A_NAME.fullmatch(w) for w in named)
+    return len(named) <= _NAME_WORDS and not any(_NOT_A_NAME.fullmatch(w) for w in named)
 
 
 def _said_of(sentence: str, item: set[str], whole: bool = False) -> str | None:
