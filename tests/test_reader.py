@@ -5,6 +5,7 @@ citing what the short answer rests on."""
 from __future__ import annotations
 
 import pytest
+from test_tables import STACKED
 
 from rag.answer.asked import asked, focus, periods_named
 from rag.answer.reader import read
@@ -430,16 +431,7 @@ def test_a_ratio_of_two_rows_is_read_from_the_one_stacked_table_holding_both_and
     assert {row.start for _, row in found.rows} <= {r.start for r in hits(GOODWILL)[0].chunk.tables[0].rows}
 
 
-STACKED_QUARTERS = b"""<html><body><p>Quarterly results (in thousands):</p><table>
-<tr><td></td><td>Fiscal 2019</td><td></td></tr>
-<tr><td></td><td>First Quarter</td><td>Second Quarter</td></tr>
-<tr><td>Revenues</td><td>$ 94,888</td><td>$ 96,037</td></tr>
-<tr><td>Gross profit</td><td>38,091</td><td>39,821</td></tr>
-<tr><td></td><td>Fiscal 2018</td><td></td></tr>
-<tr><td></td><td>First Quarter</td><td>Second Quarter</td></tr>
-<tr><td>Revenues</td><td>$88,081</td><td>$89,767</td></tr>
-<tr><td>Gross profit</td><td>37,443</td><td>36,838</td></tr>
-</table></body></html>"""
+STACKED_QUARTERS = STACKED.encode()  # two years' quarters stacked in one grid
 
 
 @pytest.mark.parametrize(("question", "value"), [
