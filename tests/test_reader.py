@@ -460,3 +460,15 @@ def test_a_year_heading_a_group_of_rows_picks_the_row_under_it() -> None:
         assert found is not None and found.value == value
         assert found.row == f"Year ended 30 June {year}, Leasehold"
     assert read("What was the carrying value of leasehold properties in 2017?", hits(BY_YEAR_ROWS)) is None
+
+
+MARGINS = b"""<html><body><p>Results (in millions):</p><table>
+<tr><td></td><td>2019</td><td>2018</td><td>Variation 2019 vs 2018</td></tr>
+<tr><td>Gross profit</td><td>$3,696</td><td>$3,861</td><td>(4.3)%</td></tr>
+<tr><td>Gross margin (as percentage of net revenues)</td><td>38.7%</td><td>40.0%</td><td>-130 bps</td></tr>
+</table></body></html>"""
+
+
+def test_a_row_of_percentages_beside_a_change_column_in_points_averages_as_percentages() -> None:
+    found = read("What is the average gross margin (as percentage of net revenues)?", hits(MARGINS))
+    assert found is not None and (found.value, found.derivation) == ("39.35%", "(38.7 + 40) / 2 = 39.35")

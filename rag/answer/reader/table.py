@@ -293,7 +293,8 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         column = table.columns[cell.column] if cell.column < len(table.columns) else None
         return Read(_scaled(cell, table, row), "cell", ((i, row),), table, name, column)
     dated = _dated(table, row)
-    unit, scale = _unit(table, row, [c for _, c in cells if c is not None] or list(row.cells))
+    unit, scale = _unit(table, row, [c for _, c in cells if c is not None] or _period_cells(table, row)
+                        or list(row.cells))
     if op in ("change", "percent_change") and not ask.periods and len(dated) >= 2:
         values = sorted(dated, reverse=True)[:2]  # "the change in X": from the table's previous period to its latest
     if op in ("change", "percent_change") and len(values) == 2:
@@ -367,15 +368,19 @@ def _dated(table: Table, row: TableRow) -> list[tuple[str, float]]:
     """The row's figure for each period the table gives, once each: a column naming one year, not a change
     column ("2019 vs 2018", "% Change") nor a percentage."""
     out: dict[str, float] = {}
-    percents = all(c.text.rstrip(" )").endswith("%") for c in row.cells)  # a row of shares: its figures are %
-    for cell in row.cells:
-        header = table.columns[cell.column] if cell.column < len(table.columns) else ""
-        years = _years(header)
-        value = _value(cell)
-        if len(years) == 1 and value is not None and not _CHANGE_COLUMN.search(header) \
-                and (percents or not cell.text.rstrip(" )").endswith("%")) and years[0] not in out:
-            out[years[0]] = value
+    periods = _period_cells(table, row)
+    percents = all(c.text.rstrip(" )").endswith("%") for c in periods)  # a row of shares: its figures are %
+    for cell in periods:
+        year, value = _years(table.columns[cell.column])[0], _value(cell)
+        if value is not None and (percents or not cell.text.rstrip(" )").endswith("%")) and year not in out:
+            out[year] = value
     return list(out.items())
+
+
+def _period_cells(table: Table, row: TableRow) -> list[Cell]:
+    """The row's cells under a column naming one year, not a change column ("2019 vs 2018", "Variation")."""
+    return [c for c in row.cells if c.column < len(table.columns) and len(_years(table.columns[c.column])) == 1
+            and not _CHANGE_COLUMN.search(table.columns[c.column])]
 
 
 def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
