@@ -375,6 +375,20 @@ def test_pdf_figures_of_rows_with_gaps_sit_under_their_columns() -> None:
         ("(888)", 0)]
 
 
+FILINGS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "financebench-public" / "corpus"
+
+
+def test_pdf_first_year_set_on_the_caption_line_heads_the_first_column() -> None:
+    """Adobe's statements set the first year on the caption's line ("Years Ended December 1, 2017") and the
+    others below it, each over its column: the first column is that date's, not a column without a name."""
+    doc = load_document(FILINGS / "ADOBE_2017_10K.pdf", FILINGS)
+    table = doc.table_at(doc.text.index("Net cash provided by operating activities 2,912,853"))
+    assert table is not None and table.title == "CONSOLIDATED STATEMENTS OF CASH FLOWS"
+    assert table.columns == ("December 1, 2017", "2016", "2015")
+    assert [(c.text, c.column) for c in row(table, "Net cash provided by operating activities").cells] == [
+        ("2,912,853", 0), ("2,199,728", 1), ("1,469,502", 2)]
+
+
 @given(st.text(alphabet="ab -\x00\x02\t\n\u00a0\u00ad\ufffe", max_size=16))
 def test_clean_map_reads_each_character_back(raw: str) -> None:
     cleaned, source = clean_map(raw)

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from rag.load.pdf.extract import Line
 from rag.load.table import located_table
-from rag.numbers import scale_of
+from rag.numbers import periods_named, scale_of
 from rag.text import is_years
 from rag.types import Cell, Table, TableRow
 
@@ -35,6 +35,8 @@ PERIOD_WORDS = re.compile(
 _BEFORE = frozenset({"$", "€", "£", "("})  # printed apart before a figure: "$ 5,363"
 _YEAR = re.compile(r"^(?:FY|fy)?'?(?:19[89]\d|20[0-4]\d)\*?,?$|^\d{1,2}/\d{1,2}/(?:\d\d)?\d\d$")  # or a date
 _TOKEN = re.compile(r"\S+")
+_ENDING_DATE = re.compile(r"(?i)\b(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+)?"
+                          r"(?:19|20)\d\d$")
 _PERIOD = re.compile(r"(?i)\b(?:ended|ending|weeks|months|quarters?|years?|as of|at)\b")  # heads all it spans
 _INDENT_STEP = 2.5  # points: label starts closer than this are set in alike
 
@@ -173,6 +175,13 @@ def structure(text: str, table: Table, *, header_start: int, body_start: int, wh
     header = [["", *values] for start, line in heads for values in _spread(line, width, where.get(start), frame)]
     # Placed word by word: a header row naming one column names only it (no colspan to guess).
     columns = [" ".join(_distinct(row[i + 1] for row in header)) for i in range(width)]
+    if width >= 2 and not columns[0] and all(columns[1:]):
+        # "Years Ended December 1, 2017" set on the caption's line, the later columns' dates below it: the
+        # date that ends the line above the headers heads the first column, when no other column's does.
+        above = text[text.rfind("\n", 0, max(0, header_start - 1)) + 1: header_start].strip()
+        first = _ENDING_DATE.search(above)
+        if first and not set(periods_named(first.group())) & {y for c in columns[1:] for y in periods_named(c)}:
+            columns[0] = first.group()
     span = (header_start, heads[-1][0] + len(heads[-1][1].rstrip())) if heads else None
     built = located_table(header, rows, title=title, context=table.caption, indents=depths, caption=table.caption,
                           start=table.start, end=table.end, header_span=span, columns=columns)
