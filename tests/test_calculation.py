@@ -48,7 +48,7 @@ def test_asked_calculation_reads_a_definition() -> None:
 
 
 @pytest.mark.parametrize(("question", "operator", "operands", "years"), [
-    # Two steps (an average, then a ratio): the rows are quoted, nothing is computed.
+    # Two steps (an average, then a ratio): no one-step operator; `evaluate` reads the formula.
     ("What is the FY2019 fixed asset turnover ratio? It is defined as: FY2019 revenue / (average PP&E between "
      "FY2018 and FY2019).", None, ("revenue", "PP&E"), (2019,)),
     ("What is the FY2020 free cash flow for General Mills? FCF here is defined as: (cash from operations - capex).",
@@ -147,7 +147,7 @@ def test_compute_one_step_over_the_asked_years(asked: Asked, rows: list[Row], li
     (Asked("r", "a / b", ("a", "b"), "/", (2017,)), [row("A 1", {2017: 1.0}, unit=None), row("B 2", {2017: 2.0})]),
     # The asked year's column is not known for one operand.
     (Asked("r", "a / b", ("a", "b"), "/", (2017,)), [row("A 2,912.9", {2017: 2912.9}), row("B 3,527.5", {})]),
-    # Two steps, or one operand missing.
+    # A formula whose terms name no row found, or one operand missing.
     (Asked("r", "a / (avg b)", ("a", "b"), None, (2019,)), [row("A 1", {2019: 1.0}), row("B 2", {2019: 2.0})]),
     (Asked("r", "a / b", ("a", "b"), "/", (2017,)), [row("A 1", {2017: 1.0})]),
     (Asked("r", "a / b", ("a", "b"), "/", (2017,)), [row("A 1", {2017: 1.0}), row("B 0", {2017: 0.0})]),
@@ -156,10 +156,43 @@ def test_compute_one_step_over_the_asked_years(asked: Asked, rows: list[Row], li
      [row("Net cash 6,439", {2018: 6439.0}), row("Purchases of PP&E (1,577)", {2018: -1577.0})]),
     (Asked("change", "...", ("x",), "change", (2018, 2017)), [row("Net loss (5) 3", {2018: -5.0, 2017: 3.0})]),
 ])
-def test_no_result_unless_it_is_one_step_over_figures_known_to_fit(asked: Asked, rows: list[Row]) -> None:
+def test_no_result_unless_it_is_over_figures_known_to_fit(asked: Asked, rows: list[Row]) -> None:
     assert compute(asked, rows) is None
 
 
 def test_labelled_calculation_lines_are_no_claims() -> None:
     text = "- Net sales 135,987 177,866 [1]\nCalculation: change = (b - a) / a.\nComputed: (2 - 1) / 1 = 100.0% (x)."
     assert answer_sentences(text) == [("Net sales 135,987 177,866", [1])]
+
+
+def operand_row(operand: str, values: dict[int, float], unit: str | None = "millions") -> Row:
+    return Row(operand, 0, 0, 1, operand, values, unit)
+
+
+TURNOVER = asked_calculation("What is the FY2019 fixed asset turnover ratio? Fixed asset turnover ratio is defined as: "
+                             "FY2019 revenue / (average PP&E between FY2018 and FY2019).")
+DPO = asked_calculation("What is the FY2017 days payable outstanding (DPO)? DPO is defined as: 365 * (average "
+                        "accounts payable between FY2016 and FY2017) / (FY2017 COGS + change in inventory between "
+                        "FY2016 and FY2017).")
+
+
+@pytest.mark.parametrize(("asked", "rows", "line"), [
+    (TURNOVER, [operand_row("revenue", {2019: 6489.0}), operand_row("PP&E", {2019: 253.0, 2018: 282.0})],
+     "Computed: 6,489 / ((282 + 253) / 2) = 24.26 (fixed asset turnover ratio, 2019)."),
+    (DPO, [operand_row("accounts payable", {2017: 34616.0, 2016: 25309.0}), operand_row("COGS", {2017: 111934.0}),
+           operand_row("inventory", {2017: 16047.0, 2016: 11461.0})],
+     "Computed: 365 * ((25,309 + 34,616) / 2) / (111,934 + (16,047 - 11,461)) = 93.86 (dpo, 2017)."),
+])
+def test_a_defined_formula_of_averages_changes_and_constants_is_computed(asked: Asked | None, rows: list[Row],
+                                                                        line: str) -> None:
+    assert asked is not None and asked.operator is None
+    assert compute(asked, rows) == line
+
+
+@pytest.mark.parametrize("rows", [
+    [operand_row("revenue", {2019: 6489.0}), operand_row("PP&E", {2019: 253.0})],  # 2018's figure is not known
+    [operand_row("revenue", {2019: 6489.0}), operand_row("PP&E", {2019: 253.0, 2018: 282.0}, unit="thousands")],
+    [operand_row("revenue", {2019: -6489.0}), operand_row("PP&E", {2019: 253.0, 2018: 282.0})],  # in parentheses
+])
+def test_a_defined_formula_is_not_computed_over_figures_that_do_not_fit(rows: list[Row]) -> None:
+    assert TURNOVER is not None and compute(TURNOVER, rows) is None

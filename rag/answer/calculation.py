@@ -115,9 +115,11 @@ def operand_queries(question: str) -> list[str]:
 
 
 def _operand(piece: str) -> str:
-    """'(average PP&E between FY2018 and FY2019)' -> 'PP&E'; ' FY2019 revenue ' -> 'revenue'."""
+    """'(average PP&E between FY2018 and FY2019)' -> 'PP&E'; ' FY2019 revenue ' -> 'revenue'; 'change in
+    inventory between FY2016 and FY2017' -> 'inventory'; ' 365 ' -> '365'."""
     text = re.sub(r"(?i)\b(?:between|from|for|in|of)\s+(?:fy)?'?\d{2,4}.*$", "", piece)
     text = re.sub(r"(?i)\b(?:fy)?'?(?:19|20)\d\d\b|\baverage\b|[()*:]", " ", text)
+    text = re.sub(r"(?i)^\s*(?:the\s+)?change\s+in\s+", "", text)
     return " ".join(text.split()).strip(" ,.")
 
 
@@ -205,12 +207,15 @@ class Calculated:
 
 
 def calculate(asked: Asked, rows: Sequence[Row]) -> Calculated | None:
-    """The asked calculation, only as one step over figures found in the asked years' columns.
+    """The asked calculation over figures found in the asked years' columns: one step, or a formula the
+    question defines whose terms are figures of named years, their average or their change (`evaluate`).
 
     '/' over 3,115.1 and 3,527.5 for FY2017 -> Calculated(0.883, '0.88', '3,115.1 / 3,527.5', '2017')
     """
-    if asked.operator is None or not asked.years:
+    if not asked.years:
         return None
+    if asked.operator is None:
+        return evaluate(asked, rows)
     if asked.operator == "change":
         if len(rows) != 1 or len(asked.years) != 2:
             return None
@@ -235,6 +240,83 @@ def calculate(asked: Asked, rows: Sequence[Row]) -> Calculated | None:
     unit = "" if asked.operator in "/*" else f" {rows[0].unit}"
     return Calculated(result, f"{show(result, places)}{unit}",
                       f"{show(a, most=2)} {asked.operator} {show(b, most=2)}", str(year))
+
+
+# A formula's pieces: parentheses and the operators between terms ("a / (b + c)", "365 * x", "a minus b").
+_FORMULA = re.compile(r"(\(|\)|\s[/*+×-]\s|\s(?:minus|plus|divided\s+by|times)\s)", re.I)
+_AVERAGE = re.compile(r"(?i)^(?:the\s+)?average\s+(?:of\s+)?(?:the\s+)?.+?\s+between\s+(?:fy\s*)?'?(\d{2,4})\s+and\s+"
+                      r"(?:fy\s*)?'?(\d{2,4})$")
+_CHANGE_IN = re.compile(r"(?i)^(?:the\s+)?change\s+in\s+.+?\s+(?:between|from)\s+(?:fy\s*)?'?(\d{2,4})\s+(?:and|to)\s+"
+                        r"(?:fy\s*)?'?(\d{2,4})$")
+_CONSTANT = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+def evaluate(asked: Asked, rows: Sequence[Row]) -> Calculated | None:
+    """A formula the question defines, over the operands' rows: each term a figure of the asked year or of
+    the year it names ("FY2019 revenue"), the average of two years' figures ("average PP&E between FY2018
+    and FY2019"), their change ("change in inventory between FY2016 and FY2017", the later less the earlier)
+    or a constant ("365"); parentheses and + - * / as written. None when a figure is missing, negative as
+    printed (an outflow's sign is the analyst's convention), the rows' tables state different scales, or
+    the formula does not parse.
+
+    'FY2019 revenue / (average PP&E between FY2018 and FY2019)' over revenue {2019: 6,489} and PP&E {2019:
+    253, 2018: 282} -> Calculated(24.26, '24.26', '6,489 / ((253 + 282) / 2)', '2019')
+    """
+    by_operand = {row.operand: row for row in rows}
+    units = {row.unit for row in rows}
+    if len(units) != 1 or None in units:
+        return None
+    tokens = [t.strip() for t in _FORMULA.split(f" {asked.formula} ") if t.strip()]
+    tokens = [{"minus": "-", "plus": "+", "divided by": "/", "times": "*", "×": "*"}.get(" ".join(t.lower().split()), t)
+              for t in tokens]
+    year = asked.years[0]
+
+    def figure(item: str, at: int) -> tuple[float, str] | None:
+        row = by_operand.get(_operand(item))
+        value = row.values.get(at) if row is not None else None
+        return (value, show(value, most=2)) if value is not None and value >= 0 else None
+
+    def term(text: str) -> tuple[float, str] | None:
+        if _CONSTANT.match(text):
+            return float(text), text
+        both = _AVERAGE.match(text) or _CHANGE_IN.match(text)
+        if both:
+            a, b = sorted(int(y) if len(y) == 4 else 2000 + int(y) for y in both.groups())
+            first, last = figure(text, a), figure(text, b)
+            if first is None or last is None:
+                return None
+            if both.re is _AVERAGE:
+                return (first[0] + last[0]) / 2, f"(({first[1]} + {last[1]}) / 2)"
+            return last[0] - first[0], f"({last[1]} - {first[1]})"
+        named = sorted(periods_in(text).years)
+        return figure(text, named[0] if len(named) == 1 else year)
+
+    def parse(at: int, level: int) -> tuple[tuple[float, str] | None, int]:
+        """The value of tokens[at:] up to the end of its level: 0 sums, 1 products, 2 a term or parentheses."""
+        if level == 2:
+            if at >= len(tokens):
+                return None, at
+            if tokens[at] == "(":
+                inner, at = parse(at + 1, 0)
+                if at >= len(tokens) or tokens[at] != ")" or inner is None:
+                    return None, at
+                return (inner[0], f"({inner[1]})" if not inner[1].startswith("(") else inner[1]), at + 1
+            return term(tokens[at]), at + 1
+        left, at = parse(at, level + 1)
+        while left is not None and at < len(tokens) and tokens[at] in ("+-" if level == 0 else "*/"):
+            op = tokens[at]
+            right, at = parse(at + 1, level + 1)
+            if right is None or (op == "/" and right[0] == 0):
+                return None, at
+            value = {"+": left[0] + right[0], "-": left[0] - right[0], "*": left[0] * right[0],
+                     "/": left[0] / right[0] if right[0] else 0.0}[op]
+            left = (value, f"{left[1]} {op} {right[1]}")
+        return left, at
+
+    done, end = parse(0, 0)
+    if done is None or end != len(tokens):
+        return None
+    return Calculated(done[0], show(done[0], 2), done[1], str(year))
 
 
 def compute(asked: Asked, rows: Sequence[Row]) -> str | None:
