@@ -4,8 +4,9 @@
 liabilities." The filing reports the two figures, never the ratio. The extractive answer cannot
 write a figure of its own into a quote, so it quotes the rows that hold the operands and says which
 calculation the question asks for; when the calculation is one step (a ratio, a difference, a sum,
-a percentage change) over two figures it found in the asked year's column, it states the result on
-a line of its own, labelled as computed, so a reader can tell it from the documents' words.
+a percentage change) over two figures it found in the asked year's column, or a formula the question
+defines over figures of named years, their averages and their changes, it states the result on a line
+of its own, labelled as computed, so a reader can tell it from the documents' words.
 
 Pure functions over text: rows are lines ending in figures ("Inventories (509) (387) 57"), and a
 row's columns are the years of the table's header line above it or in its caption, both read by
