@@ -247,8 +247,7 @@ def period_pair(question: str, operation: str) -> tuple[str, str] | None:
     None when a side names no period, or both the same one."""
     if operation not in ("ratio", "percent_of"):
         return None
-    text = focus(question)
-    match = _SPLITS[operation].search(text) or (_AS_PERCENT.search(text) if operation == "percent_of" else None)
+    match = _sides(focus(question), operation)
     if match is None:
         return None
     sides = [periods_named(match.group(g)) for g in ("a", "b")]
@@ -257,10 +256,16 @@ def period_pair(question: str, operation: str) -> tuple[str, str] | None:
     return sides[0][0], sides[1][0]
 
 
+def _sides(text: str, operation: str) -> re.Match[str] | None:
+    """Where the question names the two sides an operation relates ("of A to B", "A as a percentage of B",
+    "between A and B"), or None; a change or a lookup is read as a difference."""
+    pattern = _SPLITS["difference" if operation in ("change", "lookup") else operation]
+    return pattern.search(text) or (_AS_PERCENT.search(text) if operation == "percent_of" else None)
+
+
 def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """The words of the two line items a two-row operation relates, or None when the question names one."""
-    pattern = _SPLITS["difference" if operation in ("change", "lookup") else operation]
-    match = pattern.search(text) or (_AS_PERCENT.search(text) if operation == "percent_of" else None)
+    match = _sides(text, operation)
     if match is None:
         return None
     groups = ("a", "b") if match.group("a") is not None else ("a2", "b2")  # "the high and low prices": two words

@@ -268,8 +268,7 @@ def evaluate(asked: Asked, rows: Sequence[Row]) -> Calculated | None:
     if len(units) != 1 or None in units:
         return None
     tokens = [t.strip() for t in _FORMULA.split(f" {asked.formula} ") if t.strip()]
-    tokens = [{"minus": "-", "plus": "+", "divided by": "/", "times": "*", "×": "*"}.get(" ".join(t.lower().split()), t)
-              for t in tokens]
+    tokens = [_WORDS.get(" ".join(t.lower().split()), "*" if t == "×" else t) for t in tokens]
     year = asked.years[0]
 
     def figure(item: str, at: int) -> tuple[float, str] | None:

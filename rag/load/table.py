@@ -16,7 +16,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from rag.numbers import Stated, is_year, parse_figure, periods_named, scale_of, stated_figures
+from rag.numbers import SCALE_NAMES, Stated, is_year, parse_figure, periods_named, scale_of, stated_figures
 from rag.types import Cell, Table, TableRow
 
 COLUMN_SEP = " | "
@@ -358,7 +358,7 @@ def respace(text: str, table: Table, sep: str) -> tuple[str, Table]:
 PROSE_WINDOW = 10_000
 """How far from a table (characters, either side) the sentences that may state its figures stand: the
 paragraphs a report writes about a table sit beside it, not chapters away."""
-_SCALE_SIZES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+_TABLE_SCALES = (1e3, 1e6, 1e9)  # the scales a table is printed at: thousands, millions, billions
 _LINE = re.compile(r"[^\n]+")
 
 
@@ -382,7 +382,7 @@ def scaled_by_prose(text: str, tables: Sequence[Table]) -> list[Table]:
         near = figures[bisect.bisect_left(at, table.start - PROSE_WINDOW): bisect.bisect_right(at, table.end
                                                                                                  + PROSE_WINDOW)]
         votes = {size for _, figure in near for size in _agreeing(figure, cells)}
-        scale = next(name for name, size in _SCALE_SIZES.items() if size in votes) if len(votes) == 1 else ""
+        scale = SCALE_NAMES[next(iter(votes))] if len(votes) == 1 else ""
         out.append(dataclasses.replace(table, scale=scale) if scale else table)
     return out
 
@@ -403,7 +403,7 @@ def _agreeing(figure: Stated, cells: Sequence[float]) -> set[float]:
     assert figure.scale is not None
     amount, half = abs(figure.value) * figure.scale, 0.5 * 10 ** -figure.decimals * figure.scale
     found = set()
-    for size in _SCALE_SIZES.values():
+    for size in _TABLE_SCALES:
         if size <= figure.scale:
             i = bisect.bisect_left(cells, (amount - half) / size)
             if i < len(cells) and cells[i] * size <= amount + half:

@@ -9,7 +9,7 @@ sentence prints it ("$2.5 million", "19.0%") and cites the sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
@@ -27,6 +27,17 @@ _WANTS_FIGURE = re.compile(
     r"expenses?|revenues?|income|fees?|charges?|payments?|proportions?|ratios?)\b)")
 _NEUTRAL = frozenset(label_terms("total net amount value"))
 _WINDOW = 90  # characters before a figure that say what it is
+
+
+def prose_sentences(hits: Sequence[Hit]) -> Iterator[tuple[int, int, int]]:
+    """(hit index, start, end in its chunk's text) of each sentence of the hits that is no table row: a
+    table's row is read by the table reader."""
+    for i, hit in enumerate(hits):
+        chunk = hit.chunk
+        rows = [(r.start, r.end) for t in chunk.tables for r in t.rows]
+        for a, b in sentence_spans(chunk.text):
+            if not any(s < chunk.start + b and chunk.start + a < e for s, e in rows):
+                yield i, a, b
 
 
 def wants_figure(question: str) -> bool:
@@ -64,37 +75,33 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
     sentence ties to another year ("$181,000 in 2018", or the other of "X and Y ... 2019 and 2018,
     respectively") is not the asked period's."""
     out = []
-    for i, hit in enumerate(hits):
-        chunk = hit.chunk
-        rows = [(r.start, r.end) for t in chunk.tables for r in t.rows]
-        for a, b in sentence_spans(chunk.text):
-            start, end = chunk.start + a, chunk.start + b
-            if any(s < end and start < e for s, e in rows):
-                continue  # a table's row is read by the table reader
-            sentence = chunk.text[a:b]
-            years = _YEAR.findall(sentence)
-            if strict and any(p not in years for p in ask.periods):
-                continue
-            if not strict and years:
-                continue
-            held = len(item & set(label_terms(sentence))) / len(item)
-            if held < MIN_PROSE_MATCH:
-                continue
-            figures = stated_figures(sentence)
-            paired = _respectively(sentence, figures)
-            previous = 0
-            for figure in figures:
-                if _MONTH_AFTER.match(sentence, figure.start + len(figure.text)):
-                    continue  # "31 December 2018": a day of a date, not a figure, and part of what follows it
-                window = set(label_terms(sentence[max(previous, figure.start - _WINDOW): figure.start]))
-                previous = figure.start + len(figure.text)
-                if ask.periods and strict:
-                    own = paired.get(figure.start) or _year_after(sentence, previous)
-                    if own is not None and own not in ask.periods:
-                        continue
-                local = len(item & window) / len(item)
-                sign = sentence[figure.start - 1] if figure.start and sentence[figure.start - 1] in "£€¥" else ""
-                out.append(((held + local) / 2, sign + figure.text, i, start, end))  # "£3.5 million", as printed
+    for i, a, b in prose_sentences(hits):
+        chunk = hits[i].chunk
+        start, end = chunk.start + a, chunk.start + b
+        sentence = chunk.text[a:b]
+        years = _YEAR.findall(sentence)
+        if strict and any(p not in years for p in ask.periods):
+            continue
+        if not strict and years:
+            continue
+        held = len(item & set(label_terms(sentence))) / len(item)
+        if held < MIN_PROSE_MATCH:
+            continue
+        figures = stated_figures(sentence)
+        paired = _respectively(sentence, figures)
+        previous = 0
+        for figure in figures:
+            if _MONTH_AFTER.match(sentence, figure.start + len(figure.text)):
+                continue  # "31 December 2018": a day of a date, not a figure, and part of what follows it
+            window = set(label_terms(sentence[max(previous, figure.start - _WINDOW): figure.start]))
+            previous = figure.start + len(figure.text)
+            if ask.periods and strict:
+                own = paired.get(figure.start) or _year_after(sentence, previous)
+                if own is not None and own not in ask.periods:
+                    continue
+            local = len(item & window) / len(item)
+            sign = sentence[figure.start - 1] if figure.start and sentence[figure.start - 1] in "£€¥" else ""
+            out.append(((held + local) / 2, sign + figure.text, i, start, end))  # "£3.5 million", as printed
     return out
 
 

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 
 from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
-from rag.answer.reader.prose import MIN_PROSE_MATCH, wants_figure
-from rag.chunk import sentence_spans
+from rag.answer.reader.prose import MIN_PROSE_MATCH, prose_sentences, wants_figure
 from rag.types import Hit
 
 # A question asking what a thing is, holds or relates to: "What does X include?", "Which countries ...?",
@@ -55,15 +54,10 @@ def read_span(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     if not item:
         return None
     best: tuple[float, int, int, int] | None = None
-    for i, hit in enumerate(hits):
-        chunk = hit.chunk
-        rows = [(r.start, r.end) for t in chunk.tables for r in t.rows]
-        for a, b in sentence_spans(chunk.text):
-            if any(s < chunk.start + b and chunk.start + a < e for s, e in rows):
-                continue  # a table's row is read by the table reader
-            held = len(item & set(label_terms(chunk.text[a:b]))) / len(item)
-            if best is None or held > best[0]:
-                best = (held, i, a, b)
+    for i, a, b in prose_sentences(hits):
+        held = len(item & set(label_terms(hits[i].chunk.text[a:b]))) / len(item)
+        if best is None or held > best[0]:
+            best = (held, i, a, b)
     if best is None or best[0] < MIN_PROSE_MATCH:
         return None
     _, i, a, b = best

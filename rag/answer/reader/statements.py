@@ -1,12 +1,11 @@
-"""The statement reader: an analyst's line item or one-step metric, read from financial statement tables.
+"""The statement reader: an analyst's line item or a metric, read from financial statement tables.
 
 "What is the FY2018 capital expenditure amount (in USD millions) for 3M?" names no row a statement prints:
 the cash-flow statement says "Purchases of property, plant and equipment (PP&E)". A domain pack knows the
 statements' labels for an analyst's line items (`Lexicon`), the calculation module the metrics a question
 defines ("operating cash flow ratio is defined as: cash from operations / total current liabilities"); this
-reader finds each
-operand's row among the retrieved tables, reads its figure in the column of the asked year, and states
-that figure, or the one step over two such rows, as a short answer citing the rows.
+reader finds each operand's row among the retrieved tables, reads its figures in the columns of the years
+asked, and states that figure, or the metric computed over such rows, as a short answer citing the rows.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from rag.types import Hit, Table, TableRow
 
 
 def read_statements(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> Read | None:
-    """The statement figure or one-step metric the question asks for, or None when the question names none
+    """The statement figure or metric the question asks for, or None when the question names none
     or the tables do not surely hold it (each operand's row found, in the asked year's column, at one scale)."""
     asked = asked_calculation(question)
     if asked is not None:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from rag.answer.asked import Asked, label_terms, period_pair
 from rag.answer.reader.base import Read
-from rag.numbers import SCALES, parse_figure, periods_in, periods_named, scale_of, show
+from rag.numbers import SCALES, dates_named, parse_figure, periods_in, periods_named, scale_of, show
 from rag.text import terms, words
 from rag.types import Cell, Hit, Table, TableRow
 
@@ -167,7 +167,8 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     rows = _rows(hits)
     if ask.periods:
         # Of tables stacked one per year, the one whose columns hold the periods asked holds the row asked.
-        holds = {id(t): all(_column(t, p, question) is not None for p in ask.periods) for _, t, _ in rows}
+        tables = {id(t): t for _, t, _ in rows}
+        holds = {key: all(_column(t, p, question) is not None for p in ask.periods) for key, t in tables.items()}
         # Else, of a table whose periods head groups of rows ("As at 31 December 2019" over "Monetary assets,
         # current"), the rows under the period asked.
         rows = [r for r in rows if holds[id(r[1])]] or [r for r in rows if _under(r[2]) == list(ask.periods)] or rows
@@ -299,15 +300,7 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         values = sorted(dated, reverse=True)[:2]  # "the change in X": from the table's previous period to its latest
     if op in ("change", "percent_change") and len(values) == 2:
         (new_p, new), (old_p, old) = values
-        if op == "change":
-            result = new - old
-            return Read(_number(result, unit, scale), "computed", ((i, row),), table, name,
-                        f"{old_p} to {new_p}", f"{show(new)} - {show(old)} = {show(round(result, 4))}")
-        if old == 0:
-            return None
-        result = 100 * (new - old) / old
-        return Read(_number(result, "", "", percent=True), "computed", ((i, row),), table, name,
-                    f"{old_p} to {new_p}", f"({show(new)} - {show(old)}) / {show(old)} = {result:.2f}%")
+        return _change(op, new, old, (unit, scale), (i, row), table, f"{old_p} to {new_p}")
     sides = period_pair(question, op)
     if sides is not None and len(values) == 2:
         # "X in 2019 as a percentage of X in 2018": one row, one side's period over the other's.
@@ -422,21 +415,12 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     return None
 
 
-_MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-
-
 def _date_column(table: Table, date: tuple[int, int, int]) -> int | None:
     """The one column whose header names the date: its month and day, and its year where the header names
-    years ('Three Months Ended June 30, 2019', 'As of December 31, 2019' for (2019, 12, 31))."""
+    one ('Three Months Ended June 30, 2019', 'As of December 31, 2019' for (2019, 12, 31))."""
     year, month, day = date
-
-    def names(header: str) -> bool:
-        tokens = re.findall(r"[a-z]+|\d+", header.lower())
-        years = periods_named(header)
-        return any(t[:3] == _MONTH_WORDS[month - 1] for t in tokens if t.isalpha()) and str(day) in tokens and \
-            (not years or str(year) in years)
-
-    return _only(i for i, header in enumerate(table.columns) if names(header))
+    return _only(i for i, header in enumerate(table.columns)
+                 if any((m, d) == (month, day) and y in (None, year) for y, m, d in dates_named(header)))
 
 
 def _between_dates(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
@@ -454,16 +438,23 @@ def _between_dates(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | Non
     new, old = (_value(c) for c in cells)
     if new is None or old is None:
         return None
-    unit, scale = _unit(table, row, [c for c in cells if c is not None])
     heads = f"{table.columns[columns[1]]} to {table.columns[columns[0]]}"  # type: ignore[index]
-    if ask.operation == "percent_change":
+    return _change(ask.operation, new, old, _unit(table, row, [c for c in cells if c is not None]), (i, row), table,
+                   heads)
+
+
+def _change(op: str, new: float, old: float, unit: tuple[str, str], at: tuple[int, TableRow], table: Table,
+            column: str) -> Read | None:
+    """A change of one row's figure from `old` to `new`: their difference in the row's unit and scale, or for
+    "percent_change" the percentage (none from zero); `column` says which two columns it runs between."""
+    if op == "percent_change":
         if old == 0:
             return None
         result = 100 * (new - old) / old
-        return Read(_number(result, "", "", percent=True), "computed", ((i, row),), table, row.name(), heads,
+        return Read(_number(result, "", "", percent=True), "computed", (at,), table, at[1].name(), column,
                     f"({show(new)} - {show(old)}) / {show(old)} = {result:.2f}%")
     result = new - old
-    return Read(_number(result, unit, scale), "computed", ((i, row),), table, row.name(), heads,
+    return Read(_number(result, *unit), "computed", (at,), table, at[1].name(), column,
                 f"{show(new)} - {show(old)} = {show(round(result, 4))}")
 
 
@@ -484,13 +475,13 @@ def _pair_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> tuple[tuple[in
             if len(ask.periods) == 1 and _column(table, ask.periods[0], question) is None:
                 continue
             alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
-            sides = [_best_row(dataclasses.replace(ask, item=item, words=item), alone, question) for item in ask.pair]
-            if sides[0] is None or sides[1] is None or sides[0][2] is sides[1][2]:
+            asks = [dataclasses.replace(ask, item=item, words=item) for item in ask.pair]
+            a, b = (_best_row(side, alone, question) for side in asks)
+            if a is None or b is None or a[2] is b[2]:
                 continue
-            score = sum(row_match(dataclasses.replace(ask, item=item, words=item), side[2], table)
-                        for item, side in zip(ask.pair, sides, strict=True) if side is not None)
+            score = row_match(asks[0], a[2], table) + row_match(asks[1], b[2], table)
             if best is None or score > best[0]:
-                best = (score, tuple((i, table, side[2]) for side in sides if side is not None))
+                best = (score, ((i, table, a[2]), (i, table, b[2])))
     return best[1] if best is not None else None
 
 
