@@ -83,6 +83,10 @@ def test_show(value: float, places: int | None, most: int, shown: str) -> None:
     ("$bn", "billion"),
     ("Amounts in billions of dollars", "billion"),
     ("Revenue grew 12% in 2019.", ""),
+    ("€ million", "million"),  # a currency and a scale heading a table's figures
+    ("RMB thousand", "thousand"),
+    ("emissions per $ million of revenue", ""),  # a rate, not the table's scale
+    ("a charge of $1 million", ""),
 ])
 def test_scale_of(text: str, scale: str) -> None:
     assert scale_of(text) == scale
@@ -181,6 +185,10 @@ def test_scale_follows(text: str, figure: str, follows: bool) -> None:
     ("average ROFE for F19 and F18", ["2019", "2018"]),
     ("net income from 2017-2019", ["2017", "2018", "2019"]),
     ("fiscal 2019 and 2018 respectively", ["2019", "2018"]),
+    ("EBIT in 2018/2019 from 2017/2018", ["2019", "2018"]),  # a fiscal year split over two, by its end
+    ("FY2018-19 and 2017/18", ["2019", "2018"]),
+    ("from 2018-2019", ["2018", "2019"]),  # a range, not a split year
+    ("2019/2018", ["2019", "2018"]),  # not consecutive the way a fiscal year runs: two years
 ])
 def test_periods_named_in_order(text: str, years: list[str]) -> None:
     assert periods_named(text) == years

@@ -472,3 +472,31 @@ MARGINS = b"""<html><body><p>Results (in millions):</p><table>
 def test_a_row_of_percentages_beside_a_change_column_in_points_averages_as_percentages() -> None:
     found = read("What is the average gross margin (as percentage of net revenues)?", hits(MARGINS))
     assert found is not None and (found.value, found.derivation) == ("39.35%", "(38.7 + 40) / 2 = 39.35")
+
+
+SPLIT_YEARS = """<html><body><table>
+<tr><td>€ million</td><td>2017/2018</td><td>2018/2019</td></tr>
+<tr><td>Earnings before interest and taxes EBIT</td><td>713</td><td>828</td></tr>
+<tr><td>Net financial result</td><td>-138</td><td>-118</td></tr>
+</table></body></html>""".encode()
+
+
+def test_columns_of_split_fiscal_years_are_read_by_the_year_each_ends_in() -> None:
+    found = read("What was the percentage change in EBIT in 2018/2019 from 2017/2018?", hits(SPLIT_YEARS))
+    assert found is not None and found.derivation == "(828 - 713) / 713 = 16.13%"
+    found = read("What was the net financial result in 2019?", hits(SPLIT_YEARS))
+    assert found is not None and (found.value, found.column) == ("-118 million", "2018/2019")
+
+
+SWAPS = b"""<html><body><p>Hedging (RMB million):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Interest rate swaps</td><td></td><td></td></tr>
+<tr><td>Carrying amount (non-current (liabilities)/assets)</td><td>(494)</td><td>1,663</td></tr>
+<tr><td>Maturity date</td><td>30/7/2021~</td><td>28/6/2019~</td></tr>
+<tr><td></td><td>11/4/2024</td><td>8/12/2023</td></tr>
+</table></body></html>"""
+
+
+def test_a_label_wrapped_onto_a_row_of_its_own_is_no_row_a_question_names() -> None:
+    found = read("What is the 2019 carrying amount of interest rate swaps?", hits(SWAPS))
+    assert found is not None and found.value == "(494) million"

@@ -278,9 +278,9 @@ def _later_first(question: str, periods: list[str]) -> list[str]:
     ['2019', '2018']; 'between 2018 and 2019' -> ['2019', '2018'] (a change runs forward in time)."""
     for pattern, later in ((_FROM_TO, 2), (_IN_FROM, 1)):
         match = pattern.search(question)
-        if match:
-            earlier = match.group(3 - later)
-            return [match.group(later), earlier]
+        if match:  # each side's period as named there: "in 2018/2019 from 2017/2018" -> ['2019', '2018']
+            new, old = (periods_named(question[match.start(g):])[0] for g in (later, 3 - later))
+            return [new, old]
     if re.search(r"(?i)\bdifference\b", question):
         return periods[:2]  # "the difference between 2019 and 2018": the first named less the second
     return sorted(periods[:2], reverse=True)

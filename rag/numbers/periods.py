@@ -73,19 +73,36 @@ def first_period(text: str) -> tuple[int | None, int | None]:
 # A year as a question or a column header names it: "2019", "FY2019", "fiscal 2019", "F19", "FY19".
 YEAR = re.compile(r"(?i)\b(?:fy|f|fiscal\s+(?:year\s+)?)?'?((?:19|20)\d\d|(?:(?<=f)|(?<=fy))\d\d)\b")
 _RANGE = re.compile(r"(?i)\b((?:19|20)\d\d)\s*(?:-|–|to|through|until)\s*((?:19|20)\d\d)\b")
+# A fiscal year over two calendar years: "2018/2019", "2018/19", "2018-19" (but "2018-2019" is a range).
+_SPLIT_YEAR = re.compile(r"(?i)\b(?:fy\s*)?((?:19|20)\d\d)\s*(?:/\s*((?:19|20)?\d\d)|[-–]\s*(\d\d))\b")
+
+
+def _ends(match: re.Match[str]) -> int | None:
+    """The year a split fiscal year ends in, or None when its halves are not consecutive years."""
+    first, second = int(match.group(1)), match.group(2) or match.group(3)
+    end = int(second) if len(second) == 4 else first // 100 * 100 + int(second)
+    return end if end == first + 1 else None
 
 
 def periods_named(question: str) -> list[str]:
-    """The years a question names, in its order, a range spelled out: 'F19 and F18' -> ['2019', '2018'];
-    'FY2019' -> ['2019']; 'from 2017-2019' -> ['2017', '2018', '2019']."""
+    """The years a question names, in its order, a range spelled out, a fiscal year split over two calendar
+    years named by the year it ends: 'F19 and F18' -> ['2019', '2018']; 'FY2019' -> ['2019'];
+    'from 2017-2019' -> ['2017', '2018', '2019']; '2018/2019', '2018/19', 'FY2018-19' -> ['2019']."""
     spans = {m.start(): m for m in _RANGE.finditer(question)}
+    split = {m.start(): m for m in _SPLIT_YEAR.finditer(question) if _ends(m) is not None}
     out: list[str] = []
+    skip = -1
     for match in YEAR.finditer(question):
+        if match.start() < skip:
+            continue  # the second half of a split year, read with its first
         year = match.group(1)
         year = year if len(year) == 4 else f"20{year}"
         years = [year]
+        halves = split.get(match.start())
         ranged = spans.get(match.start())
-        if ranged is not None:
+        if halves is not None:
+            years, skip = [str(_ends(halves))], halves.end()
+        elif ranged is not None:
             a, b = int(ranged.group(1)), int(ranged.group(2))
             if 0 < abs(a - b) <= 10:
                 step = 1 if b > a else -1

@@ -22,6 +22,10 @@ _SCALE_WORDS = re.compile(
 _SCALE_SHORT = re.compile(r"(?i)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|us\$|a\$|hk\$))\s?(?:'000|000s?|k|m|mn|bn|b)\b"
                           r"|\('?000s?\)|'000\b|\bin\s+000'?s\b|\bin\s+\$\s?(?:m|mn|bn)\b")
 _SCALE_AFTER_UNIT = re.compile(r"(?i)(?:[$€£¥]|\b[A-Z]{2,3}\$?)'\s?(thousands?|millions?|billions?)\b")
+# A currency and a scale, no figure between them, heading a table's figures: "€ million", "RMB thousand";
+# not a rate ("emissions per $ million of revenue").
+_CURRENCY_SCALE = re.compile(r"(?i)(?<!per\s)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|cny|chf|jpy|cad|aud|inr|sek|nok|dkk|"
+                             r"hkd|sgd|us\$|a\$|c\$|hk\$|s\$|nz\$))\s*(thousands?|millions?|billions?)\b")
 # The narrower reading of statement captions the reader and the calculation rely on: "in millions",
 # "(Millions)", "(Dollars in thousands)", "in $ billions".
 _UNIT = re.compile(r"(?i)(?:\bin\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
@@ -38,7 +42,7 @@ def scale_of(text: str) -> str:
     match = _SCALE_WORDS.search(text)
     if match:
         return match.group(1).lower().rstrip("s")
-    named = _SCALE_AFTER_UNIT.search(text)
+    named = _SCALE_AFTER_UNIT.search(text) or _CURRENCY_SCALE.search(text)
     if named:  # "RMB'Million", "US$'Million"
         return named.group(1).lower().rstrip("s")
     short = _SCALE_SHORT.search(text)

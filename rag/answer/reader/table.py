@@ -80,7 +80,7 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
     'Years ended December 31, 2019'), not a change column, one where the row has a figure (not a date), the
     one sharing most words with the question, a figure before a percentage unless the question asks for
     one, then the first."""
-    found = [i for i, header in enumerate(table.columns) if period in header or period in periods_named(header)]
+    found = [i for i, header in enumerate(table.columns) if period in (periods_named(header) or _digits(header))]
     asked_quarters = {q for y, q in periods_in(question).quarters if str(y) == period}
     if asked_quarters:  # "2021 Q3": only a column of that quarter, never the year's or another quarter's
         found = [i for i in found if quarters_of(table.columns[i]) & asked_quarters]
@@ -97,6 +97,11 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
                 len(words & set(terms(header))), int(percent == wants_percent), -i)
 
     return max(found, key=rank)
+
+
+def _digits(header: str) -> list[str]:
+    """The runs of digits a header holds, for a period it names in no way `periods_named` reads."""
+    return re.findall(r"\d+", header)
 
 
 _QUARTER_END = {"march": 1, "june": 2, "september": 3, "december": 4}
@@ -174,7 +179,7 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
         rows = [r for r in rows if holds[id(r[1])]] or [r for r in rows if _under(r[2]) == list(ask.periods)] or rows
     counts = {id(table): _label_counts(table) for _, table, _ in rows}  # once per table, not once per row
     scored = sorted(((row_match(ask, row, table), _distinct(ask, row, counts[id(table)]), -_extra(ask, row), -i, n)
-                     for n, (i, table, row) in enumerate(rows) if row.cells), reverse=True)
+                     for n, (i, table, row) in enumerate(rows) if row.cells and _named(row)), reverse=True)
     if not scored or scored[0][0] < MIN_ROW_MATCH:
         return None
     top, shared, extra = scored[0][0], scored[0][1], scored[0][2]
@@ -187,6 +192,12 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
                 [c.text for c in other.cells] != [c.text for c in best[2].cells]:
             return None
     return best
+
+
+def _named(row: TableRow) -> bool:
+    """A row a question can name: one with a label, or without one a row of figures (a total under the rows
+    it adds up), not a label's text wrapped onto a line of its own ("11/4/2024" under "Maturity date")."""
+    return bool(row.label.strip()) or any(_value(c) is not None for c in row.cells)
 
 
 def _under(row: TableRow) -> list[str]:
