@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from test_tables import STACKED
 
-from rag.answer.asked import asked, focus, periods_named
+from rag.answer.asked import asked, focus, label_terms, periods_named
 from rag.answer.reader import read
 from rag.load.html import load_html
 from rag.packs.finance import PACK
@@ -500,3 +500,19 @@ SWAPS = b"""<html><body><p>Hedging (RMB million):</p><table>
 def test_a_label_wrapped_onto_a_row_of_its_own_is_no_row_a_question_names() -> None:
     found = read("What is the 2019 carrying amount of interest rate swaps?", hits(SWAPS))
     assert found is not None and found.value == "(494) million"
+
+
+DENOMINATED = b"""<html><body><table>
+<tr><td></td><td>USD denominated RMB'Million</td><td>Non-USD denominated RMB'Million</td></tr>
+<tr><td>As at 31 December 2019</td><td></td><td></td></tr>
+<tr><td>Monetary assets, current</td><td>27,728</td><td>2,899</td></tr>
+<tr><td>Monetary assets, non-current</td><td>373</td><td>-</td></tr>
+</table></body></html>"""
+
+
+def test_non_joined_to_a_word_negates_that_word_only() -> None:
+    assert label_terms("Non-current assets") == label_terms("noncurrent assets")
+    found = read("What was the amount of non-USD denominated current monetary assets as at 31 December 2019?",
+                 hits(DENOMINATED))
+    assert found is not None and found.value == "2,899 million"
+    assert found.row == "As at 31 December 2019, Monetary assets, current"

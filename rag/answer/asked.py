@@ -102,9 +102,13 @@ def label_terms(text: str) -> tuple[str, ...]:
     """A row label's or a question's words as a reader compares them: stemmed, function words and footnote
     marks left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' -> ('other', 'revenu').
     Cached: the same labels, titles and headers are compared with every question asked of their table."""
-    return tuple(w if w[0].isdigit() else stem(w) for w in words(_FOOTNOTE.sub(" ", text)) if w not in _FUNCTION)
+    text = _NON.sub("non", _FOOTNOTE.sub(" ", text))
+    return tuple(w if w[0].isdigit() else stem(w) for w in words(text) if w not in _FUNCTION)
 
 
+# "Non-current" is one word, as "noncurrent" is: its "non" negates the word it is joined to ("non-USD
+# denominated current assets" are current assets, not non-current ones).
+_NON = re.compile(r"(?i)\bnon-\s?(?=[a-z])")
 _FOOTNOTE = re.compile(r"\(\s*(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*\)|(?<=[A-Za-z]{3})\d{1,2}\b|\*+")
 
 
