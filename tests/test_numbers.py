@@ -166,6 +166,9 @@ def test_header_years(line: str, columns: list[int], caption: list[int]) -> None
     ("emissions fell by 29 per cent", [("29 per cent", 29.0, "%", None, 0, False)]),  # as British reports write it
     ("$12m and 1,577 million", [("$12m", 12.0, "", 1e6, 0, True), ("1,577 million", 1577.0, "", 1e6, 0, False)]),
     ("as of December 31, 2019, 3M had 93,000 employees", [("93,000", 93000.0, "", None, 0, False)]),
+    ("exchange gains of RMB77 million (2018: RMB229 million)",  # a currency code printed against the figure
+     [("77 million", 77.0, "", 1e6, 0, False), ("229 million", 229.0, "", 1e6, 0, False)]),
+    ("model ABC12 and Q3", []),
 ])
 def test_stated_figures(sentence: str, figures: list[tuple[object, ...]]) -> None:
     assert [(s.text, s.value, s.unit, s.scale, s.decimals, s.money) for s in stated_figures(sentence)] == figures

@@ -516,3 +516,25 @@ def test_non_joined_to_a_word_negates_that_word_only() -> None:
                  hits(DENOMINATED))
     assert found is not None and found.value == "2,899 million"
     assert found.row == "As at 31 December 2019, Monetary assets, current"
+
+
+NOTES = b"""<html><body>
+<p>We recognize accrued interest and penalties related to unrecognized tax benefits as a component of tax expense.
+We had $3.0 million and $1.2 million of accrued interest and penalties at December 31, 2019 and 2018,
+respectively.</p>
+<p>The hurdle rate has been set at 7%, and the plan allows a share of up to 12% of growth above it. In 2019 the
+NAV did not meet the hurdle rate, while in 2018 it grew approximately 21%.</p>
+<p>During the year ended 31 December 2019, the Group reported exchange gains of approximately RMB77 million
+(2018: RMB229 million).</p>
+</body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("What was the company's accrued interest and penalties in 2019?", "$3.0 million"),  # named after "of"
+    ("What was the company's accrued interest and penalties in 2018?", "$1.2 million"),
+    ("What is the hurdle rate?", "7%"),  # the figure in the clause that names it
+    ("How much exchange gains did the Group report for the year ended 31 December 2019?", "RMB77 million"),
+])
+def test_a_figure_of_prose_named_before_it_after_it_or_in_its_clause(question: str, value: str) -> None:
+    found = read(question, hits(NOTES))
+    assert found is not None and (found.kind, found.value) == ("span", value)

@@ -100,10 +100,11 @@ _FUNCTION = frozenset("a an the of and in for to from on at as by or with its th
 @lru_cache(maxsize=16384)
 def label_terms(text: str) -> tuple[str, ...]:
     """A row label's or a question's words as a reader compares them: stemmed, function words and footnote
-    marks left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' -> ('other', 'revenu').
+    marks and a possessive's "s" left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' ->
+    ('other', 'revenu').
     Cached: the same labels, titles and headers are compared with every question asked of their table."""
     text = _NON.sub("non", _FOOTNOTE.sub(" ", text))
-    return tuple(w if w[0].isdigit() else stem(w) for w in words(text) if w not in _FUNCTION)
+    return tuple(w if w[0].isdigit() else stem(w) for w in words(text) if w not in _FUNCTION and w != "s")
 
 
 # "Non-current" is one word, as "noncurrent" is: its "non" negates the word it is joined to ("non-USD

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from rag.numbers.scale import SCALES
 
 _NUMBER = re.compile(
-    r"(?<![\w.,\-−–])(?P<sign>[-−–])?(?P<cur>\$\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:(?<![\w.,\-−–])|(?<=\bRMB)|(?<=\bINR)|(?<=\bEUR)|(?<=\bGBP)|(?<=\bUSD)|(?<=\bCHF)|(?<=\bJPY))"
+    r"(?P<sign>[-−–])?(?P<cur>\$\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?![\d]|[.,]\d|[-−–]?[A-Za-z]\w*-?[A-Za-z]|[-−–][A-Za-z])"
     r"(?:\s?(?P<unit>%|percent\b|per\s+cent\b|percentage\s+points?\b|pp\b|points?\b|x\b|times\b))?"
     r"(?:\s?(?P<scale>thousands?|millions?|billions?|trillion|bn|mn|[kmb])\b)?", re.I)

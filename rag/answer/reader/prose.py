@@ -60,20 +60,23 @@ def read_prose(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
                                                           if ask.periods else [])
     if not found:
         return None
-    found.sort(key=lambda c: -c[0])
+    found.sort(key=lambda c: (-c[0], -c[5]))
     top = found[0]
-    if top[0] < MIN_PROSE_MATCH or any(c[0] == top[0] and c[1] != top[1] for c in found[1:]):
+    if top[0] < MIN_PROSE_MATCH or any(c[0] == top[0] and c[5] == top[5] and c[1] != top[1] for c in found[1:]):
         return None
     return Read(top[1], "span", (), None, sentences=((top[2], top[3], top[4]),))
 
 
 def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -> list[tuple[float, str, int, int,
-                                                                                            int]]:
-    """(score, figure, hit, start, end) of each figure of the sentences that hold the line item: in sentences
-    naming the asked period (`strict`), else in sentences naming no year at all. A figure scores by how much
-    of the line item the sentence holds and how much the words since the figure before it do; a figure a
-    sentence ties to another year ("$181,000 in 2018", or the other of "X and Y ... 2019 and 2018,
-    respectively") is not the asked period's."""
+                                                                                            int, float]]:
+    """(score, figure, hit, start, end, clause) of each figure of the sentences that hold the line item: in
+    sentences naming the asked period (`strict`), else in sentences naming no year at all. A figure scores by
+    how much of the line item the sentence holds and how much the words that name the figure do: those since
+    the figure before it, or those an "of" after it joins ("$3.0 million and $1.2 million of accrued
+    interest"). Of two figures that score alike, the one whose own clause (since the last comma) names the
+    item is the one asked ("the hurdle rate has been set at 7%", not "did not meet the hurdle rate, while
+    it grew 21%"). A figure a sentence ties to another year ("$181,000 in 2018", or the other of "X and Y
+    ... 2019 and 2018, respectively") is not the asked period's."""
     out = []
     for i, a, b in prose_sentences(hits):
         chunk = hits[i].chunk
@@ -93,19 +96,31 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
         for figure in figures:
             if _MONTH_AFTER.match(sentence, figure.start + len(figure.text)):
                 continue  # "31 December 2018": a day of a date, not a figure, and part of what follows it
-            window = set(label_terms(sentence[max(previous, figure.start - _WINDOW): figure.start]))
+            before = sentence[max(previous, figure.start - _WINDOW): figure.start]
+            window = set(label_terms(before))
             previous = figure.start + len(figure.text)
+            of = _OF_AFTER.match(sentence, previous)
+            if of:
+                window |= set(label_terms(of.group("item")))
+            clause = len(item & set(label_terms(re.split(r"[,;:]", before)[-1]))) / len(item)
             if ask.periods and strict:
                 own = paired.get(figure.start) or _year_after(sentence, previous)
                 if own is not None and own not in ask.periods:
                     continue
             local = len(item & window) / len(item)
-            sign = sentence[figure.start - 1] if figure.start and sentence[figure.start - 1] in "£€¥" else ""
-            out.append(((held + local) / 2, sign + figure.text, i, start, end))  # "£3.5 million", as printed
+            sign = _CURRENCY_BEFORE.search(sentence, 0, figure.start)
+            # "£3.5 million", "RMB77 million": as printed
+            out.append(((held + local) / 2, (sign.group() if sign else "") + figure.text, i, start, end, clause))
     return out
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+# What an "of" after a figure names, past the figures listed with it: "$3.0 million and $1.2 million of accrued
+# interest and penalties at ..." -> "accrued interest and penalties at ...".
+_OF_AFTER = re.compile(r"(?i)(?:\s*(?:,|and|or)\s*[$€£]?\s?[\d.,]+\s*(?:%|thousand|million|billion)?)*\s+of\s+"
+                       r"(?P<item>[^,;()]{1,60})")
+# A currency printed before a figure the figure does not hold: "£", "RMB", "INR", "US" of "US$".
+_CURRENCY_BEFORE = re.compile(r"(?:[£€¥]|\b(?:RMB|INR|HK|US|A|C|S|NZ|EUR|GBP|USD|CHF|JPY|SEK))$")
 _MONTH_AFTER = re.compile(r"(?i)\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b")
 _YEAR_AFTER = re.compile(r"^\W{0,3}(?:\w+\W+){0,2}?(?:in|for|at|of|during)\s+(?:fiscal\s+)?((?:19|20)\d\d)\b")
 
