@@ -538,3 +538,18 @@ NAV did not meet the hurdle rate, while in 2018 it grew approximately 21%.</p>
 def test_a_figure_of_prose_named_before_it_after_it_or_in_its_clause(question: str, value: str) -> None:
     found = read(question, hits(NOTES))
     assert found is not None and (found.kind, found.value) == ("span", value)
+
+
+INTEREST = b"""<html><body><p>Other income (in thousands):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Interest income</td><td>30,182</td><td>13,281</td></tr>
+<tr><td>Net decrease in cash</td><td>(472.7)</td><td>(120.4)</td></tr>
+</table></body></html>"""
+
+
+def test_an_increase_in_one_year_is_the_change_from_the_year_before_unless_the_row_is_the_increase() -> None:
+    found = read("What was the increase in interest income in 2019?", hits(INTEREST))
+    assert found is not None and (found.value, found.derivation) == ("16901 thousand", "30,182 - 13,281 = 16,901")
+    found = read("What was the net decrease in cash in 2019?", hits(INTEREST))
+    assert found is not None and found.value == "(472.7) thousand"
+    assert read("What was the increase in interest income in 2018?", hits(INTEREST)) is None  # no 2017 column

@@ -298,6 +298,16 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             return None
         shown = tuple(_scaled(cell, table, row) for _, cell in cells if cell is not None)
         return Read(", ".join(shown), "spans", ((i, row),), table, name, ", ".join(periods), None, shown)
+    if op == "lookup" and len(periods) == 1 and _MOVE.search(question) and not _MOVE.search(row.name()):
+        # "What was the increase in interest income in 2019?" asks for the year's change, not its level (a row
+        # "Net decrease in cash" is the level asked): from the period before, where the table gives it.
+        dated = dict(_dated(table, row))
+        previous = str(int(periods[0]) - 1)
+        if periods[0] not in dated or previous not in dated:
+            return None
+        unit, scale = _unit(table, row, [c for _, c in cells if c is not None])
+        return _change("change", dated[periods[0]], dated[previous], (unit, scale), (i, row), table,
+                       f"{previous} to {periods[0]}")
     if op == "lookup":
         cell = cells[0][1] if periods else row.cells[0] if len(row.cells) == 1 else _named_column(table, row, ask)
         if cell is None:
@@ -365,6 +375,7 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     return None
 
 
+_MOVE = re.compile(r"(?i)\b(?:increase|decrease|decline|growth|rise|drop|movement)s?\b")
 _CHANGE_COLUMN = re.compile(r"(?i)%|\b(?:change|variation|variance|increase|decrease|growth|vs\.?|versus)\b")
 
 
