@@ -553,3 +553,27 @@ def test_an_increase_in_one_year_is_the_change_from_the_year_before_unless_the_r
     found = read("What was the net decrease in cash in 2019?", hits(INTEREST))
     assert found is not None and found.value == "(472.7) thousand"
     assert read("What was the increase in interest income in 2018?", hits(INTEREST)) is None  # no 2017 column
+
+
+SCHEMES = b"""<html><body><p>Pension costs (in thousands):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Transportation Solutions:</td><td></td><td></td></tr>
+<tr><td>Defined contribution schemes1</td><td>1,200</td><td>1,100</td></tr>
+<tr><td>Industrial Solutions:</td><td></td><td></td></tr>
+<tr><td>Defined benefit schemes (2)</td><td>300</td><td>350</td></tr>
+<tr><td>Total</td><td>1,500</td><td>1,450</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "items"), [
+    ("What financial items are listed in the table?", ("Defined contribution schemes", "Defined benefit schemes")),
+    ("What are the types of Solutions segments in the table?", ("Transportation Solutions", "Industrial Solutions")),
+    ("Which financial years' information is shown in the table?", ("2019", "2018")),
+])
+def test_the_line_items_or_the_years_a_table_shows(question: str, items: tuple[str, ...]) -> None:
+    found = read(question, hits(SCHEMES))
+    assert found is not None and found.items == items
+
+
+def test_dates_listed_in_a_table_are_not_its_line_items() -> None:
+    assert read("What are the dates listed in the table?", hits(SCHEMES)) is None

@@ -81,12 +81,17 @@ def asking(request: str) -> str:
 _RESPECTIVE = re.compile(r"(?i)\brespective(?:ly)?\b")
 # "In which years was X recorded?": the periods a row has figures for (plural, and no comparison asked).
 _YEARS_LISTED = re.compile(r"(?i)\b(?:in\s+)?(?:which|what)\s+years\b")
+# "Which financial years' information is shown in the table?", "What are the years that information regarding
+# X is made available?": the periods a table gives.
+_YEARS_SHOWN = re.compile(r"(?i)^\s*(?:what|which)\b[^?]*\b(?:years?|periods?)(?:'|’)?\s+(?:(?!\d)[^?])*\b(?:shown|"
+                          r"included|covered|presented|provided|available|listed|reported|disclosed)\b")
 _LOW = re.compile(r"(?i)\b(?:lowest|smallest|least|lower|smaller|fewer|less|minimum|below|under)\b")
 # "What are the components of total revenue?", "What items does X consist of?", "How many components are there
-# under X?": the rows a table lists under a line item.
+# under X?": the rows a table lists under a line item; "Which countries are shown in the table?": its rows.
 _COMPONENTS = re.compile(r"(?i)^\s*(?:what|which)\s+(?:are|were)\b.*\b(?:components|items|elements|constituents|"
                          r"types|segments)\b|\b(?:consists?\s+of|comprises?|made\s+up\s+of)\b|"
-                         r"^\s*how\s+many\s+(?:components|items|elements|types|segments)\b")
+                         r"^\s*how\s+many\s+(?:components|items|elements|types|segments)\b|"
+                         r"^\s*(?:what|which)\b.*\b(?:listed|shown|included|presented)\s+in\s+the\s+table\b")
 HIGH = re.compile(r"(?i)\b(?:highest|largest|greatest|most|higher|larger|greater|more|biggest|maximum|exceed\w*|"
                   r"above|over|more\s+than)\b")
 _WHY = re.compile(r"(?i)^\s*(?:why|how\s+(?:did|does|do|is|was|were|will|would|can|could)\b(?!\s+much|\s+many))|"
@@ -157,8 +162,8 @@ def asked(question: str) -> Asked:
     """
     periods = periods_named(question)
     operation: Operation = "lookup"
-    if _COLUMNS.search(question) or (_YEARS_LISTED.search(question) and not HIGH.search(question)
-                                     and not _LOW.search(question)):
+    if (_COLUMNS.search(question) or _YEARS_LISTED.search(question) or _YEARS_SHOWN.search(question)) \
+            and not HIGH.search(question) and not _LOW.search(question):
         operation = "columns"
     elif _COMPONENTS.search(question):
         operation = "components"

@@ -566,7 +566,7 @@ def _components(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     scored = sorted(((row_match(ask, row, table), _shared(question, row), -n, n) for n, (i, table, row) in
                      enumerate(rows)), reverse=True)
     if not scored or scored[0][0] < MIN_ROW_MATCH:
-        return None
+        return _table_rows(ask, question, hits) if _THE_TABLE.search(question) else None
     i, table, head = rows[scored[0][3]]
     if head.cells:  # a total: the rows with figures above it, back to the previous total or heading
         index = table.rows.index(head)
@@ -583,11 +583,51 @@ def _components(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             parts.append(row)
     if len(parts) < 2:
         return None
-    labels = tuple(r.label for r in parts)
+    labels = tuple(_unmarked(r.label) for r in parts)
     cited = tuple((i, r) for r in parts)
     if re.match(r"(?i)^\s*how\s+many\b", question):
         return Read(str(len(labels)), "count", cited, table, head.name(), None, ", ".join(labels))
     return Read(", ".join(labels), "spans", cited, table, head.name(), None, None, labels)
+
+
+_THE_TABLE = re.compile(r"(?i)\bthe\s+table\b")
+_NOT_ROWS = re.compile(r"(?i)\b(?:dates?|years?|periods?|months?|quarters?|units?)\b")
+_MARK = re.compile(r"(?<=[a-z]{3})\d{1,2}$|\s*\(\s*(?:\d{1,2}|[a-z])\s*\)$")
+
+
+def _unmarked(label: str) -> str:
+    """A row label without the footnote mark printed against it: 'Incentive schemes1', 'Other (2)' -> the
+    label alone, as a list of line items names them."""
+    return _MARK.sub("", label.strip())
+
+
+def _table_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """'What financial items are listed in the table?', 'What are the types of Solutions segments in the
+    table?': the line items of the table the question's words fit best (the first on a tie): the rows or
+    headings whose labels hold a word of the question when some do, else those with figures; no totals."""
+    tables = [(i, t) for i, hit in enumerate(hits) for t in hit.chunk.tables if t.rows]
+    if not tables or ask.periods or _NOT_ROWS.search(question):
+        return None  # "the dates listed in the table", "items with values in 2019": not its line items
+    wanted = set(ask.item)
+
+    def fit(table: Table) -> int:
+        return len(wanted & (_table_words(table) | {w for r in table.rows for w in label_terms(r.label)}))
+
+    i, table = max(tables, key=lambda it: fit(it[1]))
+    labelled = [r for r in table.rows if r.label.strip() and not _TOTAL_LABEL.match(r.label)]
+    items = [r for r in labelled if r.cells]
+    named = [r for r in labelled if wanted & set(label_terms(r.label))]  # a heading too: "Industrial Solutions:"
+    headers = {w for _, t in tables for w in label_terms(" ".join(t.columns))}
+    if not named and wanted & headers:
+        return None  # "the types of Solutions segments" columns name, not rows
+    items = named or items
+    if len(items) < 2:
+        return None
+    labels = tuple(_unmarked(r.label) for r in items)
+    cited = tuple((i, r) for r in items)
+    if re.match(r"(?i)^\s*how\s+many\b", question):
+        return Read(str(len(labels)), "count", cited, table, None, None, ", ".join(labels))
+    return Read(", ".join(labels), "spans", cited, table, None, None, None, labels)
 
 
 def _pick(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
