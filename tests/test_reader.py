@@ -577,3 +577,25 @@ def test_the_line_items_or_the_years_a_table_shows(question: str, items: tuple[s
 
 def test_dates_listed_in_a_table_are_not_its_line_items() -> None:
     assert read("What are the dates listed in the table?", hits(SCHEMES)) is None
+
+
+PAYMENTS = b"""<html><body><p>Contractual obligations (in thousands):</p><table>
+<tr><td></td><td>Payments due by Period</td><td></td><td></td></tr>
+<tr><td></td><td>Less Than 1 Year</td><td>2-5 Years</td><td>Total</td></tr>
+<tr><td>Operating lease obligations</td><td>$773</td><td>$2,055</td><td>$2,828</td></tr>
+<tr><td>Purchase obligations</td><td>2,650</td><td>2,000</td><td>4,650</td></tr>
+<tr><td>Total contractual obligations</td><td>$3,423</td><td>$4,055</td><td>$7,478</td></tr>
+</table></body></html>"""
+
+
+def test_the_respective_cells_of_two_columns_a_question_names_in_words() -> None:
+    found = read("What are the respective values of operating lease obligations that are less than one year and "
+                 "between 2-5 years?", hits(PAYMENTS))
+    assert found is not None and found.items == ("$773 thousand", "$2,055 thousand")
+
+
+def test_a_side_naming_a_row_of_its_own_is_not_a_column_of_the_other_sides_row() -> None:
+    found = read("What is the value of operating lease obligations that are due in less than one year as a "
+                 "percentage of the total contractual obligations?", hits(PAYMENTS))
+    assert found is not None and found.derivation == "773 / 3,423 × 100 = 22.5825"
+    assert found.row == "Operating lease obligations; Total contractual obligations"

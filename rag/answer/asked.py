@@ -108,18 +108,21 @@ def label_terms(text: str) -> tuple[str, ...]:
     marks and a possessive's "s" left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' ->
     ('other', 'revenu').
     Cached: the same labels, titles and headers are compared with every question asked of their table."""
-    text = _NON.sub("non", _FOOTNOTE.sub(" ", text))
+    text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group().lower()], _NON.sub("non", _FOOTNOTE.sub(" ", text)))
     return tuple(w if w[0].isdigit() else stem(w) for w in words(text) if w not in _FUNCTION and w != "s")
 
 
 # "Non-current" is one word, as "noncurrent" is: its "non" negates the word it is joined to ("non-USD
 # denominated current assets" are current assets, not non-current ones).
+# "Less than one year" is the column "Less Than 1 Year".
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+_NUMBER_WORD = re.compile(r"(?i)\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
 _NON = re.compile(r"(?i)\bnon-\s?(?=[a-z])")
 _FOOTNOTE = re.compile(r"\(\s*(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*\)|(?<=[A-Za-z]{3})\d{1,2}\b|\*+")
 
 
 # Words of the question that say what is asked, not which row: they are left out of the row's words.
-_ASKING = frozenset(label_terms(
+ASKING = frozenset(label_terms(
     "what which how much many is was were are the amount value figure number sum average mean change "
     "increase decrease decline difference growth rise drop percentage percent proportion ratio rate share "
     "between from to in for of and year years fiscal period respectively both combined altogether compared "
@@ -195,7 +198,7 @@ def asked(question: str) -> Asked:
     # The row is named by what is left once the question's asking words and periods are gone; of a request
     # that wraps the question in instructions, only the question itself ("...: what is X for 3M?").
     text = YEAR.sub(" ", focus(question))
-    item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in _ASKING)
+    item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in ASKING)
     pair = None
     if operation in ("ratio", "percent_of", "sum", "change", "lookup"):
         pair = _pair(text, operation)
@@ -206,7 +209,7 @@ def asked(question: str) -> Asked:
         # "the respective X of A and B": each one's figure, in the order named
         halves = re.split(r"(?i)\s+and\s+", text, maxsplit=1)
         if len(halves) == 2:
-            a, b = (tuple(t for t in dict.fromkeys(label_terms(h)) if t not in _ASKING) for h in halves)
+            a, b = (tuple(t for t in dict.fromkeys(label_terms(h)) if t not in ASKING) for h in halves)
             if a and b:
                 operation, pair = "lookup", (a, b)
     if operation == "lookup" and pair is None and re.search(r"(?i)\bdifference\b", question):
@@ -219,7 +222,7 @@ def asked(question: str) -> Asked:
             scale = SCALES.get((match.group("scale") or "").lower(), 1.0)
             bound = figure * scale if figure is not None else None
             text = text.replace(match.group(0), " ")
-    item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in _ASKING)
+    item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in ASKING)
     dates: tuple[tuple[int, int, int], ...] = ()
     if operation in ("change", "percent_change", "difference") and pair is None:
         named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
@@ -279,7 +282,7 @@ def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] 
     if match is None:
         return None
     groups = ("a", "b") if match.group("a") is not None else ("a2", "b2")  # "the high and low prices": two words
-    a, b = (tuple(t for t in dict.fromkeys(label_terms(match.group(g))) if t not in _ASKING) for g in groups)
+    a, b = (tuple(t for t in dict.fromkeys(label_terms(match.group(g))) if t not in ASKING) for g in groups)
     return (a, b) if a and b and a != b else None
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from rag.answer.asked import Asked, label_terms, period_pair
+from rag.answer.asked import ASKING, Asked, label_terms, period_pair
 from rag.answer.reader.base import Read
 from rag.numbers import SCALES, dates_named, parse_figure, periods_in, periods_named, scale_of, show
 from rag.text import terms, words
@@ -273,7 +273,7 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
                 return Read(", ".join(periods), "spans", ((i, row),), table, row.name(), None, None, periods)
         return _columns(ask, hits)
     if ask.pair is not None:
-        return _two_rows(ask, question, hits) or _two_columns(ask, question, hits)
+        return _two_columns(ask, question, hits) or _two_rows(ask, question, hits)
     between = _between_dates(ask, question, hits) if ask.dates else None
     if between is not None:
         return between  # else the dates are rows' ("At 31 December"), and the columns the years'
@@ -405,8 +405,11 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     best: tuple[int, int, int, Table, TableRow] | None = None
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
-            heads = [set(label_terms(h)) - _NEUTRAL - _SCALE_WORDS or set(label_terms(h)) - _SCALE_WORDS
-                     for h in table.columns]  # "Total $'000" is the column "total"
+            # A column is named by what its header says that the others' do not ("Payments due by period: Less
+            # than 1 year"), less the words of asking the sides leave out; "Total $'000" is the column "total".
+            common = set.intersection(*(set(label_terms(h)) for h in table.columns)) if table.columns else set()
+            heads = [(set(label_terms(h)) - common - _NEUTRAL - _SCALE_WORDS or set(label_terms(h)) - common
+                      - _SCALE_WORDS) - ASKING for h in table.columns]
             picked = [_only(c for c, words_ in enumerate(heads) if words_ and words_ <= set(side)) for side in ask.pair]
             if picked[0] is None or picked[1] is None or picked[0] == picked[1]:
                 continue
@@ -414,6 +417,9 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             # quarter of 2019": the row under 2019).
             rest = (set(ask.item) - heads[picked[0]] - heads[picked[1]]) | set(ask.periods)
             found = _best_row(dataclasses.replace(ask, item=tuple(rest), pair=None), [hit], question) if rest else None
+            if found is not None and not all(_names(side, other, heads[c], found[2], table) for side, other, c in
+                                             zip(ask.pair, ask.pair[::-1], picked, strict=True)):
+                continue  # a side names a line item of its own ("as a percentage of total obligations")
             if found is not None and (best is None or i < best[0]):
                 best = (i, picked[0], picked[1], table, found[2])
     if best is None:
@@ -424,6 +430,10 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return None
     unit, scale = _unit(table, row, [c for c in (row.cell(ca), row.cell(cb)) if c is not None])
     op = ask.operation
+    if op == "lookup":  # "the respective X that are less than one year and between 2-5 years": both cells
+        listed = tuple(_scaled(c, table, row) for c in (row.cell(ca), row.cell(cb)) if c is not None)
+        return Read(", ".join(listed), "spans", ((i, row),), table, row.name(),
+                    f"{table.columns[ca]}; {table.columns[cb]}", None, listed)
     if op == "difference" or op == "sum":
         result = x - y if op == "difference" else x + y
         sign = "-" if op == "difference" else "+"
@@ -435,6 +445,17 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return Read(_number(result, "", "", percent=op == "percent_of"), "computed", ((i, row),), table, row.name(),
                     f"{table.columns[ca]}; {table.columns[cb]}", f"{show(x)} / {show(y)} = {show(round(result, 4))}")
     return None
+
+
+_RELATIVE = frozenset(label_terms("that which who whose"))
+
+
+def _names(side: Sequence[str], other: Sequence[str], column: set[str], row: TableRow, table: Table) -> bool:
+    """Whether a side's own words (not the other side's, nor its column's) that the row does not hold name no
+    other row: of "operating lease obligations less than one year as a percentage of total contractual
+    obligations", the second side names a row of its own, not a column of the first side's row."""
+    missing = set(side) - set(other) - column - _RELATIVE - set(label_terms(row.name()))
+    return not missing or not any(missing <= set(label_terms(r.name())) for r in table.rows if r is not row)
 
 
 def _date_column(table: Table, date: tuple[int, int, int]) -> int | None:
