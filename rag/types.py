@@ -232,6 +232,8 @@ class Hit:
     # The question's terms that named this chunk's document when it was routed to ("jnj" for Johnson &
     # Johnson's release): evidence that the passage is about what the question names, though it never says so.
     named: frozenset[str] = frozenset()
+    # The store's handle for the chunk (`Index.chunk`), when it came from a store: its neighbours are found by it.
+    key: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document as LCDocument
 
+from rag.chunk import chunk_document
 from rag.embed.base import Embedder
 from rag.embed.hashing import HashingEmbedder
 from rag.load.corpus import load_document
 from rag.packs import Steer, Steering, steering
 from rag.packs.finance import PACK
 from rag.retrieve.hybrid import HybridRetriever, rrf
-from rag.store.base import IndexInfo, NewFile
+from rag.retrieve.tables import rest_of_tables
+from rag.store.base import Index, IndexInfo, NewFile
 from rag.store.folder.generation import write_generation
 from rag.store.folder.index import FolderIndex
 from rag.store.folder.manifest import Manifest
@@ -221,3 +223,39 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
     routed_only = steer(question)
     assert first(lambda q: Steer(routed=routed_only.routed)) == "Item 7 › Liquidity"
     assert first(steer) == "Item 8 › Consolidated Statement of Cash Flows"
+
+
+# ---------------------------------------------------------------- a table is read whole
+
+
+def _table_index(root: Path) -> Index:
+    rows = "".join(f"<tr><td>Line item number {n}</td><td>{n},100</td><td>{n},050</td></tr>" for n in range(1, 40))
+    html = (f"<html><body><p>Notes.</p><table><tr><td></td><td>2019</td><td>2018</td></tr>{rows}"
+            "<tr><td>Balance at end of period</td><td>$13,162</td><td>$15,990</td></tr></table>"
+            "<p>Unrelated prose about the weather and the river.</p></body></html>")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "notes.html").write_text(html)
+    doc = load_document(root / "corpus" / "notes.html", root / "corpus")
+    chunks = chunk_document(doc, lambda texts: [len(t.split()) for t in texts], max_tokens=60, overlap_tokens=0)
+    embedder = HashingEmbedder()
+    store = FolderStore(root / "index")
+    store.write(IndexInfo(embedder.name, embedder.dim, {}),
+                {doc.source: NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
+                set(), None, lambda *_: None)
+    return store.open()
+
+
+def test_the_passages_holding_the_rest_of_a_cut_table_are_added_nearest_first(tmp_path: Path) -> None:
+    index = _table_index(tmp_path)
+    table_chunks = [index.chunk(k) for k in range(len(index)) if index.chunk(k).tables]
+    assert len(table_chunks) >= 3  # the table is cut into several passages
+    retriever = HybridRetriever(store=index, embedder=HashingEmbedder(), k=1)
+    hits = retriever.search("line item number 1 2019")
+    assert hits[0].chunk.tables and hits[0].key is not None
+    added = rest_of_tables(index, hits)
+    assert [h.chunk.start for h in added] == sorted(h.chunk.start for h in added)  # after the hit, in order
+    assert all(h.chunk.tables and h.chunk.id != hits[0].chunk.id for h in added) and len(added) == 2
+    everything = rest_of_tables(index, hits, limit=100)
+    assert "Balance at end of period" in " ".join(h.chunk.text for h in everything)
+    assert "weather" not in " ".join(h.chunk.text for h in everything)  # prose after the table is not added
+    assert rest_of_tables(index, [Hit(hits[0].chunk, 1.0)]) == []  # a passage not from the store: no neighbours

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from rag.retrieve.hybrid import HybridRetriever
+from rag.retrieve.tables import rest_of_tables
 from rag.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -49,6 +50,7 @@ class Engine:
         k = self.answerer.passages_for(question, request.get("k") or self.retriever.k)
         scope = request.get("scope")
         hits = self.retriever.search(question, k, scope)
+        hits += rest_of_tables(self.retriever.store, hits)  # a table is read whole
         seen = {hit.chunk.id for hit in hits}
         for query in self.answerer.queries_for(question):
             for hit in self.retriever.search(query, SUB_QUERY_PASSAGES, scope):

@@ -102,7 +102,7 @@ class HybridRetriever(BaseRetriever):
             seen.append((chunk.source, span, vocab))
             taken.add(chunk.text)
             hits.append(Hit(chunk, fused[row], dense_rank.get(row), sparse_rank.get(row),
-                            named.get(chunk.source, frozenset())))
+                            named.get(chunk.source, frozenset()), key=row))
             if len(hits) == k:
                 break
         return hits
