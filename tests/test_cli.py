@@ -211,21 +211,3 @@ def test_chat_ends_on_end_of_input(shipped_corpus: Path, shipped_index: Path) ->
     result = invoke("chat", "--corpus", shipped_corpus, "--index", shipped_index, input="")
     assert result.exit_code == 0, result.output
 
-
-def test_a_row_past_the_passage_retrieval_found_is_read_with_its_table(tmp_path: Path) -> None:
-    """A long table is cut into several passages; the row asked for is read from the passage after the one
-    whose words retrieval matched, and cited."""
-    rows = "".join(f"<tr><td>Tax position adjustment {n}</td><td>{n}1</td><td>{n}2</td></tr>" for n in range(1, 80))
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "notes.html").write_text(
-        "<html><body><p>The reconciliation of our total gross unrecognized tax benefits is as follows (in "
-        "thousands):</p><table><tr><td></td><td>2019</td><td>2018</td></tr><tr><td>Balance at beginning of "
-        f"period</td><td>$15,990</td><td>$11,000</td></tr>{rows}<tr><td>Balance at end of period</td>"
-        "<td>$13,162</td><td>$15,990</td></tr></table></body></html>")
-    result = invoke("ask", "What was the balance of total gross unrecognized tax benefits at the end of period "
-                    "in 2019?", "--json", "-k", "1", "--corpus", corpus, "--index", tmp_path / "index")
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert out["short_answer"] == "$13,162 thousand (Balance at end of period, 2019)"
-    assert any("Balance at end of period" in c["quote"] for c in out["citations"])

@@ -259,3 +259,32 @@ def test_the_passages_holding_the_rest_of_a_cut_table_are_added_nearest_first(tm
     assert "Balance at end of period" in " ".join(h.chunk.text for h in everything)
     assert "weather" not in " ".join(h.chunk.text for h in everything)  # prose after the table is not added
     assert rest_of_tables(index, [Hit(hits[0].chunk, 1.0)]) == []  # a passage not from the store: no neighbours
+
+
+def test_the_engine_reads_the_row_in_the_passage_after_the_one_retrieved(tmp_path: Path) -> None:
+    """"Other" under "Deferred tax liabilities" is in the table's last passage, whose words are not the
+    question's; the first passage, which holds the heading, is the one retrieved. Read whole, the table
+    answers; read as retrieved, no row is surely the one asked."""
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.app.engine import Engine
+
+    rows = "".join(f"<tr><td>Depreciation {n}</td><td>{n}1</td><td>{n}2</td></tr>" for n in range(1, 14))
+    html = ("<html><body><table><tr><td></td><td>2019</td><td>2018</td></tr>"
+            f"<tr><td>Deferred tax liabilities:</td><td></td><td></td></tr>{rows}"
+            "<tr><td>Other</td><td>16</td><td>29</td></tr></table></body></html>")
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "taxes.html").write_text(html)
+    doc = load_document(tmp_path / "corpus" / "taxes.html", tmp_path / "corpus")
+    chunks = chunk_document(doc, lambda texts: [len(t.split()) for t in texts], max_tokens=60, overlap_tokens=0)
+    embedder = HashingEmbedder()
+    store = FolderStore(tmp_path / "index")
+    store.write(IndexInfo(embedder.name, embedder.dim, {}),
+                {doc.source: NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
+                set(), None, lambda *_: None)
+    retriever = HybridRetriever(store=store.open(), embedder=embedder, k=1)
+    question = "What was the other deferred tax liabilities in 2019?"
+    first = retriever.search(question)[0].chunk
+    assert "Deferred tax liabilities" in first.text and "Other" not in first.text
+    answer = Engine(retriever, ExtractiveAnswerer(embedder)).ask(question)
+    assert answer.short is not None and answer.short.value == "16"
+    assert answer.short.row == "Deferred tax liabilities, Other"

@@ -200,7 +200,13 @@ class ExtractiveAnswerer:
             prose = [c for c in cands if not any(t.start <= c.start < t.end for t in hits[c.hit_index].chunk.tables)]
             cands = prose or cands
         if not cands or not content:
-            return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
+            # No sentence to weigh ("Other | 16 | 29" is too short to be one), but a table may name the cell.
+            found = read(question, hits, lexicon) if content else None
+            nothing = {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0}
+            if found is None or found.table is None:
+                return self._abstain(question, hits, nothing)
+            return with_short(self._compose(question, hits, _read_candidates(found, hits), nothing | {"read": 1.0}),
+                              found)
         w = self.scoring
         weights = {t: (w.required if t in required else 1.0) for t in content}
         total = sum(weights.values())
