@@ -599,3 +599,18 @@ def test_a_side_naming_a_row_of_its_own_is_not_a_column_of_the_other_sides_row()
                  "percentage of the total contractual obligations?", hits(PAYMENTS))
     assert found is not None and found.derivation == "773 / 3,423 × 100 = 22.5825"
     assert found.row == "Operating lease obligations; Total contractual obligations"
+
+
+ROLL_FORWARD = b"""<html><body><table>
+<tr><td>Non-vested awards</td><td>Shares</td><td>Weighted-Average Grant Date Fair Value</td></tr>
+<tr><td>Non-vested at December 31, 2018</td><td>1,187,586</td><td>$41.12</td></tr>
+<tr><td>Granted</td><td>473,550</td><td>$53.53</td></tr>
+<tr><td>Vested</td><td>(365,223)</td><td>$41.83</td></tr>
+<tr><td>Non-vested at December 31, 2019</td><td>1,283,281</td><td>$45.40</td></tr>
+</table></body></html>"""
+
+
+def test_a_movement_between_two_dated_balances_is_the_later_years() -> None:
+    found = read("What is the number of non-vested shares granted in 2019?", hits(ROLL_FORWARD))
+    assert found is not None and (found.value, found.row) == ("473,550", "Granted")
+    assert read("What is the number of non-vested shares granted in 2018?", hits(ROLL_FORWARD)) is None

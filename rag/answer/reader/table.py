@@ -200,6 +200,17 @@ def _named(row: TableRow) -> bool:
     return bool(row.label.strip()) or any(_value(c) is not None for c in row.cells)
 
 
+def _rolled(table: Table, row: TableRow, periods: Sequence[str]) -> bool:
+    """Whether the row is a movement of the one period asked in a roll-forward: between a row dated the year
+    before ("Non-vested at December 31, 2018") and one dated the year ("... 2019"), "Granted" is 2019's."""
+    if len(periods) != 1 or row not in table.rows:
+        return False
+    at, year = table.rows.index(row), periods[0]
+    dated = [(k, periods_named(r.label)) for k, r in enumerate(table.rows) if r.cells]
+    return any(k < at and named == [str(int(year) - 1)] for k, named in dated) and \
+        any(k > at and named == [year] for k, named in dated)
+
+
 def _under(row: TableRow) -> list[str]:
     """The periods the headings above a row name: 'As at 31 December 2019' -> ['2019']."""
     return periods_named(", ".join(row.parents))
@@ -286,7 +297,7 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         # A period no column names is this table's only when its title or headers say so ("as of 2019"
         # above aging buckets), or a heading over the row does; else the table does not hold it.
         titled = all(p in f"{table.title} {table.caption}" for p in ask.periods)
-        if periods or not (titled or _under(row) == list(ask.periods)):
+        if periods or not (titled or _under(row) == list(ask.periods) or _rolled(table, row, ask.periods)):
             return None
         ask = dataclasses.replace(ask, periods=())
     cells = [(p, row.cell(c)) for p in periods if (c := _column(table, p, question, row)) is not None]
