@@ -246,8 +246,16 @@ def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     if found is not None:
         return found
     turned = [dataclasses.replace(h, chunk=dataclasses.replace(h.chunk, tables=tuple(
-        t for t in map(transposed, h.chunk.tables) if t is not None))) for h in hits]
+        t for t in map(transposed, (t for t in h.chunk.tables if not _movement_named(ask, t))) if t is not None)))
+        for h in hits]
     return _read_tables(ask, question, turned) if any(h.chunk.tables for h in turned) else None
+
+
+def _movement_named(ask: Asked, table: Table) -> bool:
+    """Whether the question names an undated row of the table by all its words ("granted" of "Granted"
+    between two dated balances): it asks that row, and the table is not one to read turned."""
+    return any(r.cells and not periods_named(r.label) and set(label_terms(r.label)) <= set(ask.words)
+               for r in table.rows if label_terms(r.label))
 
 
 def transposed(table: Table) -> Table | None:
