@@ -614,3 +614,13 @@ def test_a_movement_between_two_dated_balances_is_the_later_years() -> None:
     found = read("What is the number of non-vested shares granted in 2019?", hits(ROLL_FORWARD))
     assert found is not None and (found.value, found.row) == ("473,550", "Granted")
     assert read("What is the number of non-vested shares granted in 2018?", hits(ROLL_FORWARD)) is None
+
+
+CHANGES = b"""<html><body><p>Expenses (in thousands):</p><table>
+<tr><td></td><td>Change between 2019 and 2018</td><td>Change between 2018 and 2017</td></tr>
+<tr><td>Travel and communication</td><td>794</td><td>80</td></tr>
+</table></body></html>"""
+
+
+def test_two_periods_under_one_column_are_no_change_of_zero() -> None:
+    assert read("What was the change in Travel and communication from 2018 to 2019?", hits(CHANGES)) is None

@@ -308,7 +308,10 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         if periods or not (titled or _under(row) == list(ask.periods) or _rolled(table, row, ask.periods)):
             return None
         ask = dataclasses.replace(ask, periods=())
-    cells = [(p, row.cell(c)) for p in periods if (c := _column(table, p, question, row)) is not None]
+    columns = [c for p in periods if (c := _column(table, p, question, row)) is not None]
+    if len(set(columns)) < len(columns):
+        return None  # two periods under one column ("Change between 2019 and 2018"): neither is that column's
+    cells = [(p, row.cell(c)) for p, c in zip(periods, columns, strict=True)]
     values = [(p, v) for p, cell in cells if (v := _value(cell)) is not None]
     name = row.name()
     op = ask.operation
