@@ -624,3 +624,24 @@ CHANGES = b"""<html><body><p>Expenses (in thousands):</p><table>
 
 def test_two_periods_under_one_column_are_no_change_of_zero() -> None:
     assert read("What was the change in Travel and communication from 2018 to 2019?", hits(CHANGES)) is None
+
+
+FLOWS = b"""<html><body><p>Cash flows (in millions):</p><table>
+<tr><td></td><td>2019</td><td>2018</td><td>2017</td></tr>
+<tr><td>Free cash flow</td><td>4,411</td><td>4,044</td><td>3,316</td></tr>
+<tr><td>Investment income</td><td>433</td><td>685</td><td>500</td></tr>
+<tr><td>Financing costs</td><td>(2,088)</td><td>(1,074)</td><td>(900)</td></tr>
+<tr><td>Net change in cash balance</td><td>(12)</td><td>(9)</td><td>4</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value", "derivation"), [
+    ("What is the change between 2018 and 2019 average free cash flow?", "547.5 million",
+     "(4,411 + 4,044) / 2 - (4,044 + 3,316) / 2 = 547.5"),
+    ("What is the difference between the average investment income and average financing costs in 2019 and 2018?",
+     "2140 million", "(433 + 685) / 2 - (-2,088 + -1,074) / 2 = 2,140"),
+    ("What is the average net change in cash balance in 2019 and 2018?", "-10.5 million", "(-12 + -9) / 2 = -10.5"),
+])
+def test_changes_and_differences_of_averages(question: str, value: str, derivation: str) -> None:
+    found = read(question, hits(FLOWS))
+    assert found is not None and (found.value, found.derivation) == (value, derivation)

@@ -148,6 +148,10 @@ class Asked:
     high: bool = True  # compare/count: the largest (or above a bound), else the smallest
     bound: float | None = None  # count: the figure compared with ("more than $200,000 thousand"), in units
     why: bool = False
+    # change/difference of averages ("the change between 2018 and 2019 average free cash flow", "the difference
+    # between the average investment income and average financing costs"): each side a year's average (the
+    # year's figure and the year before's) or the average over the periods asked.
+    averaged: bool = False
     # change/difference between two dates ("between June 30 and December 31, 2019"), as (year, month, day):
     # for a change the later first, for a difference the first named first.
     dates: tuple[tuple[int, int, int], ...] = ()
@@ -189,6 +193,9 @@ def asked(question: str) -> Asked:
     elif _SUM_STRONG.search(question) or (_SUM.search(question) and len(periods) >= 2
                                           and re.search(r"(?i)\b(?:and|between|from|to)\b", question)):
         operation = "sum"
+    averaged = operation == "average" and bool(_CHANGE.search(question))
+    if averaged:  # a change or a difference whose sides are averages
+        operation = "change"
     if operation == "sum" and _RESPECTIVE.search(question) and not _SUM_STRONG.search(question):
         operation = "lookup"  # "the total X in 2019 and 2018 respectively": each year's figure
     if operation in ("change", "percent_change") and len(periods) >= 2:
@@ -229,7 +236,8 @@ def asked(question: str) -> Asked:
         if len(named) == 2:
             dates = tuple(named) if operation == "difference" else tuple(sorted(named, reverse=True))
     return Asked(operation, tuple(periods), item, tuple(dict.fromkeys(label_terms(text))), pair,
-                 high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound, dates=dates)
+                 high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound, dates=dates,
+                 averaged=averaged)
 
 
 # The bound a count compares with: "exceed $200,000 thousand", "more than 5 million", "below 100".

@@ -314,6 +314,9 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     cells = [(p, row.cell(c)) for p, c in zip(periods, columns, strict=True)]
     values = [(p, v) for p, cell in cells if (v := _value(cell)) is not None]
     name = row.name()
+    if ask.averaged and _CHANGED_LABEL.search(row.label):
+        # "the average net change in cash balance": the change names the row; its figures are averaged.
+        ask = dataclasses.replace(ask, operation="average", averaged=False)
     op = ask.operation
     if op == "lookup" and len(periods) > 1:  # "X in 2019 and 2018": each period's cell
         if len(values) != len(periods):
@@ -339,6 +342,8 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     dated = _dated(table, row)
     unit, scale = _unit(table, row, [c for _, c in cells if c is not None] or _period_cells(table, row)
                         or list(row.cells))
+    if op == "change" and ask.averaged and len(ask.periods) >= 2 and not _AVERAGE_LABEL.search(row.label):
+        return _averaged_change(ask, table, (i, row))  # a row named "Average life expectancy" is changed as it is
     if op in ("change", "percent_change") and not ask.periods and len(dated) >= 2:
         values = sorted(dated, reverse=True)[:2]  # "the change in X": from the table's previous period to its latest
     if op in ("change", "percent_change") and len(values) == 2:
@@ -397,6 +402,8 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     return None
 
 
+_AVERAGE_LABEL = re.compile(r"(?i)\baverage\b")
+_CHANGED_LABEL = re.compile(r"(?i)\b(?:change|increase|decrease|decline|difference|growth|movement|variance)s?\b")
 _MOVE = re.compile(r"(?i)\b(?:increase|decrease|decline|growth|rise|drop|movement)s?\b")
 _CHANGE_COLUMN = re.compile(r"(?i)%|\b(?:change|variation|variance|increase|decrease|growth|vs\.?|versus)\b")
 
@@ -559,6 +566,8 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     if found is None:
         return None
     (i, table, a), (j, _, b) = found
+    if ask.averaged and ask.operation == "difference":
+        return _averages_apart(ask, table, (i, a), (j, b))
     if len(ask.periods) > 1:
         return None
     if ask.periods:
@@ -595,6 +604,40 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return None
     return Read(text, "computed", ((i, a), (j, b)), table, f"{a.name()}; {b.name()}", header,
                 f"{expression} = {show(round(result, 4))}")
+
+
+def _averages_apart(ask: Asked, table: Table, first: tuple[int, TableRow], second: tuple[int, TableRow]) -> Read | None:
+    """The difference of two rows' averages over the periods asked, else over every period the table gives:
+    'the difference between the average investment income and average financing costs'."""
+    sides = []
+    for _, row in (first, second):
+        dated = [(p, v) for p, v in _dated(table, row) if not ask.periods or p in ask.periods]
+        if len(dated) < 2:
+            return None
+        sides.append((sum(v for _, v in dated) / len(dated), "(" + " + ".join(show(v) for _, v in dated) + ")"
+                      f" / {len(dated)}"))
+    (x, ex), (y, ey) = sides
+    unit, scale = _unit(table, first[1], _period_cells(table, first[1]))
+    result = x - y
+    return Read(_number(result, unit, scale), "computed", (first, second), table,
+                f"{first[1].name()}; {second[1].name()}", None, f"{ex} - {ey} = {show(round(result, 4))}")
+
+
+def _averaged_change(ask: Asked, table: Table, at: tuple[int, TableRow]) -> Read | None:
+    """'The change between 2018 and 2019 average free cash flow': each year's average (its figure and the
+    year before's), the later less the earlier."""
+    dated = dict(_dated(table, at[1]))
+    new, old = ask.periods[:2]
+    means = []
+    for year in (new, old):
+        before = str(int(year) - 1)
+        if year not in dated or before not in dated:
+            return None
+        means.append(((dated[year] + dated[before]) / 2, f"({show(dated[year])} + {show(dated[before])}) / 2"))
+    (x, ex), (y, ey) = means
+    unit, scale = _unit(table, at[1], _period_cells(table, at[1]))
+    return Read(_number(x - y, unit, scale), "computed", (at,), table, at[1].name(), f"{old} to {new}",
+                f"{ex} - {ey} = {show(round(x - y, 4))}")
 
 
 def _years(header: str) -> list[str]:
