@@ -645,3 +645,17 @@ FLOWS = b"""<html><body><p>Cash flows (in millions):</p><table>
 def test_changes_and_differences_of_averages(question: str, value: str, derivation: str) -> None:
     found = read(question, hits(FLOWS))
     assert found is not None and (found.value, found.derivation) == (value, derivation)
+
+
+RESPECTIVELY = b"""<html><body>
+<p>The Company recorded 3 acquisitions. Stock-based compensation expense was $2.3 million, $2.1 million and $1.9 million
+for 2019, 2018 and 2017, respectively.</p>
+</body></html>"""
+
+
+def test_each_asked_year_is_read_from_a_sentence_listing_them_respectively() -> None:
+    found = read("What was the stock-based compensation expense in 2019, 2018 and 2017 respectively?",
+                 hits(RESPECTIVELY))
+    assert found is not None and found.items == ("$2.3 million", "$2.1 million", "$1.9 million")
+    found = read("What was the stock-based compensation expense in 2017 and 2019?", hits(RESPECTIVELY))
+    assert found is not None and found.items == ("$1.9 million", "$2.3 million")

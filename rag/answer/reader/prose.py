@@ -49,7 +49,9 @@ def read_prose(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """The figure of the best sentence for a question asking one amount, or None when no sentence surely
     states it (its line item and period not both there, or two figures there fit it alike). A sentence that
     names no period at all may answer a question that names one, when no sentence names it."""
-    if ask.operation != "lookup" or len(ask.periods) > 1:
+    if ask.operation == "lookup" and len(ask.periods) > 1:
+        return _each_period(ask, hits)
+    if ask.operation != "lookup":
         return None
     if not (wants_figure(question) or ask.periods):
         return None
@@ -108,10 +110,39 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
                 if own is not None and own not in ask.periods:
                     continue
             local = len(item & window) / len(item)
-            sign = _CURRENCY_BEFORE.search(sentence, 0, figure.start)
-            # "£3.5 million", "RMB77 million": as printed
-            out.append(((held + local) / 2, (sign.group() if sign else "") + figure.text, i, start, end, clause))
+            out.append(((held + local) / 2, _printed(sentence, figure), i, start, end, clause))
     return out
+
+
+def _each_period(ask: Asked, hits: Sequence[Hit]) -> Read | None:
+    """'What was the stock-based compensation expense in 2019, 2018 and 2017 respectively?': the figures a
+    sentence that holds the line item gives each asked year ("$2.3 million, $2.1 million and $1.9 million
+    ... for 2019, 2018 and 2017, respectively"), in the order asked; None unless exactly one such sentence
+    (or several giving the same figures) holds them all."""
+    item = set(ask.item) - _NEUTRAL
+    if not item:
+        return None
+    found: dict[tuple[str, ...], tuple[int, int, int]] = {}
+    for i, a, b in prose_sentences(hits):
+        chunk = hits[i].chunk
+        sentence = chunk.text[a:b]
+        if len(item & set(label_terms(sentence))) / len(item) < MIN_PROSE_MATCH:
+            continue
+        figures = stated_figures(sentence)
+        years = {year: f for f in figures if (year := _respectively(sentence, figures).get(f.start))}
+        if all(p in years for p in ask.periods):
+            listed = tuple(_printed(sentence, years[p]) for p in ask.periods)
+            found.setdefault(listed, (i, chunk.start + a, chunk.start + b))
+    if len(found) != 1:
+        return None
+    ((listed, where),) = found.items()
+    return Read(", ".join(listed), "spans", (), None, items=listed, sentences=(where,))
+
+
+def _printed(sentence: str, figure: Stated) -> str:
+    """The figure as the sentence prints it, with a currency set before it: '£3.5 million', 'RMB77 million'."""
+    sign = _CURRENCY_BEFORE.search(sentence, 0, figure.start)
+    return (sign.group() if sign else "") + figure.text
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
@@ -132,12 +163,12 @@ def _year_after(sentence: str, end: int) -> str | None:
 
 
 def _respectively(sentence: str, figures: Sequence[Stated]) -> dict[int, str]:
-    """Figure start -> its year in 'X and Y ... in 2019 and 2018, respectively': the k-th figure is the k-th
-    year's."""
+    """Figure start -> its year in 'X and Y ... in 2019 and 2018, respectively': of the figures before
+    "respectively", the last as many as there are years, the k-th the k-th year's."""
     if "respectively" not in sentence.lower():
         return {}
     years = _YEAR.findall(sentence[figures[-1].start:]) if figures else []
     money = [f for f in figures if f.start < sentence.lower().index("respectively")]
     if len(years) < 2 or len(money) < len(years):
         return {}
-    return {f.start: y for f, y in zip(money[: len(years)], years, strict=True)}
+    return {f.start: y for f, y in zip(money[-len(years):], years, strict=True)}  # the figures listed last
