@@ -83,6 +83,18 @@ def test_multi_row_headers_merge_top_to_bottom() -> None:
         assert all(text[c.start:c.end] == c.text for c in r.cells)
 
 
+def test_headers_over_the_only_row_of_figures_are_headers() -> None:
+    grid = [["Year Ended May 31,", "", "", "", ""], ["", "", "", "Percent Change", ""],
+            ["(Dollars in millions)", "2019", "Actual", "Constant", "2018"],
+            ["Interest expense", "$2,082", "3%", "3%", "$2,025"]]
+    built = build_table(grid)
+    assert built is not None
+    _, table = built
+    assert table.columns[0].endswith("2019") and table.columns[-1].endswith("2018")
+    assert table.columns[1].endswith("Actual") and table.columns[2].endswith("Constant")
+    assert [r.label for r in table.rows] == ["Interest expense"] and table.scale == "million"
+
+
 def test_a_label_row_heads_the_rows_below_it_and_a_total_closes_it() -> None:
     grid = [["(in millions)", "2022", "2021"], ["Capital expenditures:", "", ""], ["Property", "(900)", "(800)"],
             ["Total", "1,222", "1,100"], ["Revenue", "5,000", "4,000"]]

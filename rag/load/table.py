@@ -62,7 +62,7 @@ def header_rows(grid: Sequence[Sequence[str]], marked: int = 0) -> int:
     # A label with no values under the headers ("Capital expenditures:") heads rows, not columns.
     while count < len(grid) - 1 and _is_header(grid[count]) and not (count and _is_label(grid[count])):
         count += 1
-    if count == len(grid) - 1:  # no row holds a figure: a table of text
+    if count == len(grid) - 1 and _is_header(grid[-1]):  # no row holds a figure: a table of text
         return 1 if len(grid) > 1 else 0
     return count
 
