@@ -659,3 +659,39 @@ def test_each_asked_year_is_read_from_a_sentence_listing_them_respectively() -> 
     assert found is not None and found.items == ("$2.3 million", "$2.1 million", "$1.9 million")
     found = read("What was the stock-based compensation expense in 2017 and 2019?", hits(RESPECTIVELY))
     assert found is not None and found.items == ("$1.9 million", "$2.3 million")
+
+
+PRICES = b"""<html><body><table>
+<tr><td></td><td>High</td><td>Low</td></tr>
+<tr><td>2019</td><td></td><td></td></tr>
+<tr><td>Fourth Quarter</td><td>$11.44</td><td>$9.47</td></tr>
+<tr><td>Third Quarter</td><td>$14.96</td><td>$10.26</td></tr>
+<tr><td>Second Quarter</td><td>$20.91</td><td>$12.61</td></tr>
+<tr><td>First Quarter</td><td>$18.19</td><td>$8.87</td></tr>
+<tr><td>2018</td><td></td><td></td></tr>
+<tr><td>Fourth Quarter</td><td>$12.16</td><td>$7.43</td></tr>
+<tr><td>Third Quarter</td><td>$20.60</td><td>$10.95</td></tr>
+<tr><td>Second Quarter</td><td>$18.30</td><td>$6.70</td></tr>
+<tr><td>First Quarter</td><td>$7.35</td><td>$6.00</td></tr>
+</table>
+<p>Quarterly results (in thousands):</p><table>
+<tr><td></td><td>Fiscal 2019 First Quarter</td><td>Fiscal 2019 Second Quarter</td><td>Fiscal 2019 Total</td></tr>
+<tr><td>Revenues</td><td>$94,888</td><td>$96,037</td><td>$190,925</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value", "derivation"), [
+    ("In 2019, what is the change in high price between the third quarter and fourth quarter?", "-$3.52",
+     "11.44 - 14.96 = -3.52"),
+    ("What is the average quarterly low price for 2018?", "$7.77", "(6 + 6.7 + 10.95 + 7.43) / 4 = 7.77"),
+    ("What is the change in revenues between the second and first quarter in fiscal 2019?", "$1149 thousand",
+     "96,037 - 94,888 = 1,149"),
+])
+def test_quarters_named_without_a_year_of_their_own(question: str, value: str, derivation: str) -> None:
+    found = read(question, hits(PRICES))
+    assert found is not None and (found.value, found.derivation) == (value, derivation)
+
+
+def test_each_quarters_figure_is_listed_in_the_order_of_the_year() -> None:
+    found = read("What was the low price for each quarter in 2019?", hits(PRICES))
+    assert found is not None and found.items == ("$8.87", "$12.61", "$10.26", "$9.47")

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Literal
 
 from rag.numbers import SCALES, YEAR, dates_named, parse_figure, periods_named
-from rag.text import stem, words
+from rag.text import ORDINALS, stem, words
 
 Operation = Literal["lookup", "change", "percent_change", "average", "sum", "ratio", "percent_of", "compare",
                     "count", "columns", "difference", "components", "pick"]
@@ -152,6 +152,9 @@ class Asked:
     # between the average investment income and average financing costs"): each side a year's average (the
     # year's figure and the year before's) or the average over the periods asked.
     averaged: bool = False
+    # The quarters a question relates within a year, named without one ("between the third quarter and fourth
+    # quarter", "the average quarterly low price in 2018": all four): for a change the later first.
+    quarters: tuple[int, ...] = ()
     # change/difference between two dates ("between June 30 and December 31, 2019"), as (year, month, day):
     # for a change the later first, for a difference the first named first.
     dates: tuple[tuple[int, int, int], ...] = ()
@@ -198,7 +201,10 @@ def asked(question: str) -> Asked:
         operation = "change"
     if operation == "sum" and _RESPECTIVE.search(question) and not _SUM_STRONG.search(question):
         operation = "lookup"  # "the total X in 2019 and 2018 respectively": each year's figure
-    if operation in ("change", "percent_change") and len(periods) >= 2:
+    quarters = quarters_named(question)
+    if operation in ("change", "percent_change") and len(quarters) >= 2:
+        quarters = tuple(sorted(quarters, reverse=True))  # "between the second and first quarter": Q2 less Q1
+    elif operation in ("change", "percent_change") and len(periods) >= 2:
         periods = _later_first(question, periods)
     elif operation in ("change", "percent_change") and len(periods) == 1:
         periods = [periods[0], str(int(periods[0]) - 1)]  # "the change in X in 2019": from 2018
@@ -230,6 +236,8 @@ def asked(question: str) -> Asked:
             bound = figure * scale if figure is not None else None
             text = text.replace(match.group(0), " ")
     item = tuple(t for t in dict.fromkeys(label_terms(text)) if t not in ASKING)
+    if quarters:  # "the second and first quarter" name columns or rows of quarters, not the line item
+        item = tuple(t for t in item if t not in _QUARTER_TERMS)
     dates: tuple[tuple[int, int, int], ...] = ()
     if operation in ("change", "percent_change", "difference") and pair is None:
         named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
@@ -237,7 +245,25 @@ def asked(question: str) -> Asked:
             dates = tuple(named) if operation == "difference" else tuple(sorted(named, reverse=True))
     return Asked(operation, tuple(periods), item, tuple(dict.fromkeys(label_terms(text))), pair,
                  high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound, dates=dates,
-                 averaged=averaged)
+                 averaged=averaged, quarters=quarters)
+
+
+_QUARTER = re.compile(r"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\b(?=(?:\s+(?:and|or|to|,|fiscal|calendar|"
+                      r"(?:first|second|third|fourth|1st|2nd|3rd|4th)))*\s+quarters?\b)|\bq([1-4])\b(?!\s*'?\s*\d)")
+_ALL_QUARTERS = re.compile(r"(?i)\bquarterly\b|\beach\s+(?:of\s+the\s+)?quarters?\b|\b(?:all|four)\s+quarters\b")
+_QUARTER_TERMS = frozenset(label_terms("first second third fourth 1st 2nd 3rd 4th q1 q2 q3 q4 quarter quarters "
+                                       "quarterly each chronological order"))
+
+
+def quarters_named(question: str) -> tuple[int, ...]:
+    """The quarters a question names without a year of their own, in its order, when it names two or more
+    ("between the second and first quarter" -> (2, 1)), or all four when it asks of each quarter ("the
+    average quarterly low price"); () otherwise: "the first quarter of 2019" is a period `periods_in` reads."""
+    if _ALL_QUARTERS.search(question):
+        return (1, 2, 3, 4)
+    named = tuple(dict.fromkeys(ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2))
+                                for m in _QUARTER.finditer(question)))
+    return named if len(named) >= 2 else ()
 
 
 # The bound a count compares with: "exceed $200,000 thousand", "more than 5 million", "below 100".
