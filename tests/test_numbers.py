@@ -87,6 +87,9 @@ def test_show(value: float, places: int | None, most: int, shown: str) -> None:
     ("RMB thousand", "thousand"),
     ("emissions per $ million of revenue", ""),  # a rate, not the table's scale
     ("a charge of $1 million", ""),
+    ("Number of shares (1,000)", "thousand"),  # the multiplier written as a number
+    ("(in EUR 1,000,000)", "million"),
+    ("a fee of $1,000", ""),
 ])
 def test_scale_of(text: str, scale: str) -> None:
     assert scale_of(text) == scale

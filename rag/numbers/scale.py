@@ -26,6 +26,10 @@ _SCALE_AFTER_UNIT = re.compile(r"(?i)(?:[$€£¥]|\b[A-Z]{2,3}\$?)'\s?(thousand
 # not a rate ("emissions per $ million of revenue").
 _CURRENCY_SCALE = re.compile(r"(?i)(?<!per\s)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|cny|chf|jpy|cad|aud|inr|sek|nok|dkk|"
                              r"hkd|sgd|us\$|a\$|c\$|hk\$|s\$|nz\$))\s*(thousands?|millions?|billions?)\b")
+# The multiplier written as a number: "(1,000)", "(in 1,000s)", "(EUR 1,000)", "in € 1.000.000" in a caption or
+# a header, after a word or "in"; never a figure of a sentence ("a fee of $1,000").
+_SCALE_NUMERIC = re.compile(r"(?i)(?:(?<=[a-z])\s*\(\s*|\(\s*in\s+|\bin\s+)(?:(?:[a-z]{3}|[$€£])\s*)?1[,.]000([,.]000)?"
+                            r"s?\s*\)")
 # The narrower reading of statement captions the reader and the calculation rely on: "in millions",
 # "(Millions)", "(Dollars in thousands)", "in $ billions".
 _UNIT = re.compile(r"(?i)(?:\bin\s+|\()(?:u\.?s\.?\s+)?(?:dollars\s+in\s+|\$\s*in\s+|\$\s*)?"
@@ -42,6 +46,9 @@ def scale_of(text: str) -> str:
     match = _SCALE_WORDS.search(text)
     if match:
         return match.group(1).lower().rstrip("s")
+    numeric = _SCALE_NUMERIC.search(text)
+    if numeric:  # "Number of shares (1,000)", "(in EUR 1,000,000)"
+        return "million" if numeric.group(1) else "thousand"
     named = _SCALE_AFTER_UNIT.search(text) or _CURRENCY_SCALE.search(text)
     if named:  # "RMB'Million", "US$'Million"
         return named.group(1).lower().rstrip("s")
