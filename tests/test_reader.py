@@ -695,3 +695,26 @@ def test_quarters_named_without_a_year_of_their_own(question: str, value: str, d
 def test_each_quarters_figure_is_listed_in_the_order_of_the_year() -> None:
     found = read("What was the low price for each quarter in 2019?", hits(PRICES))
     assert found is not None and found.items == ("$8.87", "$12.61", "$10.26", "$9.47")
+
+
+SHARES_OF = b"""<html><body><p>Results (in millions):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>EBITDA</td><td>372</td><td>350</td></tr>
+<tr><td>Depreciation and amortisation</td><td>(111)</td><td>(100)</td></tr>
+<tr><td>U.S. government obligations</td><td>416</td><td>300</td></tr>
+<tr><td>Total unrealized gain</td><td>14,650</td><td>12,000</td></tr>
+<tr><td>Total liabilities</td><td>100.1</td><td>90</td></tr>
+<tr><td>Total assets</td><td>545.8</td><td>500</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "derivation"), [
+    ("What is the percentage constitution of Depreciation and Amortisation in EBITDA in 2019?",
+     "111 / 372 × 100 = 29.8387"),  # a part printed as a deduction is a share all the same
+    ("What percentage of the total unrealized gain is generated from U.S. government obligations in 2019?",
+     "416 / 14,650 × 100 = 2.8396"),  # the whole named first
+    ("What is the liability to asset ratio in 2019?", "100.1 / 545.8 = 0.1834"),  # a ratio named by its sides
+])
+def test_shares_and_ratios_however_their_sides_are_named(question: str, derivation: str) -> None:
+    found = read(question, hits(SHARES_OF))
+    assert found is not None and found.derivation == derivation

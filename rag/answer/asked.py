@@ -288,6 +288,17 @@ _AS_PERCENT = re.compile(r"(?i)(?P<a>.+?)\s+(?:expressed\s+)?as\s+a\s+(?:percent
                          r"(?:the\s+)?(?P<b>.+)")
 
 
+# "What percentage of the total unrealized gain is generated from U.S. government obligations?": the whole
+# first, then what part of it ("from", "accounted for by", "attributable to" the part).
+_OF_TOTAL = re.compile(r"(?i)\bpercent(?:age)?\s+of\s+(?:the\s+)?(?P<b>(?:total|overall|all)\b.+?)\s+"
+                       r"(?:is|was|were|are)\s+(?:\w+\s+){0,2}?(?:from|by|to|in|for|using)\s+(?:the\s+)?(?P<a>.+)")
+# "the percentage constitution of Depreciation and Amortisation in EBITDA": a part in a whole, whatever its name.
+_CONSTITUTION = re.compile(r"(?i)\bpercent(?:age)?\s+(?:of\s+)?constitution\s+of\s+(?:the\s+)?(?P<a>.+?)\s+(?:in|among|"
+                           r"of|within)\s+(?:the\s+)?(?P<b>.+)")
+# "the liability to asset ratio": a ratio named by its two sides.
+_NAMED_RATIO = re.compile(r"(?i)\b(?:the\s+)?(?P<a>[\w-]+(?:\s+[\w-]+)?)\s+to\s+(?P<b>[\w-]+(?:\s+[\w-]+)?)\s+ratio\b")
+
+
 def period_pair(question: str, operation: str) -> tuple[str, str] | None:
     """The two periods a share or a ratio relates, one on each side of it, when its two sides name the same
     line item ('the 2019 closing balance as a percentage of the 2018 closing balance' -> ('2019', '2018'));
@@ -307,7 +318,12 @@ def _sides(text: str, operation: str) -> re.Match[str] | None:
     """Where the question names the two sides an operation relates ("of A to B", "A as a percentage of B",
     "between A and B"), or None; a change or a lookup is read as a difference."""
     pattern = _SPLITS["difference" if operation in ("change", "lookup") else operation]
-    return pattern.search(text) or (_AS_PERCENT.search(text) if operation == "percent_of" else None)
+    found = pattern.search(text)
+    if found is None and operation == "percent_of":
+        found = _AS_PERCENT.search(text) or _OF_TOTAL.search(text) or _CONSTITUTION.search(text)
+    if found is None and operation == "ratio":
+        found = _NAMED_RATIO.search(text)
+    return found
 
 
 def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:

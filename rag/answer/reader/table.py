@@ -595,6 +595,8 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     if op in ("ratio", "percent_of"):
         if y == 0:
             return None
+        if op == "percent_of" and x * y < 0:
+            x = -x  # a part printed as a deduction ("(111)" of EBITDA 372) is a share of the whole all the same
         result = x / y * (100 if op == "percent_of" else 1)
         text = _number(result, "", "", percent=op == "percent_of")
         expression = f"{show(x)} / {show(y)}" + (" × 100" if op == "percent_of" else "")
