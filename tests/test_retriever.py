@@ -228,11 +228,8 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
 # ---------------------------------------------------------------- a table is read whole
 
 
-def _table_index(root: Path) -> Index:
-    rows = "".join(f"<tr><td>Line item number {n}</td><td>{n},100</td><td>{n},050</td></tr>" for n in range(1, 40))
-    html = (f"<html><body><p>Notes.</p><table><tr><td></td><td>2019</td><td>2018</td></tr>{rows}"
-            "<tr><td>Balance at end of period</td><td>$13,162</td><td>$15,990</td></tr></table>"
-            "<p>Unrelated prose about the weather and the river.</p></body></html>")
+def _indexed(root: Path, html: str) -> Index:
+    """One HTML file indexed in small passages (60 words), so a table of a few dozen rows is cut into several."""
     (root / "corpus").mkdir()
     (root / "corpus" / "notes.html").write_text(html)
     doc = load_document(root / "corpus" / "notes.html", root / "corpus")
@@ -243,6 +240,13 @@ def _table_index(root: Path) -> Index:
                 {doc.source: NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
                 set(), None, lambda *_: None)
     return store.open()
+
+
+def _table_index(root: Path) -> Index:
+    rows = "".join(f"<tr><td>Line item number {n}</td><td>{n},100</td><td>{n},050</td></tr>" for n in range(1, 40))
+    return _indexed(root, f"<html><body><p>Notes.</p><table><tr><td></td><td>2019</td><td>2018</td></tr>{rows}"
+                          "<tr><td>Balance at end of period</td><td>$13,162</td><td>$15,990</td></tr></table>"
+                          "<p>Unrelated prose about the weather and the river.</p></body></html>")
 
 
 def test_the_passages_holding_the_rest_of_a_cut_table_are_added_nearest_first(tmp_path: Path) -> None:
@@ -269,19 +273,11 @@ def test_the_engine_reads_the_row_in_the_passage_after_the_one_retrieved(tmp_pat
     from rag.app.engine import Engine
 
     rows = "".join(f"<tr><td>Depreciation {n}</td><td>{n}1</td><td>{n}2</td></tr>" for n in range(1, 14))
-    html = ("<html><body><table><tr><td></td><td>2019</td><td>2018</td></tr>"
-            f"<tr><td>Deferred tax liabilities:</td><td></td><td></td></tr>{rows}"
-            "<tr><td>Other</td><td>16</td><td>29</td></tr></table></body></html>")
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "taxes.html").write_text(html)
-    doc = load_document(tmp_path / "corpus" / "taxes.html", tmp_path / "corpus")
-    chunks = chunk_document(doc, lambda texts: [len(t.split()) for t in texts], max_tokens=60, overlap_tokens=0)
+    index = _indexed(tmp_path, "<html><body><table><tr><td></td><td>2019</td><td>2018</td></tr>"
+                               f"<tr><td>Deferred tax liabilities:</td><td></td><td></td></tr>{rows}"
+                               "<tr><td>Other</td><td>16</td><td>29</td></tr></table></body></html>")
     embedder = HashingEmbedder()
-    store = FolderStore(tmp_path / "index")
-    store.write(IndexInfo(embedder.name, embedder.dim, {}),
-                {doc.source: NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
-                set(), None, lambda *_: None)
-    retriever = HybridRetriever(store=store.open(), embedder=embedder, k=1)
+    retriever = HybridRetriever(store=index, embedder=embedder, k=1)
     question = "What was the other deferred tax liabilities in 2019?"
     first = retriever.search(question)[0].chunk
     assert "Deferred tax liabilities" in first.text and "Other" not in first.text
