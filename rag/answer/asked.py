@@ -105,18 +105,18 @@ _FUNCTION = frozenset("a an the of and in for to from on at as by or with its th
 @lru_cache(maxsize=16384)
 def label_terms(text: str) -> tuple[str, ...]:
     """A row label's or a question's words as a reader compares them: stemmed, function words and footnote
-    marks and a possessive's "s" left out, but words BM25 drops as stopwords kept. 'Other revenues (1)' ->
-    ('other', 'revenu').
+    marks and a possessive's "s" left out, number words as digits, "non-" joined to its word, but words BM25
+    drops as stopwords kept. 'Other revenues (1)' -> ('other', 'revenu').
     Cached: the same labels, titles and headers are compared with every question asked of their table."""
     text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group().lower()], _NON.sub("non", _FOOTNOTE.sub(" ", text)))
     return tuple(w if w[0].isdigit() else stem(w) for w in words(text) if w not in _FUNCTION and w != "s")
 
 
-# "Non-current" is one word, as "noncurrent" is: its "non" negates the word it is joined to ("non-USD
-# denominated current assets" are current assets, not non-current ones).
 # "Less than one year" is the column "Less Than 1 Year".
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine ten".split())}
 _NUMBER_WORD = re.compile(r"(?i)\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
+# "Non-current" is one word, as "noncurrent" is: its "non" negates the word it is joined to ("non-USD
+# denominated current assets" are current assets, not non-current ones).
 _NON = re.compile(r"(?i)\bnon-\s?(?=[a-z])")
 _FOOTNOTE = re.compile(r"\(\s*(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*\)|(?<=[A-Za-z]{3})\d{1,2}\b|\*+")
 

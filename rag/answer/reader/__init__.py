@@ -20,9 +20,10 @@ from rag.answer.asked import asked
 from rag.answer.calculation import asked_calculation
 from rag.answer.reader.base import Read
 from rag.answer.reader.prose import read_prose
+from rag.answer.reader.rows import row_match
 from rag.answer.reader.span import read_span
 from rag.answer.reader.statements import read_statements
-from rag.answer.reader.table import read_tables, row_match
+from rag.answer.reader.table import read_tables
 from rag.packs import NO_LEXICON, Lexicon
 from rag.types import Answer, Chunk, Citation, Hit, ShortAnswer
 

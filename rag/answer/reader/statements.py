@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from rag.answer.calculation import MIN_MATCH, Row, asked_calculation, calculate, label_match
 from rag.answer.reader.base import Read
-from rag.answer.reader.table import quarters_of
+from rag.answer.reader.cells import quarters_of
 from rag.numbers import parse_figure, periods_in, periods_named, scale_of, show
 from rag.packs import NO_LEXICON, Lexicon
 from rag.types import Hit, Table, TableRow
