@@ -718,3 +718,11 @@ SHARES_OF = b"""<html><body><p>Results (in millions):</p><table>
 def test_shares_and_ratios_however_their_sides_are_named(question: str, derivation: str) -> None:
     found = read(question, hits(SHARES_OF))
     assert found is not None and found.derivation == derivation
+
+
+def test_a_total_the_table_does_not_print_is_the_sum_of_the_rows_asked_alike() -> None:
+    found = read("What was the total USD denominated monetary assets as at 31 December 2019?", hits(DENOMINATED))
+    assert found is not None and (found.value, found.derivation) == ("28101 million", "27,728 + 373 = 28,101")
+    assert found.row == "As at 31 December 2019, Monetary assets, current; As at 31 December 2019, Monetary assets, " \
+                        "non-current"
+    assert read("What was the USD denominated monetary assets as at 31 December 2019?", hits(DENOMINATED)) is None

@@ -83,17 +83,7 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
     """The row the question names, if one surely is: above `MIN_ROW_MATCH`, and no other row of the same table
     with other figures within `MARGIN` / 2 of it (two rows the question fits equally are a guess), unless the
     question's own words, function words included, tell them apart."""
-    rows = _rows(hits)
-    if ask.periods:
-        # Of tables stacked one per year, the one whose columns hold the periods asked holds the row asked.
-        tables = {id(t): t for _, t, _ in rows}
-        holds = {key: all(_column(t, p, question) is not None for p in ask.periods) for key, t in tables.items()}
-        # Else, of a table whose periods head groups of rows ("As at 31 December 2019" over "Monetary assets,
-        # current"), the rows under the period asked.
-        rows = [r for r in rows if holds[id(r[1])]] or [r for r in rows if _under(r[2]) == list(ask.periods)] or rows
-    counts = {id(table): _label_counts(table) for _, table, _ in rows}  # once per table, not once per row
-    scored = sorted(((row_match(ask, row, table), _distinct(ask, row, counts[id(table)]), -_extra(ask, row), -i, n)
-                     for n, (i, table, row) in enumerate(rows) if row.cells and _named(row)), reverse=True)
+    rows, scored = _scored(ask, hits, question)
     if not scored or scored[0][0] < MIN_ROW_MATCH:
         return None
     top, shared, extra = scored[0][0], scored[0][1], scored[0][2]
@@ -106,6 +96,40 @@ def _best_row(ask: Asked, hits: Sequence[Hit], question: str = "") -> tuple[int,
                 [c.text for c in other.cells] != [c.text for c in best[2].cells]:
             return None
     return best
+
+
+def _alike(ask: Asked, hits: Sequence[Hit], question: str = "") -> list[tuple[int, Table, TableRow]]:
+    """The rows of one table the question fits exactly alike at the top, under one heading, when there are
+    two or more: "the total USD denominated monetary assets" fits "Monetary assets, current" and "Monetary
+    assets, non-current" alike, the parts of a total the table does not print."""
+    rows, scored = _scored(ask, hits, question)
+    if not scored or scored[0][0] < MIN_ROW_MATCH:
+        return []
+    key = scored[0][:3]
+    alike = [rows[n] for *head, _, n in scored if tuple(head) == key]
+    first = alike[0]
+    if any(t is not first[1] or r.parents != first[2].parents for _, t, r in alike):
+        return []
+    return sorted(alike, key=lambda r: first[1].rows.index(r[2])) if len(alike) >= 2 else []  # in table order
+
+
+def _scored(ask: Asked, hits: Sequence[Hit], question: str) -> tuple[list[tuple[int, Table, TableRow]],
+                                                                      list[tuple[float, float, int, int, int]]]:
+    """The rows a question may name (of the period asked where tables say), and each one's score, best first:
+    (row match, how distinctly its words name it, minus its words the question does not use, minus its hit's
+    rank, its index)."""
+    rows = _rows(hits)
+    if ask.periods:
+        # Of tables stacked one per year, the one whose columns hold the periods asked holds the row asked.
+        tables = {id(t): t for _, t, _ in rows}
+        holds = {key: all(_column(t, p, question) is not None for p in ask.periods) for key, t in tables.items()}
+        # Else, of a table whose periods head groups of rows ("As at 31 December 2019" over "Monetary assets,
+        # current"), the rows under the period asked.
+        rows = [r for r in rows if holds[id(r[1])]] or [r for r in rows if _under(r[2]) == list(ask.periods)] or rows
+    counts = {id(table): _label_counts(table) for _, table, _ in rows}  # once per table, not once per row
+    scored = sorted(((row_match(ask, row, table), _distinct(ask, row, counts[id(table)]), -_extra(ask, row), -i, n)
+                     for n, (i, table, row) in enumerate(rows) if row.cells and _named(row)), reverse=True)
+    return rows, scored
 
 
 def _named(row: TableRow) -> bool:

@@ -31,7 +31,7 @@ from rag.answer.reader.cells import (
 from rag.answer.reader.listing import _columns, _components, _pick
 from rag.answer.reader.pairs import _between_dates, _two_columns, _two_rows
 from rag.answer.reader.quarters import _quarterly
-from rag.answer.reader.rows import _best_row, _named_column, _rolled, _under
+from rag.answer.reader.rows import _alike, _best_row, _named_column, _rolled, _under
 from rag.numbers import SCALES, periods_named, show
 from rag.types import Hit, Table, TableRow
 
@@ -97,7 +97,8 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return between  # else the dates are rows' ("At 31 December"), and the columns the years'
     found = _best_row(ask, hits, question)
     if found is None:
-        return None
+        return _total_of_parts(ask, question, hits) if ask.operation == "lookup" and _TOTAL_ASKED.search(question) \
+            else None
     i, table, row = found
     periods = tuple(p for p in ask.periods if _column(table, p, question) is not None)
     if len(periods) < len(ask.periods):
@@ -208,6 +209,37 @@ _CHANGED_LABEL = re.compile(r"(?i)\b(?:change|increase|decrease|decline|differen
 
 
 _MOVE = re.compile(r"(?i)\b(?:increase|decrease|decline|growth|rise|drop|movement)s?\b")
+
+
+_TOTAL_ASKED = re.compile(r"(?i)\btotal\b")
+
+
+def _total_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """'What was the total USD denominated monetary assets as at 31 December 2019?' where the table prints no
+    total: the sum of the rows the question fits alike under one heading (current and non-current), in the
+    column the period or the question's words name."""
+    parts = _alike(ask, hits, question)
+    if not parts:
+        return None
+    i, table, first = parts[0]
+    period = ask.periods[0] if len(ask.periods) == 1 else None
+    column = _column(table, period, question, first) if period is not None else None
+    if column is None:
+        named = _named_column(table, first, ask)
+        column = named.column if named is not None else None
+    if column is None or (period is not None and _under(first) != [period] and
+                          _column(table, period, question, first) is None):
+        return None
+    cells = [(r, r.cell(column)) for _, _, r in parts]
+    values = [v for _, c in cells if (v := _value(c)) is not None]
+    if len(values) != len(cells):
+        return None
+    unit, scale = _unit(table, first, [c for _, c in cells if c is not None])
+    total = sum(values)
+    header = table.columns[column] if column < len(table.columns) else None
+    return Read(_number(total, unit, scale), "computed", tuple((i, r) for r, _ in cells), table,
+                "; ".join(r.name() for r, _ in cells), header,
+                f"{' + '.join(show(v) for v in values)} = {show(round(total, 4))}")
 
 
 def _averaged_change(ask: Asked, table: Table, at: tuple[int, TableRow]) -> Read | None:
