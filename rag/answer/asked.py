@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rag.numbers import SCALES, YEAR, dates_named, parse_figure, periods_named
-from rag.text import ORDINALS, stem, words
+from rag.numbers import SCALES, YEAR, dates_named, parse_figure, periods_named, quarters_named
+from rag.text import stem, words
 
 Operation = Literal["lookup", "change", "percent_change", "average", "sum", "ratio", "percent_of", "compare",
                     "count", "columns", "difference", "components", "pick"]
@@ -248,22 +248,8 @@ def asked(question: str) -> Asked:
                  averaged=averaged, quarters=quarters)
 
 
-_QUARTER = re.compile(r"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\b(?=(?:\s+(?:and|or|to|,|fiscal|calendar|"
-                      r"(?:first|second|third|fourth|1st|2nd|3rd|4th)))*\s+quarters?\b)|\bq([1-4])\b(?!\s*'?\s*\d)")
-_ALL_QUARTERS = re.compile(r"(?i)\bquarterly\b|\beach\s+(?:of\s+the\s+)?quarters?\b|\b(?:all|four)\s+quarters\b")
 _QUARTER_TERMS = frozenset(label_terms("first second third fourth 1st 2nd 3rd 4th q1 q2 q3 q4 quarter quarters "
                                        "quarterly each chronological order"))
-
-
-def quarters_named(question: str) -> tuple[int, ...]:
-    """The quarters a question names without a year of their own, in its order, when it names two or more
-    ("between the second and first quarter" -> (2, 1)), or all four when it asks of each quarter ("the
-    average quarterly low price"); () otherwise: "the first quarter of 2019" is a period `periods_in` reads."""
-    if _ALL_QUARTERS.search(question):
-        return (1, 2, 3, 4)
-    named = tuple(dict.fromkeys(ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2))
-                                for m in _QUARTER.finditer(question)))
-    return named if len(named) >= 2 else ()
 
 
 # The bound a count compares with: "exceed $200,000 thousand", "more than 5 million", "below 100".

@@ -199,14 +199,11 @@ class ExtractiveAnswerer:
         if why:  # a table row gives figures, never their causes: reasons are quoted from prose when there is any
             prose = [c for c in cands if not any(t.start <= c.start < t.end for t in hits[c.hit_index].chunk.tables)]
             cands = prose or cands
-        if not cands or not content:
-            # No sentence to weigh ("Other | 16 | 29" is too short to be one), but a table may name the cell.
-            found = read(question, hits, lexicon) if content else None
-            nothing = {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0}
-            if found is None or found.table is None:
-                return self._abstain(question, hits, nothing)
-            return with_short(self._compose(question, hits, _read_candidates(found, hits), nothing | {"read": 1.0}),
-                              found)
+        if not content:
+            return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
+        if not cands:  # no sentence to weigh ("Other | 16 | 29" is too short to be one)
+            return self._cell_or_abstain(question, hits, lexicon, {"coverage": 0.0, "similarity": 0.0,
+                                                                   "confidence": 0.0})
         w = self.scoring
         weights = {t: (w.required if t in required else 1.0) for t in content}
         total = sum(weights.values())
@@ -235,13 +232,7 @@ class ExtractiveAnswerer:
         signals = self.signals(question, content, required, chosen, hits, lexicon.translations)
         signals["confidence"] = signals["coverage"]
         if signals["missing_required"] or signals["wrong_type"] or signals["coverage"] < self.min_coverage:
-            # The sentences do not cover the question, but a table may: a cell the reader names by its row and
-            # column, with the period asked, is an answer the coverage of words cannot see.
-            found = read(question, hits, lexicon)
-            if found is None or found.table is None:
-                return self._abstain(question, hits, signals)
-            cells = _read_candidates(found, hits)
-            return with_short(self._compose(question, hits, cells, signals | {"read": 1.0}), found)
+            return self._cell_or_abstain(question, hits, lexicon, signals)
         notes: list[str] = []
         asked = asked_calculation(question)
         items = lexicon.items() if asked is None else ()
@@ -270,6 +261,15 @@ class ExtractiveAnswerer:
             chosen = read_rows + [c for c in chosen if (c.hit_index, c.start) not in quoted]
         answer = self._compose(question, hits, chosen, signals, notes)
         return with_short(answer, found) if found is not None else answer
+
+    def _cell_or_abstain(self, question: str, hits: list[Hit], lexicon: Lexicon, signals: dict[str, float]) -> Answer:
+        """Where the sentences do not cover the question, a table may: a cell the reader names by its row and
+        column, with the period asked, is an answer the coverage of words cannot see; else the answer abstains."""
+        found = read(question, hits, lexicon)
+        if found is None or found.table is None:
+            return self._abstain(question, hits, signals)
+        return with_short(self._compose(question, hits, _read_candidates(found, hits), signals | {"read": 1.0}),
+                          found)
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """The answer's lines, then the Answer: an extractive answer is ready all at once."""

@@ -8,12 +8,23 @@ all read figures, rows, scales and periods through this package, so each means t
 - `figure`: a printed figure's value and precision, and a computed one printed back (`parse_figure`, `show`)
 - `scale`: the multiplier a caption or a sentence states (`scale_of`, `table_unit`, `SCALES`)
 - `rows`: a row line's label and cells, and the years its header gives its columns (`row_cells`)
-- `periods`: the years and quarters a text names (`periods_in`, `periods_named`, `is_year`)
+- `periods`: the years and quarters a text names (`periods_in`, `periods_named`, `quarters_named`, `quarter_of`,
+  `is_year`)
 - `stated`: the figures of a sentence, with their unit, scale word and precision (`stated_figures`)
 """
 
 from rag.numbers.figure import decimals, parse_figure, show
-from rag.numbers.periods import YEAR, Period, dates_named, first_period, is_year, periods_in, periods_named
+from rag.numbers.periods import (
+    YEAR,
+    Period,
+    dates_named,
+    first_period,
+    is_year,
+    periods_in,
+    periods_named,
+    quarter_of,
+    quarters_named,
+)
 from rag.numbers.rows import caption_years, column_years, row_cells, row_parts
 from rag.numbers.scale import SCALE_NAMES, SCALES, scale_of, table_unit
 from rag.numbers.stated import Stated, scale_follows, stated_figures
@@ -33,6 +44,8 @@ __all__ = [
     "parse_figure",
     "periods_in",
     "periods_named",
+    "quarter_of",
+    "quarters_named",
     "row_cells",
     "row_parts",
     "scale_follows",

@@ -140,3 +140,32 @@ def dates_named(text: str) -> list[tuple[int | None, int, int]]:
     only = int(years.pop()) if len(years) == 1 else None
     return [(next((y for y, _, _ in found[k:] if y is not None), only), month, day)
             for k, (_, month, day) in enumerate(found)]
+
+
+# Quarters named without a year of their own: "the second and first quarter", "Q1 and Q2".
+_QUARTER_NAMED = re.compile(r"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\b(?=(?:\s+(?:and|or|to|,|fiscal|"
+                            r"calendar|(?:first|second|third|fourth|1st|2nd|3rd|4th)))*\s+quarters?\b)|"
+                            r"\bq([1-4])\b(?!\s*'?\s*\d)")
+_ALL_QUARTERS = re.compile(r"(?i)\bquarterly\b|\beach\s+(?:of\s+the\s+)?quarters?\b|\b(?:all|four)\s+quarters\b")
+
+
+def quarters_named(question: str) -> tuple[int, ...]:
+    """The quarters a question names without a year of their own, in its order, when it names two or more
+    ("between the second and first quarter" -> (2, 1)), or all four when it asks of each quarter ("the
+    average quarterly low price"); () otherwise: "the first quarter of 2019" is a period `periods_in` reads."""
+    if _ALL_QUARTERS.search(question):
+        return (1, 2, 3, 4)
+    named = tuple(dict.fromkeys(ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2))
+                                for m in _QUARTER_NAMED.finditer(question)))
+    return named if len(named) >= 2 else ()
+
+
+# A header or a row label naming one quarter: "Fiscal 2019 Second Quarter", "Q3".
+_QUARTER_NAME = re.compile(r"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+(?:fiscal\s+)?quarter\b|"
+                           r"\bq([1-4])\b")
+
+
+def quarter_of(text: str) -> int | None:
+    """The one quarter a header or a row label names ('Fiscal 2019 Second Quarter', 'Q3'), else None."""
+    found = {ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)) for m in _QUARTER_NAME.finditer(text)}
+    return found.pop() if len(found) == 1 else None

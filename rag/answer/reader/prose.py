@@ -129,7 +129,8 @@ def _each_period(ask: Asked, hits: Sequence[Hit]) -> Read | None:
         if len(item & set(label_terms(sentence))) / len(item) < MIN_PROSE_MATCH:
             continue
         figures = stated_figures(sentence)
-        years = {year: f for f in figures if (year := _respectively(sentence, figures).get(f.start))}
+        paired = _respectively(sentence, figures)
+        years = {year: f for f in figures if (year := paired.get(f.start))}
         if all(p in years for p in ask.periods):
             listed = tuple(_printed(sentence, years[p]) for p in ask.periods)
             found.setdefault(listed, (i, chunk.start + a, chunk.start + b))

@@ -14,17 +14,8 @@ from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.answer.reader.cells import _change, _number, _only, _scaled, _unit, _value
 from rag.answer.reader.rows import _NEUTRAL, _best_row
-from rag.numbers import periods_named, show
-from rag.text import ORDINALS
+from rag.numbers import periods_named, quarter_of, show
 from rag.types import Cell, Hit, Table, TableRow
-
-_QUARTER_NAME = re.compile(r"(?i)\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+(?:fiscal\s+)?quarter\b|\bq([1-4])\b")
-
-
-def _quarter_of(text: str) -> int | None:
-    """The one quarter a header or a row label names ('Fiscal 2019 Second Quarter', 'Q3'), else None."""
-    found = {ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)) for m in _QUARTER_NAME.finditer(text)}
-    return found.pop() if len(found) == 1 else None
 
 
 def _quarterly(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
@@ -40,7 +31,7 @@ def _quarterly(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
             alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
-            columns = {q: _only(c for c, h in enumerate(table.columns) if _quarter_of(h) == q and not
+            columns = {q: _only(c for c, h in enumerate(table.columns) if quarter_of(h) == q and not
                                 _TOTAL_HEADER.search(h) and (year is None or year in periods_named(h)))
                        for q in ask.quarters}
             if all(c is not None for c in columns.values()):
@@ -51,7 +42,7 @@ def _quarterly(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
                 return _over_quarters(ask, table, [(q, (i, found[2]), cell) for q, cell in cells])
             # Else rows named by the quarters, the year over them or heading the columns.
             dated = [c for c, h in enumerate(table.columns) if year is not None and year in periods_named(h)]
-            rows = {q: [r for r in table.rows if r.cells and _quarter_of(r.label) == q
+            rows = {q: [r for r in table.rows if r.cells and quarter_of(r.label) == q
                         and (year is None or dated or year in periods_named(r.name()))] for q in ask.quarters}
             if any(len(found) != 1 for found in rows.values()):
                 continue
