@@ -726,3 +726,33 @@ def test_a_total_the_table_does_not_print_is_the_sum_of_the_rows_asked_alike() -
     assert found.row == "As at 31 December 2019, Monetary assets, current; As at 31 December 2019, Monetary assets, " \
                         "non-current"
     assert read("What was the USD denominated monetary assets as at 31 December 2019?", hits(DENOMINATED)) is None
+
+
+DUE_BY_PERIOD = b"""<html><body><p>Contractual obligations (in thousands):</p><table>
+<tr><td></td><td>Total</td><td>Less Than 1 Year</td><td>Year 5</td><td>More Than 5 Years</td></tr>
+<tr><td>Operating leases</td><td>98,389</td><td>37,427</td><td>12,556</td><td>11,825</td></tr>
+<tr><td>Land</td><td>672</td><td>100</td><td>200</td><td>372</td></tr>
+<tr><td>Leasehold improvements</td><td>798</td><td>98</td><td>300</td><td>400</td></tr>
+<tr><td>Employee severance and related costs</td><td>500</td><td>100</td><td>200</td><td>200</td></tr>
+<tr><td>Related costs of exit</td><td>40</td><td>10</td><td>10</td><td>20</td></tr>
+<tr><td>Total obligations</td><td>8,109</td><td>1,000</td><td>3,000</td><td>4,109</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value", "derivation"), [
+    # the column the side names most fully: "more than 5 years" is not "Years 3-5"
+    ("What is the percentage of the operating leases of more than 5 years in the total operating leases?",
+     "12.02%", "11,825 / 98,389 = 12.0186"),
+    # a first side joining two rows is a share of their sum
+    ("What is the percentage of land and leasehold improvements over the total obligations?",
+     "18.13%", "(672 + 798) / 8,109 = 18.128"),
+    # a proportion, its percentage not asked, is a fraction
+    ("What is the proportion of land and leasehold improvements over the total obligations?",
+     "0.18", "(672 + 798) / 8,109 = 0.1813"),
+    # a row whose own label holds the "and" is read whole
+    ("What is the percentage of employee severance and related costs in the total obligations?",
+     "6.17%", "500 / 8,109 × 100 = 6.166"),
+])
+def test_shares_of_a_column_and_of_two_rows_summed(question: str, value: str, derivation: str) -> None:
+    found = read(question, hits(DUE_BY_PERIOD))
+    assert found is not None and (found.value, found.derivation) == (value, derivation)

@@ -31,6 +31,8 @@ _SUM_STRONG = re.compile(r"(?i)\b(?:sum\s+of|combined|altogether|in\s+total|add(
 _PERCENT_OF = re.compile(r"(?i)\b(?:what\s+percent(?:age)?|percentage\s+(?:of|constitution)|proportion|"
                          r"as\s+a\s+percent(?:age)?|share\s+of|portion\s+of)\b")
 _RATIO = re.compile(r"(?i)\bratio\b")
+_PROPORTION = re.compile(r"(?i)\bproportion\b")
+_PERCENT_WORD = re.compile(r"(?i)\bpercent|%")
 _COMPARE = re.compile(r"(?i)\b(?:which|what)\s+(?:year|period|quarter|month)s?\b.*?\b(?:highest|largest|lowest|"
                       r"smallest|greatest|most|least|higher|larger|lower|smaller|greater|more|less|biggest|"
                       r"maximum|minimum|exceed(?:ed|s)?|above|below|under)\b|\b(?:in\s+which\s+year|which\s+year)\b")
@@ -158,8 +160,9 @@ class Asked:
     # change/difference between two dates ("between June 30 and December 31, 2019"), as (year, month, day):
     # for a change the later first, for a difference the first named first.
     dates: tuple[tuple[int, int, int], ...] = ()
-
-
+    # ratio/percent_of: the two line items the first side joins with "and", when it does ("the percentage of
+    # land and leasehold improvements over the gross cost"): a share of their sum, if each names a row.
+    parts: tuple[tuple[str, ...], ...] = ()
 
 
 @lru_cache(maxsize=1024)
@@ -243,9 +246,12 @@ def asked(question: str) -> Asked:
         named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
         if len(named) == 2:
             dates = tuple(named) if operation == "difference" else tuple(sorted(named, reverse=True))
+    parts = _parts(text, operation) if pair is not None else ()
+    if operation == "percent_of" and _PROPORTION.search(question) and not _PERCENT_WORD.search(question):
+        operation = "ratio"  # "X as a proportion of Y" is a fraction (0.95); a percentage is asked in its words
     return Asked(operation, tuple(periods), item, tuple(dict.fromkeys(label_terms(text))), pair,
                  high=bool(HIGH.search(question)), why=bool(_WHY.search(question)), bound=bound, dates=dates,
-                 averaged=averaged, quarters=quarters)
+                 averaged=averaged, quarters=quarters, parts=parts)
 
 
 _QUARTER_TERMS = frozenset(label_terms("first second third fourth 1st 2nd 3rd 4th q1 q2 q3 q4 quarter quarters "
@@ -320,6 +326,21 @@ def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] 
     groups = ("a", "b") if match.group("a") is not None else ("a2", "b2")  # "the high and low prices": two words
     a, b = (tuple(t for t in dict.fromkeys(label_terms(match.group(g))) if t not in ASKING) for g in groups)
     return (a, b) if a and b and a != b else None
+
+
+def _parts(text: str, operation: str) -> tuple[tuple[str, ...], ...]:
+    """The words of the two line items a share's or a ratio's first side joins with "and" ("revenue from Taiwan
+    and Japan" -> ('revenu', 'taiwan'), ('japan',)), or () when it joins none."""
+    if operation not in ("ratio", "percent_of"):
+        return ()
+    match = _sides(text, operation)
+    if match is None or match.group("a") is None:
+        return ()
+    halves = re.split(r"(?i)\s+and\s+", match.group("a"))
+    if len(halves) != 2:
+        return ()
+    terms = tuple(tuple(t for t in dict.fromkeys(label_terms(h)) if t not in ASKING) for h in halves)
+    return terms if all(terms) else ()
 
 
 def _later_first(question: str, periods: list[str]) -> list[str]:

@@ -31,8 +31,7 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             common = set.intersection(*(set(label_terms(h)) for h in table.columns)) if table.columns else set()
             heads = [(set(label_terms(h)) - common - _NEUTRAL - _SCALE_WORDS or set(label_terms(h)) - common
                       - _SCALE_WORDS) - ASKING for h in table.columns]
-            first, second = (_only(c for c, words_ in enumerate(heads) if words_ and words_ <= set(side))
-                             for side in ask.pair)
+            first, second = (_fullest(heads, set(side)) for side in ask.pair)
             if first is None or second is None or first == second:
                 continue
             # The columns are the pair's, so a period the question names can only name the row ("in the fourth
@@ -67,6 +66,14 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return Read(_number(result, "", "", percent=op == "percent_of"), "computed", ((i, row),), table, row.name(),
                     f"{table.columns[ca]}; {table.columns[cb]}", f"{show(x)} / {show(y)} = {show(round(result, 4))}")
     return None
+
+
+def _fullest(heads: Sequence[set[str]], side: set[str]) -> int | None:
+    """The one column a side names: of the headers all of whose words the side uses, the one that uses the
+    most ("more than 5 years" names "More Than 5 Years", not "Years 3-5"); None when none or two alike."""
+    named = [(len(words_), c) for c, words_ in enumerate(heads) if words_ and words_ <= side]
+    most = max((n for n, _ in named), default=0)
+    return _only(c for n, c in named if n == most)
 
 
 _RELATIVE = frozenset(label_terms("that which who whose"))
@@ -132,6 +139,10 @@ def _pair_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> tuple[tuple[in
 def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """One step over two rows' cells of one period: a ratio, a share (as a percentage), a difference or a sum."""
     assert ask.pair is not None
+    if ask.parts and len(ask.periods) <= 1:
+        summed = _share_of_parts(ask, question, hits)
+        if summed is not None:
+            return summed
     # Each side's row is named by that side's words: of "current" and "non-current deferred revenue", the
     # first side's row is the one without "non".
     found = _pair_rows(ask, question, hits)
@@ -195,3 +206,51 @@ def _averages_apart(ask: Asked, table: Table, first: tuple[int, TableRow], secon
     result = x - y
     return Read(_number(result, unit, scale), "computed", (first, second), table,
                 f"{first[1].name()}; {second[1].name()}", None, f"{ex} - {ey} = {show(round(result, 4))}")
+
+
+def _share_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
+    """'The percentage of land and leasehold improvements over the gross cost of land, property and equipment':
+    the sum of the two rows the first side's halves name over the row the second side names, all of one
+    period. Read only when each half names its own row better than the whole side names any one row, so a
+    row whose label holds the "and" ("Employee severance and related costs") is read whole."""
+    assert ask.pair is not None
+    whole_side, (first, second) = ask.pair[1], ask.parts
+    for i, hit in enumerate(hits):
+        for table in hit.chunk.tables:
+            alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
+            if len(ask.periods) == 1 and _column(table, ask.periods[0], question) is None:
+                continue
+            sides = [dataclasses.replace(ask, item=words_, words=words_, pair=None, parts=())
+                     for words_ in (ask.pair[0], first, second, whole_side)]
+            rows = [_best_row(side, alone, question) for side in sides]
+            joined, a, b, whole = rows
+            if a is None or b is None or whole is None or len({id(r[2]) for r in (a, b, whole)}) != 3:
+                continue
+            if min(row_match(sides[1], a[2], table), row_match(sides[2], b[2], table)) <= \
+                    (row_match(sides[0], joined[2], table) if joined is not None else 0.0):
+                continue
+            return _shared_of(ask, question, i, table, (a[2], b[2]), whole[2])
+    return None
+
+
+def _shared_of(ask: Asked, question: str, i: int, table: Table, parts: tuple[TableRow, TableRow],
+               whole: TableRow) -> Read | None:
+    """(A + B) / W of one column: the period asked, else the one column the question names, else the rows'
+    only figure."""
+    a, b = parts
+    if ask.periods:
+        column = _column(table, ask.periods[0], question, a)
+    else:
+        named = a.cells[0] if len(a.cells) == 1 else _named_column(table, a, ask)
+        column = named.column if named is not None else None
+    if column is None:
+        return None
+    x, y, w = (_value(r.cell(column)) for r in (a, b, whole))
+    if x is None or y is None or not w:
+        return None
+    percent = ask.operation == "percent_of"
+    result = (x + y) / w * (100 if percent else 1)
+    header = table.columns[column] if column < len(table.columns) else None
+    return Read(_number(result, "", "", percent=percent), "computed", ((i, a), (i, b), (i, whole)), table,
+                f"{a.name()}; {b.name()}; {whole.name()}", header,
+                f"({show(x)} + {show(y)}) / {show(w)} = {show(round(result, 4))}")
