@@ -756,3 +756,22 @@ DUE_BY_PERIOD = b"""<html><body><p>Contractual obligations (in thousands):</p><t
 def test_shares_of_a_column_and_of_two_rows_summed(question: str, value: str, derivation: str) -> None:
     found = read(question, hits(DUE_BY_PERIOD))
     assert found is not None and (found.value, found.derivation) == (value, derivation)
+
+
+INTRODUCED = b"""<html><body><p>Goodwill is tested annually. The table below shows the carrying value of goodwill by
+segment (in millions):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Software</td><td>1,200</td><td>1,100</td></tr>
+</table><p>In addition to the table above, the Company remeasures certain liabilities.</p>
+<p>Aggregate emoluments of the Directors of the Company were as follows:</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Salaries</td><td>12</td><td>11</td></tr>
+</table></body></html>"""
+
+
+def test_what_a_table_shows_is_its_introducing_sentence_less_its_words_of_presenting() -> None:
+    found = read("What does the table about goodwill show?", hits(INTRODUCED))
+    assert found is not None and found.value == "the carrying value of goodwill by segment"
+    found = read("What does the table show about the emoluments of the Directors?", hits(INTRODUCED))
+    assert found is not None and found.value == "Aggregate emoluments of the Directors of the Company"
+    assert read("What does the table show?", hits(INTRODUCED)) is None  # two tables: which one is a guess

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from rag.answer.asked import asked
 from rag.answer.calculation import asked_calculation
 from rag.answer.reader.base import Read
+from rag.answer.reader.caption import read_caption
 from rag.answer.reader.prose import read_prose
 from rag.answer.reader.rows import row_match
 from rag.answer.reader.span import read_span
@@ -38,6 +39,9 @@ def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> R
     ask = asked(question)
     if ask.why:
         return None
+    caption = read_caption(question, hits)
+    if caption is not None:
+        return caption
     metric = asked_calculation(question)
     if metric is not None and metric.operator != "change":
         # A metric the question defines or names is computed from its operands' rows, or not at all: the
