@@ -714,6 +714,8 @@ SHARES_OF = b"""<html><body><p>Results (in millions):</p><table>
     ("What percentage of the total unrealized gain is generated from U.S. government obligations in 2019?",
      "416 / 14,650 × 100 = 2.8396"),  # the whole named first
     ("What is the liability to asset ratio in 2019?", "100.1 / 545.8 = 0.1834"),  # a ratio named by its sides
+    ("What was the percentage of EBITDA represented by U.S. government obligations in 2019?",
+     "416 / 372 × 100 = 111.828"),  # the whole named first, the part after "represented by"
 ])
 def test_shares_and_ratios_however_their_sides_are_named(question: str, derivation: str) -> None:
     found = read(question, hits(SHARES_OF))

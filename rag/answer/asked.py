@@ -287,6 +287,9 @@ _OF_TOTAL = re.compile(r"(?i)\bpercent(?:age)?\s+of\s+(?:the\s+)?(?P<b>(?:total|
 # "the percentage constitution of Depreciation and Amortisation in EBITDA": a part in a whole, whatever its name.
 _CONSTITUTION = re.compile(r"(?i)\bpercent(?:age)?\s+(?:of\s+)?constitution\s+of\s+(?:the\s+)?(?P<a>.+?)\s+(?:in|among|"
                            r"of|within)\s+(?:the\s+)?(?P<b>.+)")
+# "the percentage of sales represented by gross profit": the whole named first, the part after "by".
+_REPRESENTED = re.compile(r"(?i)\bpercent(?:age)?\s+of\s+(?:the\s+)?(?P<b>.+?)\s+(?:represented|accounted\s+for|"
+                          r"made\s+up|contributed|generated)\s+by\s+(?:the\s+)?(?P<a>.+)")
 # "the liability to asset ratio": a ratio named by its two sides.
 _NAMED_RATIO = re.compile(r"(?i)\b(?:the\s+)?(?P<a>[\w-]+(?:\s+[\w-]+)?)\s+to\s+(?P<b>[\w-]+(?:\s+[\w-]+)?)\s+ratio\b")
 
@@ -312,7 +315,8 @@ def _sides(text: str, operation: str) -> re.Match[str] | None:
     pattern = _SPLITS["difference" if operation in ("change", "lookup") else operation]
     found = pattern.search(text)
     if found is None and operation == "percent_of":
-        found = _AS_PERCENT.search(text) or _OF_TOTAL.search(text) or _CONSTITUTION.search(text)
+        found = _AS_PERCENT.search(text) or _OF_TOTAL.search(text) or _CONSTITUTION.search(text) or \
+            _REPRESENTED.search(text)
     if found is None and operation == "ratio":
         found = _NAMED_RATIO.search(text)
     return found
