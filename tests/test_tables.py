@@ -486,3 +486,24 @@ def test_tables_stacked_in_one_grid_load_as_one_table_each(tmp_path: Path) -> No
     assert texts(row(second, "Revenues")) == ["$88,081", "$89,767"]
     assert [r.label for r in second.rows][-3:] == ["Maturity date", "", "Notional amount"]  # all in one table
     assert first.title == second.title == "Quarterly results (in thousands):" and second.scale == "thousand"
+
+
+HEADED_TWICE = """<html><body><p>Revenue by currency:</p><table>
+<tr><td></td><td>Weightage (%)</td><td>FY 2019</td><td>FY 2018</td></tr>
+<tr><td>USD</td><td>53.6</td><td>70.07</td><td>64.49</td></tr>
+<tr><td>Breakup of revenue growth</td><td>FY 2019 (%)</td><td>FY 2018 (%)</td><td></td></tr>
+<tr><td>Business growth</td><td>11.4</td><td>6.7</td><td></td></tr>
+<tr><td>Impact of exchange rate</td><td>7.6</td><td>(2.3)</td><td></td></tr>
+</table></body></html>"""
+
+
+def test_a_row_of_period_headers_under_figures_heads_a_table_of_its_own(tmp_path: Path) -> None:
+    """'Breakup of revenue growth | FY 2019 (%) | FY 2018 (%)' below rows of figures: the rows under it are in its
+    columns, so 7.6 is FY 2019's, not the weightage's."""
+    (tmp_path / "q.html").write_text(HEADED_TWICE)
+    doc = load_document(tmp_path / "q.html", tmp_path)
+    check(doc)
+    first, second = doc.tables
+    assert first.columns == ("Weightage (%)", "FY 2019", "FY 2018")
+    assert second.columns[:2] == ("FY 2019 (%)", "FY 2018 (%)")
+    assert texts(row(second, "Impact of exchange rate")) == ["7.6", "(2.3)"]

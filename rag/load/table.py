@@ -100,6 +100,9 @@ def _drop_empty_columns(grid: list[list[str]]) -> list[list[str]]:
     return [[r[j] for j in keep] for r in padded]
 
 
+_DAY_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")  # "30/7/2021": a row's date (a maturity), not a period's header
+
+
 def stacked(grid: Sequence[Sequence[str]]) -> list[list[Sequence[str]]]:
     """A grid cut where a second table stands under the first in the same grid: a report prints one year's
     figures, then the year before's under headers of their own ("Fiscal 2018 | First Quarter ..." below the
@@ -114,6 +117,12 @@ def stacked(grid: Sequence[Sequence[str]]) -> list[list[Sequence[str]]]:
         label, values = (clean(rows[k][0]) if rows[k] else ""), [clean(c) for c in rows[k][1:] if clean(c)]
         if any(is_figure(v) for v in values):
             seen = True
+        elif seen and len(values) >= 2 and all(len(periods_named(v)) == 1 and not _DAY_DATE.search(v) for v in values) \
+                and len({periods_named(v)[0] for v in values}) == len(values):
+            # A row of headers, one period each, under rows of figures ("Breakup of revenue growth | FY 2019 (%) |
+            # FY 2018 (%)"): the figures below are under its columns, not the ones above.
+            blocks.append(rows[start:k])
+            start, seen = k, False
         elif seen and values and (not label or scale_of(label)):
             end = k
             while end < len(rows) and not any(is_figure(clean(c)) for c in rows[end][1:]):
