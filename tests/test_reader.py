@@ -777,3 +777,25 @@ def test_what_a_table_shows_is_its_introducing_sentence_less_its_words_of_presen
     found = read("What does the table show about the emoluments of the Directors?", hits(INTRODUCED))
     assert found is not None and found.value == "Aggregate emoluments of the Directors of the Company"
     assert read("What does the table show?", hits(INTRODUCED)) is None  # two tables: which one is a guess
+
+
+GROUPED_BY_YEAR = b"""<html><body><p>Valuations of properties:</p><table>
+<tr><td></td><td>External valuation %</td><td>Internal valuation %</td></tr>
+<tr><td>Year ended 30 June 2019</td><td></td><td></td></tr>
+<tr><td>Leasehold</td><td>23%</td><td>77%</td></tr>
+<tr><td>Freehold</td><td>38%</td><td>62%</td></tr>
+<tr><td>Year ended 30 June 2018</td><td></td><td></td></tr>
+<tr><td>Leasehold</td><td>60%</td><td>40%</td></tr>
+<tr><td>Freehold</td><td>27%</td><td>73%</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value", "derivation"), [
+    ("What was the change in the leasehold external valuation % from 2018 to 2019?", "-37%", "23 - 60 = -37"),
+    ("What is the average freehold internal valuation for 2018 and 2019?", "67.5%", "(73 + 62) / 2 = 67.5"),
+    ("What was the freehold external valuation in 2018?", "27%", None),
+])
+def test_a_table_whose_periods_head_groups_of_rows_is_read_by_period(question: str, value: str,
+                                                                    derivation: str | None) -> None:
+    found = read(question, hits(GROUPED_BY_YEAR))
+    assert found is not None and (found.value, found.derivation) == (value, derivation)

@@ -45,7 +45,12 @@ def read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     turned = [dataclasses.replace(h, chunk=dataclasses.replace(h.chunk, tables=tuple(
         t for t in map(transposed, (t for t in h.chunk.tables if not _movement_named(ask, t))) if t is not None)))
         for h in hits]
-    return _read_tables(ask, question, turned) if any(h.chunk.tables for h in turned) else None
+    found = _read_tables(ask, question, turned) if any(h.chunk.tables for h in turned) else None
+    if found is not None:
+        return found
+    grouped = [dataclasses.replace(h, chunk=dataclasses.replace(h.chunk, tables=tuple(
+        t for t in map(regrouped, h.chunk.tables) if t is not None))) for h in hits]
+    return _read_tables(ask, question, grouped) if any(h.chunk.tables for h in grouped) else None
 
 
 def _movement_named(ask: Asked, table: Table) -> bool:
@@ -53,6 +58,33 @@ def _movement_named(ask: Asked, table: Table) -> bool:
     between two dated balances): it asks that row, and the table is not one to read turned."""
     return any(r.cells and not periods_named(r.label) and set(label_terms(r.label)) <= set(ask.words)
                for r in table.rows if label_terms(r.label))
+
+
+def regrouped(table: Table) -> Table | None:
+    """A table whose periods head groups of rows ("Year ended 30 June 2019" over "Leasehold | 23% | 77%", then
+    "Year ended 30 June 2018" over "Leasehold | 60% | 40%"), read with the periods as its columns: each line
+    item and column becomes a row ("External valuation %, Leasehold": 23%, 60%) under the periods' headings.
+    None unless two or more headings name one period each and a line item stands under two of them."""
+    groups: dict[str, dict[str, TableRow]] = {}
+    for row in table.rows:
+        if row.cells and row.parents and len(periods_named(row.parents[-1])) == 1:
+            groups.setdefault(row.parents[-1], {}).setdefault(row.label, row)
+    if len(groups) < 2 or len({periods_named(h)[0] for h in groups}) < len(groups):
+        return None
+    headings = list(groups)
+    labels = [label for label in dict.fromkeys(label for g in groups.values() for label in g)
+              if sum(label in g for g in groups.values()) >= 2]
+    rows = []
+    for label in labels:
+        for c, header in enumerate(table.columns):
+            cells = tuple(dataclasses.replace(cell, column=k) for k, h in enumerate(headings)
+                          if label in groups[h] and (cell := groups[h][label].cell(c)) is not None)
+            if len(cells) >= 2:
+                parents = (header,) if len(table.columns) > 1 else ()
+                rows.append(TableRow(label, min(x.start for x in cells), max(x.end for x in cells), cells, parents))
+    if not rows:
+        return None
+    return dataclasses.replace(table, columns=tuple(headings), rows=tuple(rows), header=None)
 
 
 def transposed(table: Table) -> Table | None:
