@@ -799,3 +799,21 @@ def test_a_table_whose_periods_head_groups_of_rows_is_read_by_period(question: s
                                                                     derivation: str | None) -> None:
     found = read(question, hits(GROUPED_BY_YEAR))
     assert found is not None and (found.value, found.derivation) == (value, derivation)
+
+
+HEADINGS = b"""<html><body><p>Balance sheet (in thousands):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Assets</td><td></td><td></td></tr>
+<tr><td>Prepaid expenses</td><td>19,373</td><td>18,000</td></tr>
+<tr><td>Deferred income tax assets</td><td>22,626</td><td>21,000</td></tr>
+<tr><td>Liabilities</td><td></td><td></td></tr>
+<tr><td>Deferred revenue</td><td>24,264</td><td>23,000</td></tr>
+</table></body></html>"""
+
+
+def test_a_total_of_a_heading_is_the_sum_of_its_rows_and_nothing_else_is_asked_of_it() -> None:
+    found = read("What were the total Assets in 2019?", hits(HEADINGS))
+    assert found is not None and found.derivation == "19,373 + 22,626 = 41,999"
+    assert read("What were the Assets in 2019?", hits(HEADINGS)) is None  # a heading is no one row
+    found = read("What was the deferred income tax assets in 2019?", hits(HEADINGS))
+    assert found is not None and found.value == "22,626 thousand"

@@ -507,3 +507,21 @@ def test_a_row_of_period_headers_under_figures_heads_a_table_of_its_own(tmp_path
     assert first.columns == ("Weightage (%)", "FY 2019", "FY 2018")
     assert second.columns[:2] == ("FY 2019 (%)", "FY 2018 (%)")
     assert texts(row(second, "Impact of exchange rate")) == ["7.6", "(2.3)"]
+
+
+HEADING_IN_A_VALUE_COLUMN = """<html><body><table>
+<tr><td></td><td>As reported</td><td>Adjustments</td></tr>
+<tr><td>Assets</td><td></td><td></td></tr>
+<tr><td>Deferred income tax assets</td><td>22,626</td><td>(532)</td></tr>
+<tr><td></td><td>Liabilities and Stockholders' Equity</td><td></td></tr>
+<tr><td>Deferred revenue</td><td>$24,264</td><td>(1,945)</td></tr>
+</table></body></html>"""
+
+
+def test_a_heading_set_in_a_value_column_heads_the_rows_below_it(tmp_path: Path) -> None:
+    (tmp_path / "q.html").write_text(HEADING_IN_A_VALUE_COLUMN)
+    doc = load_document(tmp_path / "q.html", tmp_path)
+    check(doc)
+    (table,) = doc.tables
+    assert row(table, "Deferred revenue").parents == ("Liabilities and Stockholders' Equity",)
+    assert row(table, "Liabilities and Stockholders' Equity").cells == ()

@@ -100,6 +100,7 @@ def _drop_empty_columns(grid: list[list[str]]) -> list[list[str]]:
     return [[r[j] for j in keep] for r in padded]
 
 
+_HEADING = re.compile(r"[A-Za-z]{3,}.*[A-Za-z]{3,}")  # two words of letters, as a heading has
 _DAY_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")  # "30/7/2021": a row's date (a maturity), not a period's header
 
 
@@ -176,6 +177,11 @@ def build_table(grid: Sequence[Sequence[str]], *, title: str = "", context: str 
                 cells.append(Cell(value, at, at + len(value), j))
             at += len(value) + len(COLUMN_SEP)
         lead = len(line) - len(line.lstrip())  # a row with no label: its span starts at its first text
+        if not label and len(cells) == 1 and _HEADING.search(cells[0].text) and not is_figure(cells[0].text):
+            # A heading set in a value column ("| Liabilities and Stockholders' Equity"): a label over the rows
+            # below it, not a cell of its own.
+            label, cells = cells[0].text, []
+            lead = line.index(label)
         body.append(TableRow(label.rstrip(":").strip(), offset + lead, offset + len(line), tuple(cells)))
         lines.append(line)
         offset += len(line) + 1

@@ -132,6 +132,13 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return _total_of_parts(ask, question, hits) if ask.operation == "lookup" and _TOTAL_ASKED.search(question) \
             else None
     i, table, row = found
+    heading = _heading_named(ask, table, row)
+    if heading is not None:
+        # The question names the heading over the row, not the row ("the total Assets as reported"): its total
+        # is the sum of the rows under it; anything else asked of a heading is no one row's.
+        if ask.operation != "lookup" or not _TOTAL_ASKED.search(question) or len(heading) < 2:
+            return None
+        return _summed(ask, question, i, table, heading)
     periods = tuple(p for p in ask.periods if _column(table, p, question) is not None)
     if len(periods) < len(ask.periods):
         # A period no column names is this table's only when its title or headers say so ("as of 2019"
@@ -246,6 +253,22 @@ _MOVE = re.compile(r"(?i)\b(?:increase|decrease|decline|growth|rise|drop|movemen
 _TOTAL_ASKED = re.compile(r"(?i)\btotal\b")
 
 
+def _heading_named(ask: Asked, table: Table, row: TableRow) -> list[TableRow] | None:
+    """The rows with figures under the row's heading, when the question names that heading by all its words
+    and none of the row's own: "What were the total Assets?" of "Deferred income tax assets" under "Assets".
+    A row with no words of its own ("Total", or no label) is the heading's total, and is read as it is."""
+    if not row.parents:
+        return None
+    heading = set(label_terms(row.parents[-1])) - _NEUTRAL_WORDS
+    own = set(label_terms(row.label)) - heading - _NEUTRAL_WORDS
+    if not heading or not own or not heading <= set(ask.words) or own & set(ask.words):
+        return None
+    return [r for r in table.rows if r.parents == row.parents and r.cells]
+
+
+_NEUTRAL_WORDS = frozenset(label_terms("total net"))
+
+
 def _total_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """'What was the total USD denominated monetary assets as at 31 December 2019?' where the table prints no
     total: the sum of the rows the question fits alike under one heading (current and non-current), in the
@@ -253,7 +276,12 @@ def _total_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | No
     parts = _alike(ask, hits, question)
     if not parts:
         return None
-    i, table, first = parts[0]
+    return _summed(ask, question, parts[0][0], parts[0][1], [r for _, _, r in parts])
+
+
+def _summed(ask: Asked, question: str, i: int, table: Table, rows: Sequence[TableRow]) -> Read | None:
+    """The sum of the rows' cells in the column the period asked, else the question's words, name."""
+    first = rows[0]
     period = ask.periods[0] if len(ask.periods) == 1 else None
     column = _column(table, period, question, first) if period is not None else None
     if column is None:
@@ -262,7 +290,7 @@ def _total_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | No
     if column is None or (period is not None and _under(first) != [period] and
                           _column(table, period, question, first) is None):
         return None
-    cells = [(r, r.cell(column)) for _, _, r in parts]
+    cells = [(r, r.cell(column)) for r in rows]
     values = [v for _, c in cells if (v := _value(c)) is not None]
     if len(values) != len(cells):
         return None
