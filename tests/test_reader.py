@@ -817,3 +817,16 @@ def test_a_total_of_a_heading_is_the_sum_of_its_rows_and_nothing_else_is_asked_o
     assert read("What were the Assets in 2019?", hits(HEADINGS)) is None  # a heading is no one row
     found = read("What was the deferred income tax assets in 2019?", hits(HEADINGS))
     assert found is not None and found.value == "22,626 thousand"
+
+
+ALLOCATION = b"""<html><body><p>Purchase price allocation (in thousands):</p><table>
+<tr><td></td><td>Estimated at June 30, 2019</td><td>Adjustments</td><td>Final as of December 31, 2019</td></tr>
+<tr><td>Cash</td><td>$3,795</td><td>$ -</td><td>$3,795</td></tr>
+<tr><td>Total fair value of consideration transferred</td><td>3,757</td><td>20</td><td>3,777</td></tr>
+</table></body></html>"""
+
+
+def test_the_respective_figures_at_two_dates_are_read_from_the_columns_the_dates_name() -> None:
+    found = read("What are the respective total fair value of consideration transferred at June 30 and December 31, "
+                 "2019?", hits(ALLOCATION))
+    assert found is not None and found.items == ("3,757 thousand", "3,777 thousand")

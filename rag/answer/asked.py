@@ -246,6 +246,12 @@ def asked(question: str) -> Asked:
         named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
         if len(named) == 2:
             dates = tuple(named) if operation == "difference" else tuple(sorted(named, reverse=True))
+    elif operation == "lookup" and _RESPECTIVE.search(question):
+        # "the respective cash amount at June 30 and December 31, 2019": each date's figure, in the order named
+        named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
+        if len(named) == 2:
+            dates, pair = tuple(named), None
+            item = tuple(t for t in item if t not in _DATE_TERMS)
     parts = _parts(text, operation) if pair is not None else ()
     if operation == "percent_of" and _PROPORTION.search(question) and not _PERCENT_WORD.search(question):
         operation = "ratio"  # "X as a proportion of Y" is a fraction (0.95); a percentage is asked in its words
@@ -254,6 +260,8 @@ def asked(question: str) -> Asked:
                  averaged=averaged, quarters=quarters, parts=parts)
 
 
+_DATE_TERMS = frozenset(label_terms("january february march april may june july august september october november "
+                                    "december " + " ".join(str(d) for d in range(1, 32))))
 _QUARTER_TERMS = frozenset(label_terms("first second third fourth 1st 2nd 3rd 4th q1 q2 q3 q4 quarter quarters "
                                        "quarterly each chronological order"))
 

@@ -98,7 +98,7 @@ def _date_column(table: Table, date: tuple[int, int, int]) -> int | None:
 def _between_dates(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """A change or difference of one row between the two columns the question's dates name ('between the
     quarters ended January 26 and April 27, 2019'): the later less the earlier for a change, the first
-    named less the second for a difference."""
+    named less the second for a difference; for "the respective X at June 30 and December 31, 2019", both cells."""
     found = _best_row(dataclasses.replace(ask, periods=()), hits, question)
     if found is None:
         return None
@@ -107,6 +107,12 @@ def _between_dates(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | Non
     if None in columns or columns[0] == columns[1]:
         return None
     cells = [row.cell(c) for c in columns if c is not None]
+    if ask.operation == "lookup":  # "the respective X at June 30 and December 31, 2019": each date's cell
+        if any(c is None for c in cells):
+            return None
+        listed = tuple(_scaled(c, table, row) for c in cells if c is not None)
+        return Read(", ".join(listed), "spans", ((i, row),), table, row.name(),
+                    "; ".join(table.columns[c] for c in columns if c is not None), None, listed)
     new, old = (_value(c) for c in cells)
     if new is None or old is None:
         return None
