@@ -830,3 +830,18 @@ def test_the_respective_figures_at_two_dates_are_read_from_the_columns_the_dates
     found = read("What are the respective total fair value of consideration transferred at June 30 and December 31, "
                  "2019?", hits(ALLOCATION))
     assert found is not None and found.items == ("3,757 thousand", "3,777 thousand")
+
+
+CUSTOMERS = b"""<html><body><p>Percentage of revenue by customer:</p><table>
+<tr><td></td><td>Fiscal Year 2018</td><td>Fiscal Year 2017</td></tr>
+<tr><td>Apple Inc.</td><td>36%</td><td>34%</td></tr>
+<tr><td>Huawei Technologies Co., Ltd.</td><td>8%</td><td>11%</td></tr>
+<tr><td>Property and equipment</td><td>5%</td><td>6%</td></tr>
+</table></body></html>"""
+
+
+def test_a_sum_or_an_average_of_two_rows_the_question_joins_with_and() -> None:
+    found = read("What is the average percentage of revenue from Apple and Huawei in 2018?", hits(CUSTOMERS))
+    assert found is not None and (found.value, found.derivation) == ("22%", "(36 + 8) / 2 = 22")
+    found = read("What is the average of property and equipment for 2018 and 2017?", hits(CUSTOMERS))
+    assert found is not None and found.derivation == "(5 + 6) / 2 = 5.5"  # one row, its label holds the "and"

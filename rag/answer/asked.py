@@ -252,7 +252,7 @@ def asked(question: str) -> Asked:
         if len(named) == 2:
             dates, pair = tuple(named), None
             item = tuple(t for t in item if t not in _DATE_TERMS)
-    parts = _parts(text, operation) if pair is not None else ()
+    parts = _parts(text, operation, pair)
     if operation == "percent_of" and _PROPORTION.search(question) and not _PERCENT_WORD.search(question):
         operation = "ratio"  # "X as a proportion of Y" is a fraction (0.95); a percentage is asked in its words
     return Asked(operation, tuple(periods), item, tuple(dict.fromkeys(label_terms(text))), pair,
@@ -340,15 +340,21 @@ def _pair(text: str, operation: str) -> tuple[tuple[str, ...], tuple[str, ...]] 
     return (a, b) if a and b and a != b else None
 
 
-def _parts(text: str, operation: str) -> tuple[tuple[str, ...], ...]:
-    """The words of the two line items a share's or a ratio's first side joins with "and" ("revenue from Taiwan
-    and Japan" -> ('revenu', 'taiwan'), ('japan',)), or () when it joins none."""
-    if operation not in ("ratio", "percent_of"):
+def _parts(text: str, operation: str, pair: tuple[tuple[str, ...], tuple[str, ...]] | None
+           ) -> tuple[tuple[str, ...], ...]:
+    """The words of the two line items a share's or a ratio's first side, or a sum or an average, joins with
+    "and" ("revenue from Taiwan and Japan" -> ('revenu', 'taiwan'), ('japan',)), or () when it joins none (the
+    "and" of two periods joins no words: the periods are out of `text`)."""
+    if operation in ("ratio", "percent_of") and pair is not None:
+        match = _sides(text, operation)
+        if match is None or match.group("a") is None:
+            return ()
+        joined = match.group("a")
+    elif operation in ("sum", "average") and pair is None:
+        joined = text
+    else:
         return ()
-    match = _sides(text, operation)
-    if match is None or match.group("a") is None:
-        return ()
-    halves = re.split(r"(?i)\s+and\s+", match.group("a"))
+    halves = re.split(r"(?i)\s+and\s+", joined)
     if len(halves) != 2:
         return ()
     terms = tuple(tuple(t for t in dict.fromkeys(label_terms(h)) if t not in ASKING) for h in halves)

@@ -217,26 +217,42 @@ def _averages_apart(ask: Asked, table: Table, first: tuple[int, TableRow], secon
 def _share_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """'The percentage of land and leasehold improvements over the gross cost of land, property and equipment':
     the sum of the two rows the first side's halves name over the row the second side names, all of one
-    period. Read only when each half names its own row better than the whole side names any one row, so a
-    row whose label holds the "and" ("Employee severance and related costs") is read whole."""
+    period."""
     assert ask.pair is not None
-    whole_side, (first, second) = ask.pair[1], ask.parts
+    whole_side = dataclasses.replace(ask, item=ask.pair[1], words=ask.pair[1], pair=None, parts=())
+    for i, table, a, b in part_rows(ask, ask.pair[0], question, hits):
+        alone = _alone(hits[i], table)
+        whole = _best_row(whole_side, alone, question)
+        if whole is not None and whole[2] is not a and whole[2] is not b:
+            return _shared_of(ask, question, i, table, (a, b), whole[2])
+    return None
+
+
+def part_rows(ask: Asked, joined: Sequence[str], question: str, hits: Sequence[Hit]
+              ) -> list[tuple[int, Table, TableRow, TableRow]]:
+    """(hit, table, row, row) of each table where the two halves of `ask.parts` name two rows of their own
+    (of one period, when one is asked), each better than the words they join (`joined`) name any one row: a
+    row whose label holds the "and" ("Employee severance and related costs") is read whole."""
+    out = []
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
-            alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
             if len(ask.periods) == 1 and _column(table, ask.periods[0], question) is None:
                 continue
-            sides = [dataclasses.replace(ask, item=words_, words=words_, pair=None, parts=())
-                     for words_ in (ask.pair[0], first, second, whole_side)]
-            rows = [_best_row(side, alone, question) for side in sides]
-            joined, a, b, whole = rows
-            if a is None or b is None or whole is None or len({id(r[2]) for r in (a, b, whole)}) != 3:
+            alone = _alone(hit, table)
+            sides = [dataclasses.replace(ask, item=tuple(words_), words=tuple(words_), pair=None, parts=())
+                     for words_ in (joined, *ask.parts)]
+            whole, a, b = (_best_row(side, alone, question) for side in sides)
+            if a is None or b is None or a[2] is b[2]:
                 continue
             if min(row_match(sides[1], a[2], table), row_match(sides[2], b[2], table)) <= \
-                    (row_match(sides[0], joined[2], table) if joined is not None else 0.0):
+                    (row_match(sides[0], whole[2], table) if whole is not None else 0.0):
                 continue
-            return _shared_of(ask, question, i, table, (a[2], b[2]), whole[2])
-    return None
+            out.append((i, table, a[2], b[2]))
+    return out
+
+
+def _alone(hit: Hit, table: Table) -> list[Hit]:
+    return [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
 
 
 def _shared_of(ask: Asked, question: str, i: int, table: Table, parts: tuple[TableRow, TableRow],

@@ -29,7 +29,7 @@ from rag.answer.reader.cells import (
     _years,
 )
 from rag.answer.reader.listing import _columns, _components, _pick
-from rag.answer.reader.pairs import _between_dates, _two_columns, _two_rows
+from rag.answer.reader.pairs import _between_dates, _two_columns, _two_rows, part_rows
 from rag.answer.reader.quarters import _quarterly
 from rag.answer.reader.rows import _alike, _best_row, _named_column, _rolled, _under
 from rag.numbers import SCALES, periods_named, show
@@ -124,6 +124,10 @@ def _read_tables(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return _quarterly(ask, question, hits)
     if ask.pair is not None:
         return _two_columns(ask, question, hits) or _two_rows(ask, question, hits)
+    if ask.parts and ask.operation in ("sum", "average") and len(ask.periods) <= 1:
+        both = part_rows(ask, ask.item, question, hits)
+        if both:  # "the average percentage of revenue from Apple and Huawei in 2018": over the two rows
+            return _over_two(ask, question, *both[0])
     between = _between_dates(ask, question, hits) if ask.dates else None
     if between is not None:
         return between  # else the dates are rows' ("At 31 December"), and the columns the years'
@@ -251,6 +255,27 @@ _MOVE = re.compile(r"(?i)\b(?:increase|decrease|decline|growth|rise|drop|movemen
 
 
 _TOTAL_ASKED = re.compile(r"(?i)\btotal\b")
+
+
+def _over_two(ask: Asked, question: str, i: int, table: Table, a: TableRow, b: TableRow) -> Read | None:
+    """The sum or the average of two rows' cells of the period asked, else of the column the question names."""
+    if ask.periods:
+        column = _column(table, ask.periods[0], question, a)
+    else:
+        named = a.cells[0] if len(a.cells) == 1 else _named_column(table, a, ask)
+        column = named.column if named is not None else None
+    if column is None:
+        return None
+    cells = [a.cell(column), b.cell(column)]
+    x, y = (_value(c) for c in cells)
+    if x is None or y is None:
+        return None
+    unit, scale = _unit(table, a, [c for c in cells if c is not None])
+    result = (x + y) / 2 if ask.operation == "average" else x + y
+    expression = f"({show(x)} + {show(y)}) / 2" if ask.operation == "average" else f"{show(x)} + {show(y)}"
+    header = table.columns[column] if column < len(table.columns) else None
+    return Read(_number(result, unit, scale), "computed", ((i, a), (i, b)), table, f"{a.name()}; {b.name()}", header,
+                f"{expression} = {show(round(result, 4))}")
 
 
 def _heading_named(ask: Asked, table: Table, row: TableRow) -> list[TableRow] | None:
