@@ -845,3 +845,20 @@ def test_a_sum_or_an_average_of_two_rows_the_question_joins_with_and() -> None:
     assert found is not None and (found.value, found.derivation) == ("22%", "(36 + 8) / 2 = 22")
     found = read("What is the average of property and equipment for 2018 and 2017?", hits(CUSTOMERS))
     assert found is not None and found.derivation == "(5 + 6) / 2 = 5.5"  # one row, its label holds the "and"
+
+
+def test_what_a_table_shows_is_answered_from_the_passage_before_the_one_holding_the_table() -> None:
+    """A chunk ends where a table begins: the introducing sentence is the last of the passage before it."""
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.embed.hashing import HashingEmbedder
+
+    loaded = load_html(INTRODUCED, "report.html")
+    first = loaded.tables[0]
+    before = Chunk("c0", "report.html", loaded.text[:first.start], 0, first.start)
+    table = Chunk("c1", "report.html", loaded.text[first.start:first.end], first.start, first.end, tables=(first,))
+    answer = ExtractiveAnswerer(HashingEmbedder()).answer("What does the table show?",
+                                                          [Hit(before, 1.0), Hit(table, 0.9)])
+    assert not answer.abstained and answer.short is not None
+    assert answer.short.value == "the carrying value of goodwill by segment"
+    cited = {c.id: c for c in answer.citations}[answer.short.citations[0]]
+    assert cited.quote.startswith("The table below shows the carrying value of goodwill")

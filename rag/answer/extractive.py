@@ -27,6 +27,7 @@ from rag.answer.calculation import (
 )
 from rag.answer.cite import CALCULATION
 from rag.answer.reader import Read, header_of, read, with_short
+from rag.answer.reader.caption import asks_about_table
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
@@ -199,8 +200,9 @@ class ExtractiveAnswerer:
         if why:  # a table row gives figures, never their causes: reasons are quoted from prose when there is any
             prose = [c for c in cands if not any(t.start <= c.start < t.end for t in hits[c.hit_index].chunk.tables)]
             cands = prose or cands
-        if not content:
-            return self._abstain(question, hits, {"coverage": 0.0, "similarity": 0.0, "confidence": 0.0})
+        if not content:  # "What does the table show?": no words to weigh, but a table the reader may name
+            return self._cell_or_abstain(question, hits, lexicon, {"coverage": 0.0, "similarity": 0.0,
+                                                                   "confidence": 0.0})
         if not cands:  # no sentence to weigh ("Other | 16 | 29" is too short to be one)
             return self._cell_or_abstain(question, hits, lexicon, {"coverage": 0.0, "similarity": 0.0,
                                                                    "confidence": 0.0})
@@ -264,9 +266,10 @@ class ExtractiveAnswerer:
 
     def _cell_or_abstain(self, question: str, hits: list[Hit], lexicon: Lexicon, signals: dict[str, float]) -> Answer:
         """Where the sentences do not cover the question, a table may: a cell the reader names by its row and
-        column, with the period asked, is an answer the coverage of words cannot see; else the answer abstains."""
+        column, with the period asked, or the sentence introducing the table a question is about, is an answer
+        the coverage of words cannot see; else the answer abstains."""
         found = read(question, hits, lexicon)
-        if found is None or found.table is None:
+        if found is None or (found.table is None and not asks_about_table(question)):
             return self._abstain(question, hits, signals)
         return with_short(self._compose(question, hits, _read_candidates(found, hits), signals | {"read": 1.0}),
                           found)

@@ -52,24 +52,25 @@ def read_caption(question: str, hits: Sequence[Hit]) -> Read | None:
     if not asks_about_table(question):
         return None
     asked_words = set(label_terms(question)) - _FRAME
+    # The introducing sentence may be the end of the passage before the table's (a chunk ends where a table
+    # begins): every hit's sentences, placed in their document.
+    sentences = [(hits[i].chunk.source, hits[i].chunk.start + a, hits[i].chunk.start + b, i, a, b)
+                 for i, a, b in prose_sentences(hits)
+                 if _INTRODUCES.search(hits[i].chunk.text[a:b])]
     found: dict[str, tuple[int, tuple[int, int, int]]] = {}
-    for i, hit in enumerate(hits):
-        chunk = hit.chunk
-        sentences = list(prose_sentences([hit]))
-        for table in chunk.tables:
-            before = [(a, b) for _, a, b in sentences
-                      if chunk.start + b <= table.start and table.start - (chunk.start + b) <= _NEAR
-                      and _INTRODUCES.search(chunk.text[a:b])]
+    for hit in hits:
+        for table in hit.chunk.tables:
+            before = [s for s in sentences if s[0] == hit.chunk.source and s[2] <= table.start
+                      and table.start - s[2] <= _NEAR]
             if not before:
                 continue
-            a, b = before[-1]
-            span = _trimmed(chunk.text, a, b)
+            _, start, end, i, a, b = max(before, key=lambda s: s[2])
+            span = _trimmed(hits[i].chunk.text, a, b)
             if span is None:
                 continue
-            start, end = span
-            text = chunk.text[start:end]
+            text = hits[i].chunk.text[span[0]:span[1]]
             fit = len(asked_words & set(label_terms(text)))
-            found.setdefault(text, (fit, (i, chunk.start + a, chunk.start + b)))
+            found.setdefault(text, (fit, (i, start, end)))
     if not found:
         return None
     ranked = sorted(found.items(), key=lambda kv: -kv[1][0])
