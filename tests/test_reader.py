@@ -862,3 +862,11 @@ def test_what_a_table_shows_is_answered_from_the_passage_before_the_one_holding_
     assert answer.short.value == "the carrying value of goodwill by segment"
     cited = {c.id: c for c in answer.citations}[answer.short.citations[0]]
     assert cited.quote.startswith("The table below shows the carrying value of goodwill")
+
+
+def test_a_column_is_named_by_the_question_words_its_row_label_does_not_hold() -> None:
+    """'Year Ended December 31, 2019' over the rows holds "end", which still names "Balance at End of Period"."""
+    from test_tables import WRAPPED_HEADER
+
+    found = read("What is the total deferred revenue at the end of the period?", hits(WRAPPED_HEADER.encode()))
+    assert found is not None and found.derivation == "4,483 + 3,444 = 7,927"

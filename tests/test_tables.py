@@ -525,3 +525,21 @@ def test_a_heading_set_in_a_value_column_heads_the_rows_below_it(tmp_path: Path)
     (table,) = doc.tables
     assert row(table, "Deferred revenue").parents == ("Liabilities and Stockholders' Equity",)
     assert row(table, "Liabilities and Stockholders' Equity").cells == ()
+
+
+WRAPPED_HEADER = """<html><body><table>
+<tr><td></td><td>Balance at Beginning of</td><td></td><td></td></tr>
+<tr><td></td><td>Period (1/1/19)</td><td>Increase / (Decrease)</td><td>Balance at End of Period</td></tr>
+<tr><td>Year Ended December 31, 2019</td><td></td><td></td><td></td></tr>
+<tr><td>Deferred revenue (current)</td><td>$5,101</td><td>$(618)</td><td>$4,483</td></tr>
+<tr><td>Deferred revenue (non-current)</td><td>$3,707</td><td>$(263)</td><td>$3,444</td></tr>
+</table></body></html>"""
+
+
+def test_a_header_cut_mid_phrase_goes_on_below_it_and_spans_nothing(tmp_path: Path) -> None:
+    (tmp_path / "q.html").write_text(WRAPPED_HEADER)
+    doc = load_document(tmp_path / "q.html", tmp_path)
+    check(doc)
+    (table,) = doc.tables
+    assert table.columns == ("Balance at Beginning of Period (1/1/19)", "Increase / (Decrease)",
+                             "Balance at End of Period")

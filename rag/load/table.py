@@ -79,7 +79,9 @@ def merge_headers(rows: Sequence[Sequence[str]], width: int) -> list[str]:
     for row in rows:
         values = [clean(c) for c in list(row[1:width + 1]) + [""] * (width - len(row[1:width + 1]))]
         filled = [i for i, v in enumerate(values) if v]
-        if len(filled) == 1:
+        if len(filled) == 1 and _WRAPPED.search(values[filled[0]]):
+            spread = values  # "Balance at Beginning of" over "Period (1/1/19)": a header wrapped, not spanning
+        elif len(filled) == 1:
             spread = [values[filled[0]]] * width
         else:
             spread, current = [], ""
@@ -100,6 +102,8 @@ def _drop_empty_columns(grid: list[list[str]]) -> list[list[str]]:
     return [[r[j] for j in keep] for r in padded]
 
 
+# A header cut mid-phrase (its last word a preposition or a conjunction) goes on in the cell below it.
+_WRAPPED = re.compile(r"(?i)\b(?:of|in|at|for|to|and|or|the|from|by|with|on)$")
 _HEADING = re.compile(r"[A-Za-z]{3,}.*[A-Za-z]{3,}")  # two words of letters, as a heading has
 _DAY_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")  # "30/7/2021": a row's date (a maturity), not a period's header
 

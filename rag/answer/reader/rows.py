@@ -53,7 +53,7 @@ def row_match(ask: Asked, row: TableRow, table: Table) -> float:
 def _named_column(table: Table, row: TableRow, ask: Asked) -> Cell | None:
     """The row's cell under the one column whose header the question names ("the gross carrying amount for
     current receivables" -> the "Current" column), when no period picks one; None when none or several do."""
-    wanted = set(ask.words) - set(label_terms(row.name()))
+    wanted = set(ask.words) - set(label_terms(row.label))
 
     def header_words(cell: Cell) -> set[str]:
         words_ = set(label_terms(table.columns[cell.column]))
