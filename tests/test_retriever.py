@@ -284,3 +284,27 @@ def test_the_engine_reads_the_row_in_the_passage_after_the_one_retrieved(tmp_pat
     answer = Engine(retriever, ExtractiveAnswerer(embedder)).ask(question)
     assert answer.short is not None and answer.short.value == "16"
     assert answer.short.row == "Deferred tax liabilities, Other"
+
+
+def test_a_figure_asked_is_read_from_the_nearest_table_when_the_passages_found_are_prose(tmp_path: Path) -> None:
+    """The prose about deferred tax assets outranks the table that holds the figure; a question asking a
+    period's figure searches deeper for the nearest passage holding a table, and reads it."""
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.app.engine import Engine
+    from rag.retrieve.tables import nearest_tables
+
+    prose = " ".join(["Deferred tax assets are reviewed each year for realizability of the deferred tax assets."] * 8)
+    rows = "".join(f"<tr><td>Loss carryforward {n}</td><td>{n}1</td><td>{n}2</td></tr>" for n in range(1, 4))
+    index = _indexed(tmp_path, f"<html><body><p>{prose}</p><p>{prose}</p><table><tr><td></td><td>2019</td>"
+                               f"<td>2018</td></tr>{rows}<tr><td>Valuation allowance</td><td>(1,200)</td>"
+                               "<td>(900)</td></tr></table></body></html>")
+    embedder = HashingEmbedder()
+    retriever = HybridRetriever(store=index, embedder=embedder, k=1)
+    question = "What was the valuation allowance of the deferred tax assets in 2019?"
+    hits = retriever.search(question)
+    assert not hits[0].chunk.tables  # the passage found is prose
+    added = nearest_tables(retriever.search(question, 4), hits)
+    assert len(added) == 1 and added[0].chunk.tables
+    assert nearest_tables(retriever.search(question, 4), hits + added) == []  # nothing twice
+    answer = Engine(retriever, ExtractiveAnswerer(embedder)).ask(question)
+    assert answer.short is not None and answer.short.value == "(1,200)"

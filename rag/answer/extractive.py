@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.asked import asking
+from rag.answer.asked import asked, asking
 from rag.answer.calculation import (
     asked_calculation,
     compute,
@@ -28,6 +28,7 @@ from rag.answer.calculation import (
 from rag.answer.cite import CALCULATION
 from rag.answer.reader import Read, header_of, read, with_short
 from rag.answer.reader.caption import asks_about_table
+from rag.answer.reader.prose import wants_figure
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
@@ -324,6 +325,13 @@ class ExtractiveAnswerer:
     def queries_for(self, question: str) -> list[str]:
         """Further searches the answer needs: one per operand of a calculation the question asks for."""
         return operand_queries(question)
+
+    def reads_tables(self, question: str) -> bool:
+        """A figure, a period's value or a computed step is read from a table where one holds it."""
+        if is_why(question):
+            return False
+        ask = asked(question)
+        return ask.operation != "lookup" or bool(ask.periods) or wants_figure(question)
 
     def passages_for(self, question: str, k: int) -> int:
         """A "why" question's reasons, and a calculation's operands (a ratio of a cash-flow figure to a

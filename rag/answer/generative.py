@@ -84,6 +84,9 @@ class GenerativeAnswerer:
     def queries_for(self, question: str) -> list[str]:
         return self.fallback.queries_for(question)
 
+    def reads_tables(self, question: str) -> bool:
+        return self.fallback.reads_tables(question)
+
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         final = None
         for item in self.stream(question, hits):

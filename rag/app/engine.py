@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from rag.retrieve.hybrid import HybridRetriever
-from rag.retrieve.tables import rest_of_tables
+from rag.retrieve.tables import DEEPER, nearest_tables, rest_of_tables
 from rag.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -35,6 +35,10 @@ class Answerer(Protocol):
         """Searches besides the question whose passages the answer needs (a calculation's operands)."""
         ...
 
+    def reads_tables(self, question: str) -> bool:
+        """Whether the answer is read from a table where one holds it: a figure, a period's, a computed step."""
+        ...
+
 
 class Engine:
     """retriever | answer step, as one LCEL chain that streams text and ends with the Answer."""
@@ -50,6 +54,8 @@ class Engine:
         k = self.answerer.passages_for(question, request.get("k") or self.retriever.k)
         scope = request.get("scope")
         hits = self.retriever.search(question, k, scope)
+        if not any(hit.chunk.tables for hit in hits) and self.answerer.reads_tables(question):
+            hits += nearest_tables(self.retriever.search(question, k * DEEPER, scope), hits)
         hits += rest_of_tables(self.retriever.store, hits)  # a table is read whole
         seen = {hit.chunk.id for hit in hits}
         for query in self.answerer.queries_for(question):

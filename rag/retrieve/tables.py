@@ -19,6 +19,20 @@ held-out 0.511 either way), and each passage is more for the answer step to read
 warm p50 was 56 ms with none, 65 ms with 2 and 73 ms with 4."""
 
 
+DEEPER = 4
+"""How much deeper than its passages a figure's question searches for a table, when none of them holds one."""
+NEAREST_TABLES = 1
+"""Table passages such a search adds."""
+
+
+def nearest_tables(deeper: Sequence[Hit], hits: Sequence[Hit], limit: int = NEAREST_TABLES) -> list[Hit]:
+    """The best-ranked passages of a deeper search that hold a table, not among `hits`: a question asking a
+    figure, whose passages are all prose ("the tax effects ... are presented below"), is answered from the
+    table they introduce, which ranks just under them."""
+    have = {hit.chunk.id for hit in hits}
+    return [hit for hit in deeper if hit.chunk.tables and hit.chunk.id not in have][:limit]
+
+
 def rest_of_tables(index: Index, hits: Sequence[Hit], limit: int = MAX_TABLE_PASSAGES) -> list[Hit]:
     """The chunks, not among `hits`, that hold rows of a table a hit's chunk holds only part of: those before
     the hit, then those after it, each side nearest first, with the score of the hit they complete (they are
