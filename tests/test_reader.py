@@ -870,3 +870,12 @@ def test_a_column_is_named_by_the_question_words_its_row_label_does_not_hold() -
 
     found = read("What is the total deferred revenue at the end of the period?", hits(WRAPPED_HEADER.encode()))
     assert found is not None and found.derivation == "4,483 + 3,444 = 7,927"
+
+
+def test_two_columns_are_read_from_the_table_of_the_year_asked() -> None:
+    from test_tables import QUARTERLY
+
+    found = read("How much is the Revenues in the first quarter of Fiscal 2018 as a percentage of the total revenue "
+                 "that year?", hits(QUARTERLY.encode()))
+    assert found is not None and found.derivation == "88,081 / 272,243 = 32.3538"
+    assert found.column == "Fiscal 2018 First Quarter; Fiscal 2018 Total"

@@ -543,3 +543,26 @@ def test_a_header_cut_mid_phrase_goes_on_below_it_and_spans_nothing(tmp_path: Pa
     (table,) = doc.tables
     assert table.columns == ("Balance at Beginning of Period (1/1/19)", "Increase / (Decrease)",
                              "Balance at End of Period")
+
+
+QUARTERLY = """<html><body><p>Quarterly results (in thousands):</p><table>
+<tr><td></td><td></td><td></td><td>Fiscal 2019</td><td></td></tr>
+<tr><td></td><td>First</td><td>Second</td><td>Fourth</td><td></td></tr>
+<tr><td></td><td>Quarter</td><td>Quarter</td><td>Quarter</td><td>Total</td></tr>
+<tr><td>Revenues</td><td>$ 94,888</td><td>$ 96,037</td><td>$84,380</td><td>$275,305</td></tr>
+<tr><td></td><td></td><td></td><td>Fiscal 2018</td><td></td></tr>
+<tr><td></td><td>First</td><td>Second</td><td>Fourth</td><td></td></tr>
+<tr><td></td><td>Quarter</td><td>Quarter</td><td>Quarter</td><td>Total</td></tr>
+<tr><td>Revenues</td><td>$88,081</td><td>$89,767</td><td>$94,395</td><td>$272,243</td></tr>
+</table></body></html>"""
+
+
+def test_headers_side_by_side_own_one_column_each(tmp_path: Path) -> None:
+    """'First | Second | Fourth' own a column each: the 'Total' beside them is not the fourth quarter's."""
+    (tmp_path / "q.html").write_text(QUARTERLY)
+    doc = load_document(tmp_path / "q.html", tmp_path)
+    check(doc)
+    first, second = doc.tables
+    assert first.columns == ("Fiscal 2019 First Quarter", "Fiscal 2019 Second Quarter", "Fiscal 2019 Fourth Quarter",
+                             "Fiscal 2019 Total")
+    assert second.columns[-1] == "Fiscal 2018 Total"

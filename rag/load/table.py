@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -83,6 +84,12 @@ def merge_headers(rows: Sequence[Sequence[str]], width: int) -> list[str]:
             spread = values  # "Balance at Beginning of" over "Period (1/1/19)": a header wrapped, not spanning
         elif len(filled) == 1:
             spread = [values[filled[0]]] * width
+        elif len(filled) >= 2 and len({b - a for a, b in itertools.pairwise(filled)}) == 1:
+            # Cells evenly spaced span as far as the one before spans: "First | Second | Third | Fourth" own one
+            # column each (the "Total" after them is not the fourth quarter's); "2019 | | 2018 |" two each.
+            gap = filled[1] - filled[0]
+            spread = [values[i - (i - filled[0]) % gap] if filled[0] <= i < filled[-1] + gap else ""
+                      for i in range(width)]
         else:
             spread, current = [], ""
             for i, value in enumerate(values):

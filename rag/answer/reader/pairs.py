@@ -24,8 +24,12 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     one row, under the two columns the question names; the row named by its other words."""
     assert ask.pair is not None
     best: tuple[int, int, int, Table, TableRow] | None = None
+    dated = [t for hit in hits for t in hit.chunk.tables
+             if ask.periods and all(_column(t, p, question) is not None for p in ask.periods)]
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
+            if dated and not any(table is t for t in dated):
+                continue  # of tables stacked one per year, the period asked names the one to read
             # A column is named by what its header says that the others' do not ("Payments due by period: Less
             # than 1 year"), less the words of asking the sides leave out; "Total $'000" is the column "total".
             common = set.intersection(*(set(label_terms(h)) for h in table.columns)) if table.columns else set()
@@ -37,7 +41,8 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             # The columns are the pair's, so a period the question names can only name the row ("in the fourth
             # quarter of 2019": the row under 2019).
             rest = (set(ask.item) - heads[first] - heads[second]) | set(ask.periods)
-            found = _best_row(dataclasses.replace(ask, item=tuple(rest), pair=None), [hit], question) if rest else None
+            named = dataclasses.replace(ask, item=tuple(rest), pair=None)
+            found = _best_row(named, _alone(hit, table), question) if rest else None
             if found is not None and not all(_names(side, other, heads[c], found[2], table) for side, other, c in
                                              zip(ask.pair, ask.pair[::-1], (first, second), strict=True)):
                 continue  # a side names a line item of its own ("as a percentage of total obligations")
