@@ -23,6 +23,9 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
     'Years ended December 31, 2019'), not a change column, one where the row has a figure (not a date), the
     one sharing most words with the question, a figure before a percentage unless the question asks for
     one, then the first."""
+    movement = _movement(table, period, question, row)
+    if movement is not None:
+        return movement
     found = [i for i, header in enumerate(table.columns) if period in (periods_named(header) or _digits(header))]
     asked_quarters = {q for y, q in periods_in(question).quarters if str(y) == period}
     if asked_quarters:  # "2021 Q3": only a column of that quarter, never the year's or another quarter's
@@ -40,6 +43,20 @@ def _column(table: Table, period: str, question: str = "", row: TableRow | None 
                 len(words & set(terms(header))), int(percent == wants_percent), -i)
 
     return max(found, key=rank)
+
+
+def _movement(table: Table, period: str, question: str, row: TableRow | None) -> int | None:
+    """The movement column of a roll-forward the question names, in the period the table rolls forward to:
+    of 'Dec 29, 2018 | Acquisitions | Transfers | Dec 28, 2019', "the acquisitions in 2019" is the
+    Acquisitions column, not the closing balance. None unless the first and last headers are dated, the last
+    with the period, the others not, and the question names one of them by all its words (and the row's
+    label does not hold them: a row "Other" is not the column "Other")."""
+    columns = table.columns
+    if len(columns) < 3 or not question or not periods_named(columns[0]) or \
+            period not in periods_named(columns[-1]) or any(periods_named(h) for h in columns[1:-1]):
+        return None
+    words = set(terms(question)) - (set(terms(row.label)) if row is not None else set())
+    return _only(i for i in range(1, len(columns) - 1) if (named := set(terms(columns[i]))) and named <= words)
 
 
 def _digits(header: str) -> list[str]:
