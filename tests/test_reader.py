@@ -881,7 +881,7 @@ def test_two_columns_are_read_from_the_table_of_the_year_asked() -> None:
     assert found.column == "Fiscal 2018 First Quarter; Fiscal 2018 Total"
 
 
-ROLL_FORWARD = b"""<html><body><p>Goodwill by segment (in millions):</p><table>
+GOODWILL_ROLLED = b"""<html><body><p>Goodwill by segment (in millions):</p><table>
 <tr><td></td><td>Dec 29, 2018</td><td>Acquisitions</td><td>Other</td><td>Dec 28, 2019</td></tr>
 <tr><td>Data Center Group</td><td>$5,424</td><td>$1,758</td><td>$ -</td><td>$7,155</td></tr>
 <tr><td>Other</td><td>238</td><td>-</td><td>4</td><td>242</td></tr>
@@ -889,7 +889,7 @@ ROLL_FORWARD = b"""<html><body><p>Goodwill by segment (in millions):</p><table>
 
 
 def test_a_movement_of_a_roll_forward_is_its_column_in_the_period_it_rolls_to() -> None:
-    found = read("How much goodwill acquisitions for Data Center Group was done in 2019?", hits(ROLL_FORWARD))
+    found = read("How much goodwill acquisitions for Data Center Group was done in 2019?", hits(GOODWILL_ROLLED))
     assert found is not None and (found.value, found.column) == ("$1,758 million", "Acquisitions")
-    found = read("What was the Other goodwill in 2019?", hits(ROLL_FORWARD))  # the row "Other", not the column
+    found = read("What was the Other goodwill in 2019?", hits(GOODWILL_ROLLED))  # the row "Other", not the column
     assert found is not None and found.value == "242 million"
