@@ -263,6 +263,28 @@ def test_a_table_without_a_scale_takes_the_one_its_prose_agrees_on(tmp_path: Pat
     assert table.scale == scale
 
 
+SHARE_AWARDS = """# Awards
+
+| | Shares | Fair value |
+|---|---|---|
+| Granted | 473,550 | $53.53 |
+| Forfeited | (12,632) | $50.49 |
+
+PROSE
+"""
+
+
+@pytest.mark.parametrize(("prose", "scale"), [
+    ("The fair value of awards vested was $12.6 million.", ""),  # money says nothing of a column of shares
+    ("Awards of 12.6 million shares were forfeited.", "thousand"),  # shares of shares
+])
+def test_a_count_of_shares_and_an_amount_of_money_do_not_agree_on_a_scale(tmp_path: Path, prose: str,
+                                                                          scale: str) -> None:
+    (tmp_path / "a.md").write_text(SHARE_AWARDS.replace("PROSE", prose))
+    table, = load_document(tmp_path / "a.md", tmp_path).tables
+    assert table.scale == scale
+
+
 def test_a_stated_scale_or_a_percent_table_is_not_overridden_by_prose(tmp_path: Path) -> None:
     text = MARKDOWN + "\nCloud sales were $1.2 billion and margins 12.5 million.\n"
     (tmp_path / "r.md").write_text(text)

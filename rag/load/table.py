@@ -403,14 +403,41 @@ def scaled_by_prose(text: str, tables: Sequence[Table]) -> list[Table]:
         if table.scale or table.unit == "%":
             out.append(table)
             continue
-        cells = sorted({abs(v) for row in table.rows for cell in row.cells
-                        if (v := parse_figure(cell.text)) is not None and abs(v) >= 10})
+        # A count of shares or units is not money: "$12.6 million" of a fair value does not state the scale of
+        # a column of 12,632 shares, nor "0.5 million shares" that of a column of dollars.
+        kinds: dict[bool, set[float]] = {True: set(), False: set()}
+        for row in table.rows:
+            for cell in row.cells:
+                value = parse_figure(cell.text)
+                if value is not None and abs(value) >= 10:
+                    kinds[_counted(table, row.label, cell)].add(abs(value))
+        cells = {kind: sorted(values) for kind, values in kinds.items()}
         near = figures[bisect.bisect_left(at, table.start - PROSE_WINDOW): bisect.bisect_right(at, table.end
                                                                                                  + PROSE_WINDOW)]
-        votes = {size for _, figure in near for size in _agreeing(figure, cells)}
+        votes = {size for position, figure in near for kind in _kinds_of(text, position, figure)
+                 for size in _agreeing(figure, cells[kind])}
         scale = SCALE_NAMES[next(iter(votes))] if len(votes) == 1 else ""
         out.append(dataclasses.replace(table, scale=scale) if scale else table)
     return out
+
+
+_COUNTS = re.compile(r"(?i)\b(?:shares?|units?|options?|rsus?|awards?|employees|customers|subscribers)\b")
+
+
+def _counted(table: Table, label: str, cell: Cell) -> bool:
+    """Whether a cell counts things (shares, units) rather than money: its column or row says so, and it has no
+    currency sign."""
+    header = table.columns[cell.column] if cell.column < len(table.columns) else ""
+    return bool(_COUNTS.search(header) or _COUNTS.search(label)) and not re.search(r"[$€£¥]", cell.text)
+
+
+def _kinds_of(text: str, position: int, figure: Stated) -> tuple[bool, ...]:
+    """Which cells a prose figure may state (True: counts, False: money): money only money, "0.5 million
+    shares" only counts, any other figure either."""
+    if figure.money:
+        return (False,)
+    after = text[position + len(figure.text): position + len(figure.text) + 20]
+    return (True,) if _COUNTS.match(after.strip()) else (True, False)
 
 
 def _prose_figures(text: str, tables: Sequence[Table]) -> list[tuple[int, Stated]]:
