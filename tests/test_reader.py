@@ -893,3 +893,27 @@ def test_a_movement_of_a_roll_forward_is_its_column_in_the_period_it_rolls_to() 
     assert found is not None and (found.value, found.column) == ("$1,758 million", "Acquisitions")
     found = read("What was the Other goodwill in 2019?", hits(GOODWILL_ROLLED))  # the row "Other", not the column
     assert found is not None and found.value == "242 million"
+
+
+@pytest.mark.parametrize(("question", "items"), [
+    # each part's share of the whole, not their sum's
+    ("What are the respective percentage of land and leasehold improvements in the total obligations?",
+     ("8.29%", "9.84%")),
+])
+def test_respective_shares_of_two_parts(question: str, items: tuple[str, ...]) -> None:
+    found = read(question, hits(DUE_BY_PERIOD))
+    assert found is not None and found.items == items
+
+
+def test_respective_shares_in_each_period_asked() -> None:
+    found = read("What are the respective percentage of Deferred income tax assets in the total assets in 2019 and "
+                 "2018?", hits(SHARE_OF_TOTAL))
+    assert found is not None and found.items == ("53.87%", "53.85%") and found.column == "2019, 2018"
+
+
+SHARE_OF_TOTAL = b"""<html><body><p>Balance sheet (in thousands):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Prepaid expenses</td><td>19,373</td><td>18,000</td></tr>
+<tr><td>Deferred income tax assets</td><td>22,626</td><td>21,000</td></tr>
+<tr><td>Total assets</td><td>42,000</td><td>39,000</td></tr>
+</table></body></html>"""

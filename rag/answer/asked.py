@@ -80,7 +80,8 @@ def asking(request: str) -> str:
     return " ".join(s for s in sentences if s.rstrip().endswith("?") or not _ADDRESSED.search(s))
 
 
-_RESPECTIVE = re.compile(r"(?i)\brespective(?:ly)?\b")
+# "the respective X of A and B", "X in 2019 and 2018, respectively": each one's figure, in the order named.
+RESPECTIVE = re.compile(r"(?i)\brespective(?:ly)?\b")
 # "In which years was X recorded?": the periods a row has figures for (plural, and no comparison asked).
 _YEARS_LISTED = re.compile(r"(?i)\b(?:in\s+)?(?:which|what)\s+years\b")
 # "Which financial years' information is shown in the table?", "What are the years that information regarding
@@ -202,7 +203,7 @@ def asked(question: str) -> Asked:
     averaged = operation == "average" and bool(_CHANGE.search(question))
     if averaged:  # a change or a difference whose sides are averages
         operation = "change"
-    if operation == "sum" and _RESPECTIVE.search(question) and not _SUM_STRONG.search(question):
+    if operation == "sum" and RESPECTIVE.search(question) and not _SUM_STRONG.search(question):
         operation = "lookup"  # "the total X in 2019 and 2018 respectively": each year's figure
     quarters = quarters_named(question)
     if operation in ("change", "percent_change") and len(quarters) >= 2:
@@ -221,7 +222,7 @@ def asked(question: str) -> Asked:
         if pair is not None and operation in ("change", "lookup"):
             operation = "difference" if operation == "change" or re.search(r"(?i)\bdifference\b", text) else operation
             pair = pair if operation == "difference" else None
-    if pair is None and operation in ("lookup", "percent_of") and len(periods) <= 1 and _RESPECTIVE.search(text):
+    if pair is None and operation in ("lookup", "percent_of") and len(periods) <= 1 and RESPECTIVE.search(text):
         # "the respective X of A and B": each one's figure, in the order named
         halves = re.split(r"(?i)\s+and\s+", text, maxsplit=1)
         if len(halves) == 2:
@@ -246,7 +247,7 @@ def asked(question: str) -> Asked:
         named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
         if len(named) == 2:
             dates = tuple(named) if operation == "difference" else tuple(sorted(named, reverse=True))
-    elif operation == "lookup" and _RESPECTIVE.search(question):
+    elif operation == "lookup" and RESPECTIVE.search(question):
         # "the respective cash amount at June 30 and December 31, 2019": each date's figure, in the order named
         named = [(y, m, d) for y, m, d in dict.fromkeys(dates_named(focus(question))) if y is not None]
         if len(named) == 2:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from rag.answer.asked import ASKING, Asked, label_terms
+from rag.answer.asked import ASKING, RESPECTIVE, Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.answer.reader.cells import _change, _column, _dated, _number, _only, _period_cells, _scaled, _unit, _value
 from rag.answer.reader.rows import _NEUTRAL, _best_row, _named_column, row_match
@@ -163,7 +163,7 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     if ask.averaged and ask.operation == "difference":
         return _averages_apart(ask, table, (i, a), (j, b))
     if len(ask.periods) > 1:
-        return None
+        return _each_period(ask, question, table, (i, a), (j, b))
     if ask.periods:
         column = _column(table, ask.periods[0], question, a)
         if column is None:
@@ -200,6 +200,26 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return None
     return Read(text, "computed", ((i, a), (j, b)), table, f"{a.name()}; {b.name()}", header,
                 f"{expression} = {show(round(result, 4))}")
+
+
+def _each_period(ask: Asked, question: str, table: Table, first: tuple[int, TableRow], second: tuple[int, TableRow]
+                 ) -> Read | None:
+    """'The percentage of A in total revenue in 2019 and 2018, respectively': the share (or the ratio) in each
+    period asked, in the order asked; None for anything else asked of two rows over several periods."""
+    if ask.operation not in ("ratio", "percent_of") or not RESPECTIVE.search(question):
+        return None
+    percent = ask.operation == "percent_of"
+    (_, a), (_, b) = first, second
+    shares, steps = [], []
+    for period in ask.periods:
+        column = _column(table, period, question, a)
+        x, y = (_value(a.cell(column)), _value(b.cell(column))) if column is not None else (None, None)
+        if x is None or not y:
+            return None
+        shares.append(_number(x / y * (100 if percent else 1), "", "", percent=percent))
+        steps.append(f"{show(x)} / {show(y)}")
+    return Read(", ".join(shares), "spans", (first, second), table, f"{a.name()}; {b.name()}", ", ".join(ask.periods),
+                "; ".join(steps), tuple(shares))
 
 
 def _averages_apart(ask: Asked, table: Table, first: tuple[int, TableRow], second: tuple[int, TableRow]) -> Read | None:
@@ -276,8 +296,13 @@ def _shared_of(ask: Asked, question: str, i: int, table: Table, parts: tuple[Tab
     if x is None or y is None or not w:
         return None
     percent = ask.operation == "percent_of"
-    result = (x + y) / w * (100 if percent else 1)
     header = table.columns[column] if column < len(table.columns) else None
+    if RESPECTIVE.search(question):  # "the respective percentage of A and B in total revenue": each one's share
+        shares = tuple(_number(v / w * (100 if percent else 1), "", "", percent=percent) for v in (x, y))
+        return Read(", ".join(shares), "spans", ((i, a), (i, b), (i, whole)), table,
+                    f"{a.name()}; {b.name()}; {whole.name()}", header,
+                    f"{show(x)} / {show(w)}; {show(y)} / {show(w)}", shares)
+    result = (x + y) / w * (100 if percent else 1)
     return Read(_number(result, "", "", percent=percent), "computed", ((i, a), (i, b), (i, whole)), table,
                 f"{a.name()}; {b.name()}; {whole.name()}", header,
                 f"({show(x)} + {show(y)}) / {show(w)} = {show(round(result, 4))}")
