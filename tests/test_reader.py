@@ -917,3 +917,8 @@ SHARE_OF_TOTAL = b"""<html><body><p>Balance sheet (in thousands):</p><table>
 <tr><td>Deferred income tax assets</td><td>22,626</td><td>21,000</td></tr>
 <tr><td>Total assets</td><td>42,000</td><td>39,000</td></tr>
 </table></body></html>"""
+
+
+def test_the_row_picked_in_each_period_asked_respectively() -> None:
+    found = read("Which customer made up the most of the revenue in 2018 and 2017 respectively?", hits(CUSTOMERS))
+    assert found is not None and found.items == ("Apple Inc.", "Apple Inc.") and found.column == "2018, 2017"

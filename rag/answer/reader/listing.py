@@ -5,10 +5,11 @@ years a table shows, and the row or period a comparison picks.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
-from rag.answer.asked import Asked, label_terms
+from rag.answer.asked import RESPECTIVE, Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.answer.reader.cells import _TOTAL_LABEL, _extreme, _value, _years
 from rag.answer.reader.rows import _NEUTRAL, MIN_ROW_MATCH, _rows, _shared, _table_words, row_match
@@ -93,7 +94,17 @@ def _table_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
 
 def _pick(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     """'In which segment was X the largest?': the label of the row whose figure, in the column the question
-    names (by its period or its header's words), is largest (or smallest); totals are not candidates."""
+    names (by its period or its header's words), is largest (or smallest); totals are not candidates. "In 2018
+    and 2019 respectively": the row picked in each period, in the order asked."""
+    if len(ask.periods) > 1 and RESPECTIVE.search(question):
+        each = [_pick(dataclasses.replace(ask, periods=(p,)), "", hits) for p in ask.periods]
+        if any(found is None for found in each):
+            return None
+        picked = tuple(found.value for found in each if found is not None)
+        first = each[0]
+        assert first is not None
+        return Read(", ".join(picked), "spans", tuple(r for found in each if found for r in found.rows), first.table,
+                    None, ", ".join(ask.periods), None, picked)
     tables = [(i, t) for i, hit in enumerate(hits) for t in hit.chunk.tables if t.rows]
     if not tables:
         return None
