@@ -100,11 +100,11 @@ def _pick(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         each = [_pick(dataclasses.replace(ask, periods=(p,)), "", hits) for p in ask.periods]
         if any(found is None for found in each):
             return None
-        picked = tuple(found.value for found in each if found is not None)
+        labels = tuple(found.value for found in each if found is not None)
         first = each[0]
         assert first is not None
-        return Read(", ".join(picked), "spans", tuple(r for found in each if found for r in found.rows), first.table,
-                    None, ", ".join(ask.periods), None, picked)
+        return Read(", ".join(labels), "spans", tuple(r for found in each if found for r in found.rows), first.table,
+                    None, ", ".join(ask.periods), None, labels)
     tables = [(i, t) for i, hit in enumerate(hits) for t in hit.chunk.tables if t.rows]
     if not tables:
         return None
