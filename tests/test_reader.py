@@ -922,3 +922,20 @@ SHARE_OF_TOTAL = b"""<html><body><p>Balance sheet (in thousands):</p><table>
 def test_the_row_picked_in_each_period_asked_respectively() -> None:
     found = read("Which customer made up the most of the revenue in 2018 and 2017 respectively?", hits(CUSTOMERS))
     assert found is not None and found.items == ("Apple Inc.", "Apple Inc.") and found.column == "2018, 2017"
+
+
+SOFTWARE = b"""<html><body><p>Amortization expense on capitalized internal-use software was $2.5 million in 2019.</p>
+<p>Property and equipment (in thousands):</p><table>
+<tr><td></td><td>Year ended March 31, 2019</td><td>Year ended March 31, 2018</td></tr>
+<tr><td>Software</td><td>16,427</td><td>14,000</td></tr>
+<tr><td>Furniture</td><td>1,200</td><td>1,100</td></tr>
+</table></body></html>"""
+
+
+def test_a_sentence_naming_more_of_the_line_item_than_a_cell_answers_instead() -> None:
+    """"The amortization expense on capitalized internal-use software" is the sentence's, not the row
+    "Software" of a table of balances; asked of the row itself, the table answers."""
+    found = read("What was the amortization expense on capitalized internal-use software in 2019?", hits(SOFTWARE))
+    assert found is not None and found.value == "$2.5 million" and found.table is None
+    found = read("What was the software in 2019?", hits(SOFTWARE))
+    assert found is not None and found.value == "16,427 thousand"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from rag.answer.asked import asked
+from rag.answer.asked import Asked, asked, label_terms
 from rag.answer.calculation import asked_calculation
 from rag.answer.reader.base import Read
 from rag.answer.reader.caption import read_caption
@@ -47,8 +47,31 @@ def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> R
         # A metric the question defines or names is computed from its operands' rows, or not at all: the
         # table reader's own steps would compute something else.
         return read_statements(question, hits, lexicon)
-    return (read_tables(ask, question, hits) or read_statements(question, hits, lexicon)
+    table = read_tables(ask, question, hits)
+    if table is not None and table.kind == "cell":
+        # A cell whose row, column and title hold less of the line item asked than a sentence that states a
+        # figure of it: the sentence names it ("the depreciation amount" is not "Accumulated depreciation").
+        prose = read_prose(ask, question, hits)
+        if prose is not None and _held(ask, _sentence(prose, hits)) > _held(ask, _cell_words(table)):
+            return prose
+    return (table or read_statements(question, hits, lexicon)
             or read_prose(ask, question, hits) or read_span(ask, question, hits))
+
+
+def _held(ask: Asked, text: str) -> float:
+    """The share of the question's line item words a text holds."""
+    item = set(ask.item)
+    return len(item & set(label_terms(text))) / len(item) if item else 0.0
+
+
+def _sentence(found: Read, hits: Sequence[Hit]) -> str:
+    return " ".join(hits[i].chunk.text[a - hits[i].chunk.start: b - hits[i].chunk.start]
+                    for i, a, b in found.sentences)
+
+
+def _cell_words(found: Read) -> str:
+    table = found.table
+    return " ".join(p for p in (found.row, found.column, table.title if table else "") if p)
 
 
 def header_of(chunk: Chunk, start: int, end: int) -> str | None:
