@@ -939,3 +939,21 @@ def test_a_sentence_naming_more_of_the_line_item_than_a_cell_answers_instead() -
     assert found is not None and found.value == "$2.5 million" and found.table is None
     found = read("What was the software in 2019?", hits(SOFTWARE))
     assert found is not None and found.value == "16,427 thousand"
+
+
+BOOKINGS = b"""<html><body><p>Net bookings for Blizzard decreased $572 million in 2019, as compared to 2018, due to
+lower sales. In-game net bookings grew 4% in 2019.</p>
+<p>Net bookings (in millions):</p><table>
+<tr><td></td><td>2019</td><td>2018</td></tr>
+<tr><td>Net bookings</td><td>6,388</td><td>7,262</td></tr>
+</table></body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("What was the decrease in Blizzard net bookings for 2019, as compared to 2018?", "$572 million"),
+    ("What was the percentage change in the in-game net bookings in 2019?", "4%"),
+    ("What was the change in net bookings from 2018 to 2019?", "-874 million"),  # the table's, named by its row
+])
+def test_a_change_a_sentence_states_of_more_of_the_line_item_than_the_row_holds(question: str, value: str) -> None:
+    found = read(question, hits(BOOKINGS))
+    assert found is not None and found.value == value

@@ -48,9 +48,10 @@ def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> R
         # table reader's own steps would compute something else.
         return read_statements(question, hits, lexicon)
     table = read_tables(ask, question, hits)
-    if table is not None and table.kind == "cell":
-        # A cell whose row, column and title hold less of the line item asked than a sentence that states a
-        # figure of it: the sentence names it ("the depreciation amount" is not "Accumulated depreciation").
+    if table is not None and (table.kind == "cell" or ask.operation in ("change", "percent_change")):
+        # A cell (or a change computed over cells) whose row, column and title hold less of the line item asked
+        # than a sentence that states a figure of it: the sentence names it ("the depreciation amount" is not
+        # "Accumulated depreciation").
         prose = read_prose(ask, question, hits)
         if prose is not None and _held(ask, _sentence(prose, hits)) > _held(ask, _cell_words(table)):
             return prose

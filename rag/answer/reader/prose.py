@@ -51,6 +51,8 @@ def read_prose(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     names no period at all may answer a question that names one, when no sentence names it."""
     if ask.operation == "lookup" and len(ask.periods) > 1:
         return _each_period(ask, hits)
+    if ask.operation in ("change", "percent_change") and not ask.pair:
+        return _changed(ask, hits)
     if ask.operation != "lookup":
         return None
     if not (wants_figure(question) or ask.periods):
@@ -112,6 +114,39 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
             local = len(item & window) / len(item)
             out.append(((held + local) / 2, _printed(sentence, figure), i, start, end, clause))
     return out
+
+
+# A verb of change and its preposition, right before the figure it states: "decreased $539 million",
+# "increased by 3.7%", "grew 12%", "a decrease of $2.1 million".
+_CHANGE_VERB = re.compile(r"(?i)\b(?:increas|decreas|declin|grew|grow|rose|rise|fell|fall|drop|improv|reduc|gain|"
+                          r"lower|higher|up|down)\w*\s+(?:(?:by|of|to|approximately|about|some|nearly|almost)\s+)*$")
+
+
+def _changed(ask: Asked, hits: Sequence[Hit]) -> Read | None:
+    """'What was the decrease in Blizzard net bookings for 2019?': the figure a sentence holding the line item
+    (and the later period, where one is asked) states right after a verb of change ("decreased $572 million");
+    a percentage for a percentage change, an amount for a change. None unless exactly one figure is such."""
+    item = set(ask.item) - _NEUTRAL
+    if not item:
+        return None
+    later = ask.periods[:1]
+    found: dict[str, tuple[int, int, int]] = {}
+    for i, a, b in prose_sentences(hits):
+        chunk = hits[i].chunk
+        sentence = chunk.text[a:b]
+        if later and later[0] not in _YEAR.findall(sentence):
+            continue
+        if len(item & set(label_terms(sentence))) / len(item) < MIN_PROSE_MATCH:
+            continue
+        for figure in stated_figures(sentence):
+            if (figure.unit == "%") != (ask.operation == "percent_change") or figure.unit not in ("%", ""):
+                continue
+            if _CHANGE_VERB.search(sentence[max(0, figure.start - 40): figure.start]):
+                found.setdefault(_printed(sentence, figure), (i, chunk.start + a, chunk.start + b))
+    if len(found) != 1:
+        return None
+    ((value, where),) = found.items()
+    return Read(value, "span", (), None, sentences=(where,))
 
 
 def _each_period(ask: Asked, hits: Sequence[Hit]) -> Read | None:
