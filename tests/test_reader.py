@@ -957,3 +957,18 @@ lower sales. In-game net bookings grew 4% in 2019.</p>
 def test_a_change_a_sentence_states_of_more_of_the_line_item_than_the_row_holds(question: str, value: str) -> None:
     found = read(question, hits(BOOKINGS))
     assert found is not None and found.value == value
+
+
+NAV = b"""<html><body><p>In 2019 the NAV did not meet the hurdle rate, while in 2018 it grew approximately 21%. For
+2019, Compensation NAV did not meet the hurdle rate, and declined by 26.1%. The portion of depreciation expense
+associated with cost of providing services was 87%, 85% and 84% in 2019, 2018 and 2017, respectively.</p>
+</body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("What was the percentage decrease in NAV in 2019?", "26.1%"),  # not 2018's 21%, though in a 2019 sentence
+    ("What is the portion of depreciation expense associated with cost of providing services in 2019?", "87%"),
+])
+def test_a_percentage_a_sentence_states_of_the_period_asked(question: str, value: str) -> None:
+    found = read(question, hits(NAV))
+    assert found is not None and found.value == value

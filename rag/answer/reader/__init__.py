@@ -47,6 +47,13 @@ def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> R
         # A metric the question defines or names is computed from its operands' rows, or not at all: the
         # table reader's own steps would compute something else.
         return read_statements(question, hits, lexicon)
+    if ask.operation == "percent_of" and ask.pair is None:
+        # "What was the percentage of gross margin in 2018?": no two sides to divide; a percentage the table
+        # or a sentence states of the line item is the one asked.
+        stated = dataclasses.replace(ask, operation="lookup")
+        for found in (read_tables(stated, question, hits), read_prose(stated, question, hits)):
+            if found is not None and found.kind in ("cell", "span") and found.value.rstrip(" )").endswith("%"):
+                return found
     table = read_tables(ask, question, hits)
     if table is not None and (table.kind == "cell" or ask.operation in ("change", "percent_change")):
         # A cell (or a change computed over cells) whose row, column and title hold less of the line item asked

@@ -141,6 +141,9 @@ def _changed(ask: Asked, hits: Sequence[Hit]) -> Read | None:
         for figure in stated_figures(sentence):
             if (figure.unit == "%") != (ask.operation == "percent_change") or figure.unit not in ("%", ""):
                 continue
+            clause = _YEAR.findall(re.split(r"[,;]", sentence[:figure.start])[-1])
+            if later and clause and later[0] not in clause:
+                continue  # "while in 2018 it grew approximately 21%": another year's change
             if _CHANGE_VERB.search(sentence[max(0, figure.start - 40): figure.start]):
                 found.setdefault(_printed(sentence, figure), (i, chunk.start + a, chunk.start + b))
     if len(found) != 1:
