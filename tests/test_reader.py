@@ -972,3 +972,19 @@ associated with cost of providing services was 87%, 85% and 84% in 2019, 2018 an
 def test_a_percentage_a_sentence_states_of_the_period_asked(question: str, value: str) -> None:
     found = read(question, hits(NAV))
     assert found is not None and found.value == value
+
+
+LISTED_BEFORE = b"""<html><body><p>For the years ended December 31, 2019 and 2018, we recognized expense of $2.7 billion
+and $2.0 billion, respectively, associated with the amortization of deferred contract costs. Since the
+inception of the plan, $41.9 million has been recorded within special charges. There were 3 plans.</p>
+</body></html>"""
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("What was the amortization of deferred contract costs expense in 2018?", "$2.0 billion"),  # years named first
+    ("What was the amortization of deferred contract costs expense in 2019?", "$2.7 billion"),
+    ("How much has been recorded within special charges since the inception of the plan?", "$41.9 million"),
+])
+def test_amounts_named_by_the_words_after_them(question: str, value: str) -> None:
+    found = read(question, hits(LISTED_BEFORE))
+    assert found is not None and found.value == value

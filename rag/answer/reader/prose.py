@@ -97,7 +97,7 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
         figures = stated_figures(sentence)
         paired = _respectively(sentence, figures)
         previous = 0
-        for figure in figures:
+        for n, figure in enumerate(figures):
             if _MONTH_AFTER.match(sentence, figure.start + len(figure.text)):
                 continue  # "31 December 2018": a day of a date, not a figure, and part of what follows it
             before = sentence[max(previous, figure.start - _WINDOW): figure.start]
@@ -106,6 +106,10 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
             of = _OF_AFTER.match(sentence, previous)
             if of:
                 window |= set(label_terms(of.group("item")))
+            elif _listed_last(sentence, figures, n) and (figure.money or figure.scale or figure.unit):
+                # The sentence's last amounts may be named by the words after them: "$41.9 million has been
+                # recorded within Special charges", "$2.7 billion and $2.0 billion, respectively, associated with X".
+                window |= set(label_terms(re.split(r"[;:]", sentence[figures[-1].start + len(figures[-1].text):])[0]))
             clause = len(item & set(label_terms(re.split(r"[,;:]", before)[-1]))) / len(item)
             if ask.periods and strict:
                 own = paired.get(figure.start) or _year_after(sentence, previous)
@@ -150,6 +154,15 @@ def _changed(ask: Asked, hits: Sequence[Hit]) -> Read | None:
         return None
     ((value, where),) = found.items()
     return Read(value, "span", (), None, sentences=(where,))
+
+
+def _listed_last(sentence: str, figures: Sequence[Stated], n: int) -> bool:
+    """Whether figure n is the sentence's last, or one of those listed with it ("$2.7 billion and $2.0 billion")."""
+    return all(_SEPARATOR.fullmatch(sentence[a.start + len(a.text): b.start])
+               for a, b in zip(figures[n:], figures[n + 1:], strict=False))
+
+
+_SEPARATOR = re.compile(r"(?i)\s*(?:,|and|or|,\s*and)?\s*")
 
 
 def _each_period(ask: Asked, hits: Sequence[Hit]) -> Read | None:
@@ -202,12 +215,15 @@ def _year_after(sentence: str, end: int) -> str | None:
 
 
 def _respectively(sentence: str, figures: Sequence[Stated]) -> dict[int, str]:
-    """Figure start -> its year in 'X and Y ... in 2019 and 2018, respectively': of the figures before
-    "respectively", the last as many as there are years, the k-th the k-th year's."""
+    """Figure start -> its year in 'X and Y ... in 2019 and 2018, respectively' (or with the years named before
+    the figures): of the figures before "respectively", the last as many as there are years, the k-th the
+    k-th year's."""
     if "respectively" not in sentence.lower():
         return {}
-    years = _YEAR.findall(sentence[figures[-1].start:]) if figures else []
     money = [f for f in figures if f.start < sentence.lower().index("respectively")]
+    years = _YEAR.findall(sentence[figures[-1].start:]) if figures else []
+    if len(years) < 2 and money:  # "For the years ended December 31, 2019 and 2018, ... $2.7 billion and $2.0 billion"
+        years = _YEAR.findall(sentence[:money[0].start])
     if len(years) < 2 or len(money) < len(years):
         return {}
     return {f.start: y for f, y in zip(money[-len(years):], years, strict=True)}  # the figures listed last
