@@ -36,7 +36,7 @@ from rag.types import Chunk, Profile
 # v2: list markers count toward max_tokens; v3: table rows whole, captions embedded; v4: the document's profile
 # and the chunk's section path embedded with it; v5: chunks carry their tables' rows, cells and headers; v6: the
 # profile is a domain pack's, read from the document's text and never its file name.
-SPLITTER = "sentence-v15"
+SPLITTER = "sentence-v16"
 # Chunks handed to the embedder at once. The int8 model quantizes activations per model batch, so a
 # chunk's vector depends a little on the chunks embedded with it: every pipeline cuts the same slices.
 EMBED_SLICE = 128

@@ -90,6 +90,12 @@ def test_show(value: float, places: int | None, most: int, shown: str) -> None:
     ("Number of shares (1,000)", "thousand"),  # the multiplier written as a number
     ("(in EUR 1,000,000)", "million"),
     ("a fee of $1,000", ""),
+    ("(000’s)", "thousand"),
+    ("(Rupees in million)", "million"),  # the scale word in the singular after "in"
+    ("RMB in million", "million"),
+    ("Millions of dollars", "million"),  # a header that opens with its scale
+    ("$ million", "million"),
+    ("Normalised per $ million of revenues", ""),
 ])
 def test_scale_of(text: str, scale: str) -> None:
     assert scale_of(text) == scale

@@ -15,12 +15,13 @@ SCALE_NAMES: dict[float, str] = {1e3: "thousand", 1e6: "million", 1e9: "billion"
 """A scale's size -> its word, as a derivation writes it: 1e6 -> 'million'."""
 
 # How a table or a sentence states the multiplier of its figures: "(in millions)", "(Dollars in thousands)",
-# "$'000", "RMB'000", "(000s)", "$m", "£bn", "in billions of dollars".
+# "$'000", "RMB'000", "(000s)", "$m", "£bn", "in billions of dollars", "(Rupees in million)", a header that opens
+# with its scale ("Millions of dollars").
 _SCALE_WORDS = re.compile(
-    r"(?i)(?:\bin\s+|\(\s*|\b(?:dollars|amounts|usd|us\$|\$|€|£)\s+in\s+|[$€£]\s*)"
-    r"(?:u\.?s\.?\s+)?(?:dollars\s+in\s+)?(thousands|millions|billions|trillions)\b")
+    r"(?i)(?:\bin\s+|\(\s*|\b(?:dollars|amounts|usd|us\$|\$|€|£|rupees|rs\.?)\s+in\s+|(?<!per\s)[$€£]\s*|^\s*)"
+    r"(?:u\.?s\.?\s+)?(?:dollars\s+in\s+)?(thousands?|millions?|billions?|trillions?)\b")
 _SCALE_SHORT = re.compile(r"(?i)(?:[$€£¥]|\b(?:usd|eur|gbp|rmb|us\$|a\$|hk\$))\s?(?:'000|000s?|k|m|mn|bn|b)\b"
-                          r"|\('?000s?\)|'000\b|\bin\s+000'?s\b|\bin\s+\$\s?(?:m|mn|bn)\b")
+                          r"|\('?000'?s?\)|'000\b|\bin\s+000'?s\b|\bin\s+\$\s?(?:m|mn|bn)\b")
 _SCALE_AFTER_UNIT = re.compile(r"(?i)(?:[$€£¥]|\b[A-Z]{2,3}\$?)'\s?(thousands?|millions?|billions?)\b")
 # A currency and a scale, no figure between them, heading a table's figures: "€ million", "RMB thousand";
 # not a rate ("emissions per $ million of revenue").
