@@ -988,3 +988,9 @@ inception of the plan, $41.9 million has been recorded within special charges. T
 def test_amounts_named_by_the_words_after_them(question: str, value: str) -> None:
     found = read(question, hits(LISTED_BEFORE))
     assert found is not None and found.value == value
+
+
+def test_words_after_amounts_that_name_another_year_name_nothing_asked_of_this_one() -> None:
+    sentence = (b"<p>Meta is planning to spend between $66 billion and $72 billion on AI infrastructure in 2025, "
+                b"and expects a similar increase in 2026.</p>")
+    assert read("What does Meta expect its AI infrastructure spending to do in 2026?", hits(sentence)) is None

@@ -108,8 +108,12 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
                 window |= set(label_terms(of.group("item")))
             elif _listed_last(sentence, figures, n) and (figure.money or figure.scale or figure.unit):
                 # The sentence's last amounts may be named by the words after them: "$41.9 million has been
-                # recorded within Special charges", "$2.7 billion and $2.0 billion, respectively, associated with X".
-                window |= set(label_terms(re.split(r"[;:]", sentence[figures[-1].start + len(figures[-1].text):])[0]))
+                # recorded within Special charges", "$2.7 billion and $2.0 billion, respectively, associated with
+                # X". Words after them naming another year than the one asked ("on AI infrastructure in 2025, and
+                # expects a similar increase in 2026") may be that year's: they name nothing asked of 2026.
+                after = re.split(r"[;:]", sentence[figures[-1].start + len(figures[-1].text):])[0]
+                if not (ask.periods and any(y not in ask.periods for y in _YEAR.findall(after))):
+                    window |= set(label_terms(after))
             clause = len(item & set(label_terms(re.split(r"[,;:]", before)[-1]))) / len(item)
             if ask.periods and strict:
                 own = paired.get(figure.start) or _year_after(sentence, previous)
