@@ -33,8 +33,10 @@ __all__ = ["Read", "attach_short", "header_of", "read", "row_match", "with_short
 
 def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> Read | None:
     """The short answer the retrieved passages give to the question, or None when none surely does: a
-    table's when one holds the line item asked for, else a figure a sentence states, else the span a sentence
-    says of the thing asked about; none for a "why".
+    table's when one holds the line item asked for (unless a sentence stating a figure of it holds more of the
+    line item than the cell's row, column and title do), else a figure a sentence states, else the span a
+    sentence says of the thing asked about; what a table shows, for a question about the table itself; none for
+    a "why".
     `lexicon` is what the domain packs the documents switched on know of the question's words."""
     ask = asked(question)
     if ask.why:

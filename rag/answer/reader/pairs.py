@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rag.answer.asked import ASKING, RESPECTIVE, Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.answer.reader.cells import _change, _column, _dated, _number, _only, _period_cells, _scaled, _unit, _value
-from rag.answer.reader.rows import _NEUTRAL, _best_row, _named_column, row_match
+from rag.answer.reader.rows import _NEUTRAL, _best_row, asked_column, row_match
 from rag.numbers import dates_named, show
 from rag.types import Hit, Table, TableRow
 
@@ -164,16 +164,11 @@ def _two_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
         return _averages_apart(ask, table, (i, a), (j, b))
     if len(ask.periods) > 1:
         return _each_period(ask, question, table, (i, a), (j, b))
-    if ask.periods:
-        column = _column(table, ask.periods[0], question, a)
-        if column is None:
-            return None
-        x, y = _value(a.cell(column)), _value(b.cell(column))
-    else:
-        named = a.cells[0] if len(a.cells) == 1 else _named_column(table, a, ask)
-        column = named.column if named is not None else None
-        x, y = (_value(a.cell(column)), _value(b.cell(column))) if column is not None else (None, None)
-    if x is None or y is None or column is None:
+    column = asked_column(ask, question, table, a)
+    if column is None:
+        return None
+    x, y = _value(a.cell(column)), _value(b.cell(column))
+    if x is None or y is None:
         return None
     header = table.columns[column] if column < len(table.columns) else None
     unit, scale = _unit(table, a, [c for c in (a.cell(column), b.cell(column)) if c is not None])
@@ -285,11 +280,7 @@ def _shared_of(ask: Asked, question: str, i: int, table: Table, parts: tuple[Tab
     """(A + B) / W of one column: the period asked, else the one column the question names, else the rows'
     only figure."""
     a, b = parts
-    if ask.periods:
-        column = _column(table, ask.periods[0], question, a)
-    else:
-        named = a.cells[0] if len(a.cells) == 1 else _named_column(table, a, ask)
-        column = named.column if named is not None else None
+    column = asked_column(ask, question, table, a)
     if column is None:
         return None
     x, y, w = (_value(r.cell(column)) for r in (a, b, whole))

@@ -50,6 +50,15 @@ def row_match(ask: Asked, row: TableRow, table: Table) -> float:
     return (used + held) / 2
 
 
+def asked_column(ask: Asked, question: str, table: Table, row: TableRow) -> int | None:
+    """The column a question reads a row in: the one its period names, else the row's only figure's, else the
+    one column its words name; None when none surely is."""
+    if ask.periods:
+        return _column(table, ask.periods[0], question, row)
+    named = row.cells[0] if len(row.cells) == 1 else _named_column(table, row, ask)
+    return named.column if named is not None else None
+
+
 def _named_column(table: Table, row: TableRow, ask: Asked) -> Cell | None:
     """The row's cell under the one column whose header the question names ("the gross carrying amount for
     current receivables" -> the "Current" column), when no period picks one; None when none or several do."""

@@ -31,7 +31,7 @@ from rag.answer.reader.cells import (
 from rag.answer.reader.listing import _columns, _components, _pick
 from rag.answer.reader.pairs import _between_dates, _two_columns, _two_rows, part_rows
 from rag.answer.reader.quarters import _quarterly
-from rag.answer.reader.rows import _alike, _best_row, _named_column, _rolled, _under
+from rag.answer.reader.rows import _alike, _best_row, _named_column, _rolled, _under, asked_column
 from rag.numbers import SCALES, periods_named, show
 from rag.types import Hit, Table, TableRow
 
@@ -259,11 +259,7 @@ _TOTAL_ASKED = re.compile(r"(?i)\btotal\b")
 
 def _over_two(ask: Asked, question: str, i: int, table: Table, a: TableRow, b: TableRow) -> Read | None:
     """The sum or the average of two rows' cells of the period asked, else of the column the question names."""
-    if ask.periods:
-        column = _column(table, ask.periods[0], question, a)
-    else:
-        named = a.cells[0] if len(a.cells) == 1 else _named_column(table, a, ask)
-        column = named.column if named is not None else None
+    column = asked_column(ask, question, table, a)
     if column is None:
         return None
     cells = [a.cell(column), b.cell(column)]
