@@ -87,6 +87,14 @@ def names(text: str, *, sentence_initial: bool = False) -> set[str]:
     return out
 
 
+def capitalised_names(text: str) -> list[str]:
+    """The capitalised words of a text that do not open a sentence, as written: 'Who leads CoreWeave in the
+    US?' -> ['CoreWeave', 'US']."""
+    text = text.strip()
+    return [m.group() for m in _CAPITALISED.finditer(text)
+            if (before := text[: m.start()].rstrip()) and before[-1] not in ".?!:"]
+
+
 def contains_whole(haystack: str, needle: str) -> bool:
     """`needle` occurs in `haystack` as whole words, and not as a piece of a longer figure.
 

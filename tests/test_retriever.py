@@ -308,3 +308,40 @@ def test_a_figure_asked_is_read_from_the_nearest_table_when_the_passages_found_a
     assert nearest_tables(retriever.search(question, 4), hits + added) == []  # nothing twice
     answer = Engine(retriever, ExtractiveAnswerer(embedder)).ask(question)
     assert answer.short is not None and answer.short.value == "(1,200)"
+
+
+# ---------------------------------------------------------------- a question about a name the documents hold
+
+
+def _month(n: int) -> str:
+    return "Mar." if n < 3 else "March"
+
+
+def _named_store(root: Path) -> Index:
+    """An article naming CoreWeave among 29 filings that share its other words (and write "Mar." for March)."""
+    texts = {"article.md": "CoreWeave reaffirmed full-year CapEx guidance of $20 to $23 billion for its data centers.",
+             **{f"filing-{n}.txt": f"Capital expenditures for property and equipment were ${n},222 million in fiscal "
+                                   f"2025; capital expenditures will rise. The quarter ended {_month(n)} 31."
+                for n in range(1, 30)}}
+    (root / "corpus").mkdir()
+    embedder = HashingEmbedder()
+    new = {}
+    for name, text in texts.items():
+        (root / "corpus" / name).write_text(text)
+        doc = load_document(root / "corpus" / name, root / "corpus")
+        chunks = chunk_document(doc, lambda ts: [len(t.split()) for t in ts], max_tokens=60, overlap_tokens=0)
+        new[doc.source] = NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))
+    store = FolderStore(root / "index")
+    store.write(IndexInfo(embedder.name, embedder.dim, {}), new, set(), None, lambda *_: None)
+    return store.open()
+
+
+def test_a_rare_name_the_question_uses_scopes_its_search_to_the_documents_holding_it(tmp_path: Path) -> None:
+    retriever = HybridRetriever(store=_named_store(tmp_path), embedder=HashingEmbedder(), k=3)
+    hits = retriever.search("How much does CoreWeave plan to spend on capital expenditures in 2025?")
+    assert [h.chunk.source for h in hits] == ["article.md"]
+    assert retriever.documents_named("What did CoreWeave say?") == {"article.md"}
+    # "Mars" is stemmed as "Mar." is, and two filings write "Mar.", none "Mars": no document is named.
+    assert retriever.documents_named("What is the boiling point of water on Mars?") is None
+    # A name most passages hold ("March") names no one document.
+    assert retriever.documents_named("What were the capital expenditures in the quarter ended in March?") is None

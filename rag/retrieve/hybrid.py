@@ -8,6 +8,7 @@ context is not several copies of the same paragraph.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Annotated
 
@@ -21,8 +22,12 @@ from rag.embed.base import Embedder
 from rag.packs import Steer, Steering
 from rag.retrieve.fuse import RRF_K, jaccard, overlap_ratio, rrf, vocabulary
 from rag.store.base import Index
-from rag.text import terms
+from rag.text import capitalised_names, terms
 from rag.types import Hit
+
+RARE = 0.1
+"""A name the question uses held by at most this share of the passages scopes its search to the documents
+holding it."""
 
 
 class HybridRetriever(BaseRetriever):
@@ -58,6 +63,8 @@ class HybridRetriever(BaseRetriever):
         store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
         steer = self.steer(query) if self.steer is not None else Steer()
+        if scope is None and not steer.routed:
+            scope = self.documents_named(query)
         routed = steer.routed if scope is None else steer.routed & frozenset(scope)
         named = steer.named if routed else {}
         # The documents' wording is for a question about them: an article's "revenue" is not a caption.
@@ -106,6 +113,31 @@ class HybridRetriever(BaseRetriever):
             if len(hits) == k:
                 break
         return hits
+
+    def documents_named(self, query: str) -> frozenset[str] | None:
+        """The documents that hold every rare name the question uses ("CoreWeave"), when some do and not all:
+        a question about a company is about the documents that name it, not the filings that share its other
+        words. A name in more than a tenth of the passages is no one document's; None: no such name."""
+        store = self.store
+        found: frozenset[str] | None = None
+        for word in capitalised_names(query):
+            rows = store.sparse_search(terms(word), len(store))
+            if not rows or len(rows) > RARE * len(store):
+                continue
+            # The index's terms are stemmed ("Mars" and "Mar." are one term): the word itself, as written.
+            exact = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")
+            held: set[str] = set()
+            for row, _ in rows:
+                chunk = store.chunk(row)
+                if chunk.source not in held and exact.search(chunk.text):
+                    held.add(chunk.source)
+            sources = frozenset(held)
+            if not sources:
+                continue
+            found = sources if found is None else found & sources
+        if not found or len(found) == len(store.files()):
+            return None
+        return found
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         return [
