@@ -26,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.paths import BUILD, CORPUS, FINANCE, SEED, SQUAD
 from rag.answer.scoring import Scoring
 from rag.app.build import build
+from rag.app.engine import Engine
 from rag.app.workspace import Workspace
 from rag.config import Settings
 from rag.eval.questions import load_questions
@@ -74,9 +75,9 @@ def main() -> None:
         questions = load_questions(qa)
 
         def retrieve(setting: dict[str, Any], questions: list[Any] = questions, ws: Workspace = ws) -> list[Any]:
-            probe = ws.extractive_with(Scoring())
-            retriever = ws.retriever.model_copy(update=setting)
-            return [retriever.search(q.question, probe.passages_for(q.question, retriever.k)) for q in questions]
+            # The product's retrieve step (nearest and cut tables, operand searches), over the retriever varied.
+            engine = Engine(ws.retriever.model_copy(update=setting), ws.extractive_with(Scoring()))
+            return [engine.passages(q.question) for q in questions]
 
         base_hits = retrieve(RETRIEVER)
         runs = {"default": score(ws, questions, base_hits, Scoring())}

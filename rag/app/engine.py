@@ -50,9 +50,14 @@ class Engine:
 
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
-        question = request["question"]
-        k = self.answerer.passages_for(question, request.get("k") or self.retriever.k)
-        scope = request.get("scope")
+        hits = self.passages(request["question"], request.get("k"), request.get("scope"))
+        return {**request, "hits": hits, "retrieve_ms": (time.perf_counter() - t0) * 1000}
+
+    def passages(self, question: str, k: int | None = None, scope: Collection[str] | None = None) -> list[Hit]:
+        """The passages the answer step reads for `question`: the search's, a nearest table for a figure's
+        question whose passages are all prose, the rest of the tables they cut, and each further search the
+        answerer asks for. What a bench measures of retrieval is this, the product's own."""
+        k = self.answerer.passages_for(question, k or self.retriever.k)
         hits = self.retriever.search(question, k, scope)
         if not any(hit.chunk.tables for hit in hits) and self.answerer.reads_tables(question):
             hits += nearest_tables(self.retriever.search(question, k * DEEPER, scope), hits)
@@ -63,7 +68,7 @@ class Engine:
                 if hit.chunk.id not in seen:
                     seen.add(hit.chunk.id)
                     hits.append(hit)
-        return {**request, "hits": hits, "retrieve_ms": (time.perf_counter() - t0) * 1000}
+        return hits
 
     def _answer(self, states: Iterator[dict[str, Any]]) -> Iterator[str | Answer]:
         """Stream the answer step: text pieces as they are ready, then the final Answer with its timings."""
