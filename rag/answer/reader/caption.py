@@ -43,6 +43,8 @@ _NEAR = 600  # characters before a table within which its introducing sentence s
 
 
 def asks_about_table(question: str) -> bool:
+    """Whether the question asks what a table shows ("What does the table show?"), which no line item names:
+    the answer step then takes the reader's answer where the coverage of words has nothing to weigh."""
     return _ABOUT_TABLE.search(question) is not None
 
 
