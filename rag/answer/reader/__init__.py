@@ -75,8 +75,7 @@ def _held(ask: Asked, text: str) -> float:
 
 
 def _sentence(found: Read, hits: Sequence[Hit]) -> str:
-    return " ".join(hits[i].chunk.text[a - hits[i].chunk.start: b - hits[i].chunk.start]
-                    for i, a, b in found.sentences)
+    return " ".join(hits[i].chunk.quote(a, b) for i, a, b in found.sentences)
 
 
 def _cell_words(found: Read) -> str:

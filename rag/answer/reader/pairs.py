@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rag.answer.asked import ASKING, RESPECTIVE, Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.answer.reader.cells import _change, _column, _dated, _number, _only, _period_cells, _scaled, _unit, _value
-from rag.answer.reader.rows import _NEUTRAL, _best_row, asked_column, row_match
+from rag.answer.reader.rows import _NEUTRAL, _best_row, alone, asked_column, row_match
 from rag.numbers import dates_named, show
 from rag.types import Hit, Table, TableRow
 
@@ -42,7 +42,7 @@ def _two_columns(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
             # quarter of 2019": the row under 2019).
             rest = (set(ask.item) - heads[first] - heads[second]) | set(ask.periods)
             named = dataclasses.replace(ask, item=tuple(rest), pair=None)
-            found = _best_row(named, _alone(hit, table), question) if rest else None
+            found = _best_row(named, alone(hit, table), question) if rest else None
             if found is not None and not all(_names(side, other, heads[c], found[2], table) for side, other, c in
                                              zip(ask.pair, ask.pair[::-1], (first, second), strict=True)):
                 continue  # a side names a line item of its own ("as a percentage of total obligations")
@@ -136,9 +136,9 @@ def _pair_rows(ask: Asked, question: str, hits: Sequence[Hit]) -> tuple[tuple[in
         for table in hit.chunk.tables:
             if len(ask.periods) == 1 and _column(table, ask.periods[0], question) is None:
                 continue
-            alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
+            one = alone(hit, table)
             asks = [dataclasses.replace(ask, item=item, words=item) for item in ask.pair]
-            a, b = (_best_row(side, alone, question) for side in asks)
+            a, b = (_best_row(side, one, question) for side in asks)
             if a is None or b is None or a[2] is b[2]:
                 continue
             score = row_match(asks[0], a[2], table) + row_match(asks[1], b[2], table)
@@ -241,8 +241,7 @@ def _share_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | No
     assert ask.pair is not None
     whole_side = dataclasses.replace(ask, item=ask.pair[1], words=ask.pair[1], pair=None, parts=())
     for i, table, a, b in part_rows(ask, ask.pair[0], question, hits):
-        alone = _alone(hits[i], table)
-        whole = _best_row(whole_side, alone, question)
+        whole = _best_row(whole_side, alone(hits[i], table), question)
         if whole is not None and whole[2] is not a and whole[2] is not b:
             return _shared_of(ask, question, i, table, (a, b), whole[2])
     return None
@@ -258,10 +257,10 @@ def part_rows(ask: Asked, joined: Sequence[str], question: str, hits: Sequence[H
         for table in hit.chunk.tables:
             if len(ask.periods) == 1 and _column(table, ask.periods[0], question) is None:
                 continue
-            alone = _alone(hit, table)
+            one = alone(hit, table)
             sides = [dataclasses.replace(ask, item=tuple(words_), words=tuple(words_), pair=None, parts=())
                      for words_ in (joined, *ask.parts)]
-            whole, a, b = (_best_row(side, alone, question) for side in sides)
+            whole, a, b = (_best_row(side, one, question) for side in sides)
             if a is None or b is None or a[2] is b[2]:
                 continue
             if min(row_match(sides[1], a[2], table), row_match(sides[2], b[2], table)) <= \
@@ -269,10 +268,6 @@ def part_rows(ask: Asked, joined: Sequence[str], question: str, hits: Sequence[H
                 continue
             out.append((i, table, a[2], b[2]))
     return out
-
-
-def _alone(hit: Hit, table: Table) -> list[Hit]:
-    return [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
 
 
 def _shared_of(ask: Asked, question: str, i: int, table: Table, parts: tuple[TableRow, TableRow],

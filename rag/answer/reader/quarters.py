@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rag.answer.asked import Asked, label_terms
 from rag.answer.reader.base import Read
 from rag.answer.reader.cells import _change, _number, _only, _scaled, _unit, _value
-from rag.answer.reader.rows import _NEUTRAL, _best_row
+from rag.answer.reader.rows import _NEUTRAL, _best_row, alone
 from rag.numbers import periods_named, quarter_of, show
 from rag.types import Cell, Hit, Table, TableRow
 
@@ -30,12 +30,12 @@ def _quarterly(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
     plain = dataclasses.replace(ask, periods=(), quarters=())
     for i, hit in enumerate(hits):
         for table in hit.chunk.tables:
-            alone = [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
+            one = alone(hit, table)
             columns = {q: _only(c for c, h in enumerate(table.columns) if quarter_of(h) == q and not
                                 _TOTAL_HEADER.search(h) and (year is None or year in periods_named(h)))
                        for q in ask.quarters}
             if all(c is not None for c in columns.values()):
-                found = _best_row(plain, alone, question)
+                found = _best_row(plain, one, question)
                 if found is None:
                     continue
                 cells = [(q, found[2].cell(c)) for q, c in columns.items() if c is not None]

@@ -7,6 +7,7 @@ a roll-forward).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from rag.answer.asked import Asked, label_terms
@@ -82,6 +83,11 @@ def _shared(question: str, row: TableRow) -> int:
 
 def _table_words(table: Table) -> set[str]:
     return set(label_terms(" ".join([table.title, *table.columns])))
+
+
+def alone(hit: Hit, table: Table) -> list[Hit]:
+    """The hit with only this one of its chunk's tables, for reading rows of one table among several."""
+    return [dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, tables=(table,)))]
 
 
 def _rows(hits: Sequence[Hit]) -> list[tuple[int, Table, TableRow]]:

@@ -31,7 +31,7 @@ from rag.answer.reader.cells import (
 from rag.answer.reader.listing import _columns, _components, _pick
 from rag.answer.reader.pairs import _between_dates, _two_columns, _two_rows, part_rows
 from rag.answer.reader.quarters import _quarterly
-from rag.answer.reader.rows import _alike, _best_row, _named_column, _rolled, _under, asked_column
+from rag.answer.reader.rows import _NEUTRAL, _alike, _best_row, _named_column, _rolled, _under, asked_column
 from rag.numbers import SCALES, periods_named, show
 from rag.types import Hit, Table, TableRow
 
@@ -280,14 +280,12 @@ def _heading_named(ask: Asked, table: Table, row: TableRow) -> list[TableRow] | 
     A row with no words of its own ("Total", or no label) is the heading's total, and is read as it is."""
     if not row.parents:
         return None
-    heading = set(label_terms(row.parents[-1])) - _NEUTRAL_WORDS
-    own = set(label_terms(row.label)) - heading - _NEUTRAL_WORDS
+    heading = set(label_terms(row.parents[-1])) - _NEUTRAL
+    own = set(label_terms(row.label)) - heading - _NEUTRAL
     if not heading or not own or not heading <= set(ask.words) or own & set(ask.words):
         return None
     return [r for r in table.rows if r.parents == row.parents and r.cells]
 
-
-_NEUTRAL_WORDS = frozenset(label_terms("total net"))
 
 
 def _total_of_parts(ask: Asked, question: str, hits: Sequence[Hit]) -> Read | None:
