@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from rag.answer.asked import Asked, asked, label_terms
+from rag.answer.asked import asked
 from rag.answer.calculation import asked_calculation
 from rag.answer.reader.base import Read
 from rag.answer.reader.caption import read_caption
-from rag.answer.reader.prose import read_prose
+from rag.answer.reader.prose import held, read_prose
 from rag.answer.reader.rows import row_match
 from rag.answer.reader.span import read_span
 from rag.answer.reader.statements import read_statements
@@ -62,16 +62,11 @@ def read(question: str, hits: Sequence[Hit], lexicon: Lexicon = NO_LEXICON) -> R
         # than a sentence that states a figure of it: the sentence names it ("the depreciation amount" is not
         # "Accumulated depreciation").
         prose = read_prose(ask, question, hits)
-        if prose is not None and _held(ask, _sentence(prose, hits)) > _held(ask, _cell_words(table)):
+        item = set(ask.item)
+        if prose is not None and held(item, _sentence(prose, hits)) > held(item, _cell_words(table)):
             return prose
     return (table or read_statements(question, hits, lexicon)
             or read_prose(ask, question, hits) or read_span(ask, question, hits))
-
-
-def _held(ask: Asked, text: str) -> float:
-    """The share of the question's line item words a text holds."""
-    item = set(ask.item)
-    return len(item & set(label_terms(text))) / len(item) if item else 0.0
 
 
 def _sentence(found: Read, hits: Sequence[Hit]) -> str:

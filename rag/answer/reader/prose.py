@@ -40,6 +40,11 @@ def prose_sentences(hits: Sequence[Hit]) -> Iterator[tuple[int, int, int]]:
                 yield i, a, b
 
 
+def held(item: set[str], text: str) -> float:
+    """The share of a line item's words (as `label_terms` gives them) a text holds; 0 for no words."""
+    return len(item & set(label_terms(text))) / len(item) if item else 0.0
+
+
 def wants_figure(question: str) -> bool:
     """Whether the question asks for an amount: 'How much was ...', 'What was the depreciation amount ...'."""
     return _WANTS_FIGURE.search(question) is not None
@@ -91,8 +96,8 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
             continue
         if not strict and years:
             continue
-        held = len(item & set(label_terms(sentence))) / len(item)
-        if held < MIN_PROSE_MATCH:
+        share = held(item, sentence)
+        if share < MIN_PROSE_MATCH:
             continue
         figures = stated_figures(sentence)
         paired = _respectively(sentence, figures)
@@ -120,7 +125,7 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
                 if own is not None and own not in ask.periods:
                     continue
             local = len(item & window) / len(item)
-            out.append(((held + local) / 2, _printed(sentence, figure), i, start, end, clause))
+            out.append(((share + local) / 2, _printed(sentence, figure), i, start, end, clause))
     return out
 
 
@@ -144,7 +149,7 @@ def _changed(ask: Asked, hits: Sequence[Hit]) -> Read | None:
         sentence = chunk.text[a:b]
         if later and later[0] not in _YEAR.findall(sentence):
             continue
-        if len(item & set(label_terms(sentence))) / len(item) < MIN_PROSE_MATCH:
+        if held(item, sentence) < MIN_PROSE_MATCH:
             continue
         for figure in stated_figures(sentence):
             if (figure.unit == "%") != (ask.operation == "percent_change") or figure.unit not in ("%", ""):
@@ -181,7 +186,7 @@ def _each_period(ask: Asked, hits: Sequence[Hit]) -> Read | None:
     for i, a, b in prose_sentences(hits):
         chunk = hits[i].chunk
         sentence = chunk.text[a:b]
-        if len(item & set(label_terms(sentence))) / len(item) < MIN_PROSE_MATCH:
+        if held(item, sentence) < MIN_PROSE_MATCH:
             continue
         figures = stated_figures(sentence)
         paired = _respectively(sentence, figures)
