@@ -303,3 +303,31 @@ def test_a_calculation_quotes_its_operands_and_says_which_calculation(filing: Wo
     # Capex is printed as an outflow, (1,577): minus it or minus its size is a convention the filing does
     # not settle, so no result is stated.
     assert "Computed:" not in answer.text
+
+
+
+REVENUE = ("Revenue (dollars in millions)\n"
+           "Fiscal 2017 Fiscal 2016\n"
+           "Total revenue $ 7,301.5 $ 5,854.4\n"
+           "Total revenue increased $1.4 billion during fiscal 2017 primarily due to growth in subscription revenue "
+           "from new customers of our cloud offerings. Higher prices for our products also contributed to the "
+           "increase.")
+
+
+def test_what_drove_a_line_items_change_is_quoted_from_prose_not_its_statement_row() -> None:
+    """A line item's statement row answers how much, never why: "what drove revenue" quotes the sentences that
+    give the change and its causes. Asked for the figure, the row comes first."""
+    from rag.packs.finance import PACK
+
+    table = Table(REVENUE.index("Fiscal 2017"), REVENUE.index("Total revenue increased"),
+                  "Revenue (dollars in millions) Fiscal 2017 Fiscal 2016")
+    hits = [Hit(Chunk("c1", "acme.pdf", REVENUE, 0, len(REVENUE), page=41, tables=(table,)), 1.0)]
+    answerer = ExtractiveAnswerer(HashingEmbedder(), lexicon=PACK.lexicon)
+
+    why = answerer.answer("What drove the change in Acme's total revenue in fiscal 2017?", hits)
+    assert not why.abstained
+    assert why.citations[0].quote.startswith("Total revenue increased $1.4 billion")
+    assert all("7,301.5" not in c.quote for c in why.citations)
+
+    figure = answerer.answer("What was Acme's total revenue in fiscal 2017?", hits)
+    assert figure.citations[0].quote == "Total revenue $ 7,301.5 $ 5,854.4"

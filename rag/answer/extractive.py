@@ -238,7 +238,8 @@ class ExtractiveAnswerer:
             return self._cell_or_abstain(question, hits, lexicon, signals)
         notes: list[str] = []
         asked = asked_calculation(question)
-        items = lexicon.items() if asked is None else ()
+        # A "why" question asks for causes, which a line item's statement row never gives.
+        items = lexicon.items() if asked is None and not why else ()
         if items:
             # A line item the question names ("the FY2018 capital expenditure amount"): its statement row first.
             rows = find_rows(items, hits, lexicon)
