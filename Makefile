@@ -59,9 +59,11 @@ $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # The real-world gate: 20 SEC filings and analysts' questions (financebench-public, beside the clone in CI), each
-# bound just under what the engine reaches there, and the unanswerable questions written for those filings.
+# bound just under what the engine reaches there, the unanswerable questions written for those filings, and open
+# analysts' questions (risks, lawsuits, customers, guidance ...) written for its development half's filings.
 FINANCE := ../shared/benchmarks/financebench-public
 FINANCE_GATES := page_hit_at_k=0.78 cited_page_hit=0.4 false_abstention_rate=0.2
+ANALYST_GATES := page_hit_at_k=0.9 false_abstention_rate=0.2
 
 # The reader's gate: the held-out half of tatqa-public (real annual-report tables, each question asked of its
 # own document), short answers scored as TAT-QA scores them; each bound just under what the reader reaches.
@@ -76,6 +78,8 @@ test: install-dev lint $(CHROMIUM)
 		--out build/finance-report --fail-under $(FINANCE_GATES)
 	$(RAG) eval --qa tests/eval/financebench_unanswerable.jsonl --corpus $(FINANCE)/corpus \
 		--index build/finance-index --fail-under abstention_recall=0.8
+	$(RAG) eval --qa tests/eval/financebench_analyst.jsonl --corpus $(FINANCE)/corpus \
+		--index build/finance-index --out build/analyst-report --fail-under $(ANALYST_GATES)
 	$(RAG) eval --qa $(TATQA)/qa.heldout.jsonl --corpus $(TATQA)/corpus --index build/tatqa-index \
 		--out build/tatqa-report --fail-under $(TATQA_GATES)
 

@@ -16,6 +16,7 @@ from rag.packs.finance import PACK
 from rag.packs.finance.glossary import analyst_terms, expansions, statement_titles, translations
 from rag.packs.finance.profile import profile_of, quarter_of
 from rag.packs.finance.route import Router, name_keys, period_score, profile_period, question_keys
+from rag.packs.finance.sections import topic_titles
 from rag.types import Document, Profile
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
@@ -238,6 +239,12 @@ ROUTED = [
     ("What was revenue in FY2022?", set()),  # a period alone routes nowhere
     ("Why is CoreWeave unprofitable?", set()),  # an article's file name is not a company
     ("What did Microsoft spend in 2024?", set()),  # a company the corpus does not hold
+    # What a company expects of a year is in the report of the year before (the 2015 10-K guides 2016) as much
+    # as in the year's own; a question about the year's figures is the year's own report's.
+    ("What did Adobe expect its revenue to be in FY2016?", {"ADOBE_2015_10K.pdf", "ADOBE_2016_10K.pdf"}),
+    ("What was Adobe's revenue in FY2016?", {"ADOBE_2016_10K.pdf"}),
+    ("What was Adobe's guidance for FY2023?", {"ADOBE_2022_10K.pdf"}),
+    ("What was Adobe's revenue in FY2023?", {"ADOBE_2015_10K.pdf", "ADOBE_2016_10K.pdf", "ADOBE_2022_10K.pdf"}),
 ]
 
 
@@ -295,6 +302,50 @@ def test_statement_titles_find_the_sections_a_question_names(question: str, sect
         assert titles == []
     else:
         assert any(t.search(section) for t in titles) is matches
+
+
+@pytest.mark.parametrize(("question", "section"), [
+    ("What are the main risks to Acme's business?", "PART I › Item 1A. Risk Factors"),
+    ("Is Acme exposed to currency swings?", "PART II › Item 1A. Risk Factors › Risks Related to Our Operations"),
+    ("Has Acme been sued over its products?", "PART I › Item 3. Legal Proceedings"),
+    ("Is Acme facing any material litigation?", "Note 14. Commitments and Contingencies"),
+    ("Who are Acme's primary customers?", "PART I › Item 1. Business › Customers"),
+    ("Is demand for Acme's products seasonal?", "PART I › Item 1. Business › Seasonality"),
+    ("Which region had the worst sales growth for Acme?", "Note 13. Segment, Geographic and Other Revenue"),
+    ("What drove Acme's gross margin change in FY2022?",
+     "PART II › Item 7. Management’s Discussion and Analysis › Results of Operations"),
+    ("What is Acme's outlook for next year?", "Fiscal 2024 Outlook"),
+    ("Is Acme a capital-intensive business?", "Item 7 › Liquidity and Capital Resources"),
+    ("Does Acme pay a dividend?", "PART II › Item 5. Market for Registrant’s Common Equity"),
+])
+def test_open_questions_are_steered_to_the_parts_of_a_filing_that_discuss_them(question: str, section: str) -> None:
+    titles = topic_titles(question)
+    assert any(t.search(section) for t in titles)
+    # A part about something else is not steered to.
+    assert not any(t.search("PART II › Item 9A. Controls and Procedures") for t in titles)
+
+
+@pytest.mark.parametrize("question", [
+    "What is the FY2018 capital expenditure amount (in USD millions) for 3M?",
+    "What was Acme's total revenue in 2022?",
+    "How much cash did Acme hold at year end?",
+])
+def test_a_statement_figure_question_is_steered_to_no_part(question: str) -> None:
+    assert topic_titles(question) == []
+
+
+def test_the_steer_carries_the_parts_an_open_question_is_about_not_its_instructions() -> None:
+    steer = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")})
+    assert steer is not None
+    assert any(t.search("Item 1A. Risk Factors") for t in steer("What are Acme's biggest risks?").topics)
+    # "explain why" addressed to the answerer is no question about what drove a change.
+    assert steer("Does Acme have positive working capital? If not, please explain why.").topics == ()
+    # A question naming no company (a user of one 10-K) is steered among every filing; an article is not one.
+    unnamed = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020",
+                                                   pack="finance"), "notes.md": None})
+    assert unnamed is not None
+    asked = unnamed("What are the biggest risks?")
+    assert asked.routed == frozenset() and asked.among == {"acme.pdf"} and asked.topics
 
 
 def test_the_core_never_imports_the_finance_pack() -> None:

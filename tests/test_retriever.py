@@ -225,6 +225,33 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
     assert first(steer) == "Item 8 › Consolidated Statement of Cash Flows"
 
 
+@pytest.mark.parametrize("question", ["What are Acme's main risks?", "What are the main risks?"])
+def test_an_open_question_reads_the_part_of_the_filing_it_is_about(tmp_path: Path, question: str) -> None:
+    """"What are Acme's risks?": two passages that repeat its words fill the plain search's places; with the
+    steer, the risk factors' passage, which words the risk its own way, takes the last place, and the best
+    passage keeps the first. The same when the question names no company (a user of one filing)."""
+    parts = [("Acme's risks are discussed below; Acme has managed its risks for years.", "Item 7 › Overview"),
+             ("Acme's risks committee met four times in the year to review Acme's risks.", "Item 10 › Governance"),
+             ("Our supplier of glass may fail to deliver, and we may lose sales.", "Item 1A. Risk Factors")]
+    embedder = HashingEmbedder()
+    chunks = [Chunk(f"c{i}", "acme.pdf", text, 100 * i, 100 * i + len(text), page=i + 1, section=section)
+              for i, (text, section) in enumerate(parts)]
+    store = FolderStore(tmp_path)
+    store.write(IndexInfo(embedder.name, embedder.dim, {}),
+                {"acme.pdf": NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
+                set(), None, lambda *_: None)
+    steer = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")})
+    assert steer is not None
+
+    def sections(steer: Steering | None) -> list[str]:
+        hits = HybridRetriever(store=store.open(), embedder=embedder, k=2, steer=steer).search(question)
+        return [hit.chunk.section for hit in hits]
+
+    assert steer(question).topics
+    assert sections(lambda q: Steer(routed=steer(q).routed)) == ["Item 7 › Overview", "Item 10 › Governance"]
+    assert sections(steer) == ["Item 7 › Overview", "Item 1A. Risk Factors"]
+
+
 # ---------------------------------------------------------------- a table is read whole
 
 

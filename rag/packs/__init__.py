@@ -59,6 +59,14 @@ class Steer:
     sections: tuple[re.Pattern[str], ...] = ()
     """Titles of the sections that hold what is asked (a statement the question names: "Consolidated Statements
     of Cash Flows" for "using the cash flow statement")."""
+    topics: tuple[re.Pattern[str], ...] = ()
+    """Titles of the parts of a document that discuss the matter an open question asks about (its risks: "Risk
+    Factors"; its lawsuits: "Legal Proceedings"), in the routed documents, or in `among` when it names none.
+    Where none of the passages found comes from one, the best passage of one takes the last place: a part the
+    question is about is read, and the plain search keeps the others."""
+    among: frozenset[str] = frozenset()
+    """The documents whose parts `topics` names when the question routes to none: every document of the pack
+    (a user asking one 10-K "What are the main risks?" names no company)."""
 
 
 Steering = Callable[[str], Steer]
@@ -117,7 +125,9 @@ def steering(packs: Iterable[Pack], profiles: Mapping[str, Profile | None]) -> S
         return Steer(routed=frozenset().union(*(p.routed for p in parts)),
                      named={k: v for p in parts for k, v in p.named.items()},
                      wording=tuple(w for p in parts for w in p.wording),
-                     sections=tuple(t for p in parts for t in p.sections))
+                     sections=tuple(t for p in parts for t in p.sections),
+                     topics=tuple(t for p in parts for t in p.topics),
+                     among=frozenset().union(*(p.among for p in parts)))
 
     return steer
 

@@ -9,13 +9,13 @@ context is not several copies of the same paragraph.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, SkipValidation
+from pydantic import ConfigDict, PrivateAttr, SkipValidation
 
 from rag.config import K
 from rag.embed.base import Embedder
@@ -57,6 +57,9 @@ class HybridRetriever(BaseRetriever):
     it names are searched again on their own, with their wording for its terms, and among their sections
     that discuss what it asks; each such ranking joins the fusion. None: plain hybrid search."""
 
+    _sections: dict[tuple[frozenset[str], tuple[re.Pattern[str], ...]], frozenset[int]] = PrivateAttr(
+        default_factory=dict)
+
     def search(self, query: str, k: int | None = None, scope: Collection[str] | None = None) -> list[Hit]:
         """The k best passages for the query; only from the documents in `scope` when it is given (a person
         who knows which filing they mean, or a question set's `scope`)."""
@@ -85,15 +88,44 @@ class HybridRetriever(BaseRetriever):
             # The sections that discuss what is asked ("shown in the cash flow statement", "the risks"): in those
             # documents, their passages in the order of the routed search.
             if steer.sections:
-                inside = {key for source in routed for key, section in store.sections_for(source)
-                          if section and any(t.search(section) for t in steer.sections)}
-                rankings.append([row for row in ranked if row in inside][:n])
+                titled = self._titled(routed, steer.sections)
+                rankings.append([row for row in ranked if row in titled][:n])
         fused = rrf(rankings, self.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], row))
+        hits = self._distinct(order, fused, k, dense_rank, sparse_rank, named)
+        among = routed or (steer.among if scope is None else steer.among & frozenset(scope))
+        if steer.topics and among and hits:
+            # The part of a filing the question is about ("Risk Factors" for its risks), when no passage found
+            # comes from it: its best passage, in the routed search or else the plain one, takes the last place.
+            about = self._titled(among, steer.topics)
+            if not any(hit.key in about for hit in hits):
+                inside = [row for row in (ranked if routed else order) if row in about]
+                for row in inside:
+                    fused.setdefault(row, 0.0)
+                kept = hits[:-1]
+                hits = kept + (self._distinct(inside, fused, 1, dense_rank, sparse_rank, named, kept) or hits[-1:])
+        return hits
+
+    def _titled(self, sources: Collection[str], titles: tuple[re.Pattern[str], ...]) -> frozenset[int]:
+        """The rows of these documents whose section path has one of these titles (kept per documents and
+        titles: a store's sections do not change under its retriever)."""
+        key = (frozenset(sources), titles)
+        rows = self._sections.get(key)
+        if rows is None:
+            rows = frozenset(row for source in key[0] for row, section in self.store.sections_for(source)
+                             if section and any(t.search(section) for t in titles))
+            self._sections[key] = rows
+        return rows
+
+    def _distinct(self, order: list[int], fused: dict[int, float], k: int, dense_rank: dict[int, int],
+                  sparse_rank: dict[int, int], named: Mapping[str, frozenset[str]],
+                  chosen: Sequence[Hit] = ()) -> list[Hit]:
+        """The first k passages of `order` that are not copies or large overlaps of one already chosen."""
+        store = self.store
 
         hits: list[Hit] = []
-        seen: list[tuple[str, tuple[int, int], set[str]]] = []
-        taken: set[str] = set()  # texts already in hits: an exact copy (a file saved twice) is skipped cheaply
+        seen = [(hit.chunk.source, (hit.chunk.start, hit.chunk.end), vocabulary(hit.chunk.text)) for hit in chosen]
+        taken = {hit.chunk.text for hit in chosen}  # an exact copy (a file saved twice) is skipped cheaply
         for row in order:
             chunk = store.chunk(row)
             if chunk.text in taken:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rag.answer.asked import asking
 from rag.packs import Lexicon, Steer, Steering
 from rag.packs.finance.glossary import expansions, line_items, statement_titles, translations
 from rag.packs.finance.profile import profile_of
 from rag.packs.finance.route import Router
+from rag.packs.finance.sections import topic_titles
 from rag.types import Document, Profile
 
 COVER_PAGES = 3  # what a filing is, is said on its cover; a release says it in its first lines
@@ -32,13 +34,16 @@ class Finance:
     def steering(self, profiles: Mapping[str, Profile]) -> Steering:
         router = Router.from_profiles(profiles)
 
+        filings = frozenset(profiles)
+
         def steer(question: str) -> Steer:
             named = router.named(question)  # the question's name keys, read once for both
             routed = router.route(question, named)
+            topics = tuple(topic_titles(asking(question)))
             if not routed:
-                return Steer()
+                return Steer(topics=topics, among=filings) if topics else Steer()
             return Steer(routed=routed, named=named, wording=tuple(expansions(question)),
-                         sections=tuple(statement_titles(question)))
+                         sections=tuple(statement_titles(question)), topics=topics)
 
         return steer
 

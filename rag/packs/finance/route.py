@@ -29,6 +29,9 @@ _GENERIC = frozenset({"american", "general", "united", "first", "international",
                       "systems", "communications", "technologies", "the", "us"})
 _WORD = re.compile(r"[a-z0-9&]+")
 NGRAM = 4  # the longest company name, in words, that is matched ("American International Group Inc")
+# A question about what a company expects, plans or guides: answered by a report made before the period.
+FORWARD = re.compile(r"(?i)\b(?:expect\w*|guid(?:e|es|ed|ance)|outlook|forecast\w*|anticipat\w*|project(?:s|ed|ions?)|"
+                     r"plan(?:s|ned)?\s+to|targets?)\b")
 
 
 def _fold(text: str) -> str:
@@ -133,7 +136,11 @@ class Router:
         if not named:
             return {}
         asked = periods_in(question)
-        return {s: 1.0 + period_score(asked, *self.periods[s]) for s in named}
+        # What a company expects of a year it states in the report of the year before ("What did Amazon guide
+        # for Q1 2018?" is answered by its 2017 10-K), so that report fits as the year's own does.
+        before = Period(frozenset(y - 1 for y in asked.years)) if FORWARD.search(question) else None
+        return {s: 1.0 + max(period_score(asked, *self.periods[s]),
+                             period_score(before, *self.periods[s]) if before else 0.0) for s in named}
 
     def route(self, question: str, named: Mapping[str, frozenset[str]] | None = None) -> frozenset[str]:
         """The best-scoring documents for the question (ties all kept); empty when none is named."""
