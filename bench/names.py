@@ -5,7 +5,8 @@
 `make bench-names` runs it. A user's files are not always named `3M_2018_10K.pdf`; the same 20 filings copied as
 `doc-01.pdf` … `doc-20.pdf` must be found as well, since what a filing is (its company, form and period) is on
 its cover. Each copy is ingested into a fresh index and evaluated the way `rag eval` does; the figures are
-page hit at k and abstention, over all questions, per half (dev / held-out) and per kind of question.
+page hit at k and abstention, over all questions, per half (dev / held-out) and per kind of question, for
+financebench-public's questions and for the open analysts' questions in tests/eval/ (both halves).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bench.paths import BUILD, FINANCE
+from bench.paths import ANALYST, ANALYST_HELDOUT, BUILD, FINANCE
 from rag.app.build import build
 from rag.config import K, Settings
 from rag.eval.questions import Question, load_questions
@@ -67,18 +68,23 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--out", type=Path, default=BUILD / "bench-names.json")
     args = parser.parse_args()
-    questions = load_questions(FINANCE / "qa.jsonl")
+    public = load_questions(FINANCE / "qa.jsonl")
     halves = {half: {json.loads(line)["id"] for line in (FINANCE / f"qa.{half}.jsonl").read_text().splitlines()
                      if line.strip()} for half in ("dev", "heldout")}
+    analyst = {"analyst dev": load_questions(ANALYST), "analyst held-out": load_questions(ANALYST_HELDOUT)}
+    questions = public + [q for qs in analyst.values() for q in qs]
     names = opaque_copy(FINANCE / "corpus", args.work / "opaque-corpus")
     runs = {"real names": measure(FINANCE / "corpus", args.work / "real-index", questions, args.k),
             "opaque names": measure(args.work / "opaque-corpus", args.work / "opaque-index",
                                     [renamed(q, names) for q in questions], args.k)}
-    kinds = sorted({q.type for q in questions if q.type})
-    groups: dict[str, set[str] | None] = {"all": None, **halves,
-                                          **{kind: {q.id for q in questions if q.type == kind} for kind in kinds}}
+    kinds = sorted({q.type for q in public if q.type})
+    groups: dict[str, set[str] | None] = {"all": {q.id for q in public}, **halves,
+                                          **{kind: {q.id for q in public if q.type == kind} for kind in kinds}}
+    groups |= {name: {q.id for q in qs} for name, qs in analyst.items()}
+    groups |= {f"analyst {kind}": {q.id for qs in analyst.values() for q in qs if q.type == kind}
+               for kind in sorted({q.type for qs in analyst.values() for q in qs if q.type})}
     out = {run: {group: figures(rows, ids) for group, ids in groups.items()} for run, rows in runs.items()}
-    print(f"\nfinancebench-public, k = {args.k}: page hit at k / abstained")
+    print(f"\nfinancebench-public and the analysts' questions, k = {args.k}: page hit at k / abstained")
     print("| questions | " + " | ".join(runs) + " |")
     print("|---|" + "---|" * len(runs))
     for group in groups:

@@ -9,6 +9,10 @@ BUILD = ROOT / "build"
 CORPUS = ROOT / "corpus"
 SEED = ROOT / "tests" / "eval" / "seed_qa.jsonl"
 UNANSWERABLE = ROOT / "tests" / "eval" / "financebench_unanswerable.jsonl"
+# Open analysts' questions (risks, lawsuits, customers, guidance ...) on financebench-public's filings: written for
+# its development half's filings, and for its held-out half's.
+ANALYST = ROOT / "tests" / "eval" / "financebench_analyst.jsonl"
+ANALYST_HELDOUT = ROOT / "tests" / "eval" / "financebench_analyst_heldout.jsonl"
 SHARED = ROOT.parent / "shared" / "benchmarks"  # beside the clone, as CI has it
 FINANCE = SHARED / "financebench-public"
 SQUAD = SHARED / "squad2-public"

@@ -55,6 +55,9 @@ MARKER = re.compile(r"\[(\d+)\]$")
          {"pepsico", "q3", "2023"}),
         ("As of FY2023Q1, why did JnJ raise guidance for FY 2023?", ["2023", "jnj", "rais", "guidanc"],
          {"2023", "jnj"}),
+        # Asking for causes in other words than "why": the causes' sentences need not say "drove".
+        ("What drove Acme's revenue growth in 2020?", ["acm", "revenu", "growth", "2020"], {"acm", "2020"}),
+        ("What caused the decline in margin?", ["declin", "margin"], set()),
     ],
 )
 def test_question_terms(question: str, content: list[str], required: set[str]) -> None:

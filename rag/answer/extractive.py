@@ -52,7 +52,8 @@ session's questions many times over, so related questions embed only what is new
 
 # Question words that carry no evidence of their own.
 _GENERIC = frozenset(terms("company companies document documents mention mentioned describe explain "
-                           "discuss article report text passage main key reason reasons th st nd rd"))
+                           "discuss article report text passage main key reason reasons th st nd rd "
+                           "drove drive drives driven driver drivers caused"))
 # Words that ask for a form of answer inside the question itself ("in USD millions", "round to two
 # decimal places"), never evidence a passage could hold. The instructions around a question ("Assume that
 # you are an analyst.", "Round your answer to two decimal places.") are left out whole by `asking`.
