@@ -6,7 +6,9 @@
 `doc-01.pdf` … `doc-20.pdf` must be found as well, since what a filing is (its company, form and period) is on
 its cover. Each copy is ingested into a fresh index and evaluated the way `rag eval` does; the figures are
 page hit at k and abstention, over all questions, per half (dev / held-out) and per kind of question, for
-financebench-public's questions and for the open analysts' questions in tests/eval/ (both halves).
+financebench-public's questions and for the open analysts' questions in tests/eval/ (both halves). A third run
+asks each question of its own filing with its company's name replaced by "the company", as a user of one 10-K
+asks: what the filing says it is must steer the search even when the question does not name it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -28,6 +31,8 @@ from rag.app.build import build
 from rag.config import K, Settings
 from rag.eval.questions import Question, load_questions
 from rag.eval.runner import run_eval
+from rag.packs.finance.route import NGRAM, name_keys, question_keys
+from rag.types import Profile
 
 
 def opaque_copy(corpus: Path, target: Path) -> dict[str, str]:
@@ -42,6 +47,28 @@ def opaque_copy(corpus: Path, target: Path) -> dict[str, str]:
     return names
 
 
+_RUN = re.compile(r"[A-Za-z0-9&.'’]+")
+
+
+def unnamed(q: Question, profiles: dict[str, Profile | None]) -> Question:
+    """The question asked of its own filing without naming its company, as a user of one 10-K asks it: the
+    longest run of words that names the company (by the routing's own name keys) becomes "the company"."""
+    profile = profiles.get(q.sources[0]) if q.sources else None
+    asked = dataclasses.replace(q, scope=q.sources)
+    if profile is None:
+        return asked
+    keys = name_keys(profile.company, profile.ticker)
+    words = [(m.start(), m.end()) for m in _RUN.finditer(q.question)]
+    for length in range(NGRAM, 0, -1):
+        for i in range(len(words) - length + 1):
+            start, end = words[i][0], words[i + length - 1][1]
+            run = q.question[start:end]
+            if max(question_keys(run), key=len, default="") in keys:  # the whole run's key
+                company = "the company's" if re.search(r"['’]s$", run) else "the company"
+                return dataclasses.replace(asked, question=q.question[:start] + company + q.question[end:])
+    return asked
+
+
 def renamed(q: Question, names: dict[str, str]) -> Question:
     return dataclasses.replace(q, sources=tuple(names.get(s, s) for s in q.sources),
                                scope=tuple(names.get(s, s) for s in q.scope))
@@ -54,12 +81,16 @@ def figures(rows: list[dict[str, Any]], ids: set[str] | None = None) -> dict[str
             "abstained": round(statistics.fmean(float(r["abstained"]) for r in subset), 4)}
 
 
-def measure(corpus: Path, index: Path, questions: list[Question], k: int) -> list[dict[str, Any]]:
+def measure(corpus: Path, index: Path, questions: list[Question], k: int,
+            unnamed_too: bool = False) -> list[list[dict[str, Any]]]:
+    """The questions' results on the corpus; with `unnamed_too`, also those of each question asked of its own
+    filing without naming its company."""
     ws = build(Settings(corpus=corpus, index=index, k=k))
     ws.ingest()  # incremental: a rerun on unchanged files reuses the index
     engine = ws.engine_for("extractive")
     engine.ask("What does the company do?")  # warm, outside the clock
-    return run_eval(engine, questions, corpus, ws.embedder.embed_documents).results
+    sets = [questions, [unnamed(q, ws.profiles()) for q in questions]] if unnamed_too else [questions]
+    return [run_eval(engine, qs, corpus, ws.embedder.embed_documents).results for qs in sets]
 
 
 def main() -> None:
@@ -74,9 +105,11 @@ def main() -> None:
     analyst = {"analyst dev": load_questions(ANALYST), "analyst held-out": load_questions(ANALYST_HELDOUT)}
     questions = public + [q for qs in analyst.values() for q in qs]
     names = opaque_copy(FINANCE / "corpus", args.work / "opaque-corpus")
-    runs = {"real names": measure(FINANCE / "corpus", args.work / "real-index", questions, args.k),
+    real, unnamed_ = measure(FINANCE / "corpus", args.work / "real-index", questions, args.k, unnamed_too=True)
+    runs = {"real names": real,
             "opaque names": measure(args.work / "opaque-corpus", args.work / "opaque-index",
-                                    [renamed(q, names) for q in questions], args.k)}
+                                    [renamed(q, names) for q in questions], args.k)[0],
+            "company unnamed, asked of its filing": unnamed_}
     kinds = sorted({q.type for q in public if q.type})
     groups: dict[str, set[str] | None] = {"all": {q.id for q in public}, **halves,
                                           **{kind: {q.id for q in public if q.type == kind} for kind in kinds}}

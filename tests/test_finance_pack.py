@@ -3,6 +3,7 @@ checked against hand-worked tables and the 20 public filings' own covers."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def test_no_recognised_document_means_no_steer_and_no_translations() -> None:
     assert lexicon([PACK], articles)("What was the capex?") == Lexicon()
     filings = {**articles, "acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")}
     steer = steering([PACK], filings)
-    assert steer is not None and steer("What is the weather?") == Steer()
+    assert steer is not None and steer("What is the weather?") == Steer(among=frozenset({"acme.pdf"}))
     routed = steer("What was Acme's FY2020 capex, per the cash flow statement?")
     assert routed.routed == {"acme.pdf"} and routed.named == {"acme.pdf": frozenset({"acm"})}
     assert any(t.search("Item 8 › Consolidated Statements of Cash Flows") for t in routed.sections)
@@ -153,6 +154,20 @@ def test_no_recognised_document_means_no_steer_and_no_translations() -> None:
     known = lexicon([PACK], filings)("What was the capex?")
     assert known.translations != () and known.items() == ("capex",)
     assert "purchases of property plant and equipment" in known.labels("capex")
+
+
+def test_a_folder_of_one_companys_filings_routes_a_question_that_names_no_company_by_its_period() -> None:
+    adobe = {s: dataclasses.replace(PROFILES[s], pack="finance") for s in ("ADOBE_2015_10K.pdf", "ADOBE_2022_10K.pdf")}
+    steer = steering([PACK], adobe)
+    assert steer is not None
+    assert steer("What was capex in FY2015, per the cash flow statement?").routed == {"ADOBE_2015_10K.pdf"}
+    assert steer("What was capex?").routed == set(adobe)  # no period: both
+    # Beside an article, or beside another company's filing, a question must name the company to be routed.
+    pepsico = dataclasses.replace(PROFILES["PEPSICO_2023_8K.pdf"], pack="finance")
+    for corpus in ({**adobe, "notes.md": None}, {**adobe, "PEPSICO_2023_8K.pdf": pepsico}):
+        mixed = steering([PACK], corpus)
+        assert mixed is not None and mixed("What was capex in FY2015?").routed == frozenset()
+        assert mixed("What was Adobe's capex in FY2015?").routed == {"ADOBE_2015_10K.pdf"}
 
 
 @pytest.mark.parametrize(("company", "ticker", "expected"), [

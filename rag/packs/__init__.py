@@ -65,8 +65,9 @@ class Steer:
     Where none of the passages found comes from one, the best passage of one takes the last place: a part the
     question is about is read, and the plain search keeps the others."""
     among: frozenset[str] = frozenset()
-    """The documents whose parts `topics` names when the question routes to none: every document of the pack
-    (a user asking one 10-K "What are the main risks?" names no company)."""
+    """Every document of the pack. A question that names none of them (a user asking one 10-K "What are the main
+    risks?") is searched as theirs among the documents it is asked of (a chosen filing, the documents a rare name
+    of the question scopes it to), and `topics` are looked for among them."""
 
 
 Steering = Callable[[str], Steer]
@@ -81,8 +82,9 @@ class Pack(Protocol):
     def recognise(self, doc: Document) -> Profile | None:
         """What the document is, read from its own text; None when it is not one of the pack's."""
 
-    def steering(self, profiles: Mapping[str, Profile]) -> Steering:
-        """The steer for questions over these documents (all recognised by this pack), by source."""
+    def steering(self, profiles: Mapping[str, Profile], *, whole: bool = False) -> Steering:
+        """The steer for questions over these documents (all recognised by this pack), by source; `whole`: they
+        are every document indexed."""
 
     def lexicon(self, question: str) -> Lexicon:
         """The question's terms of the trade paired with the documents' wording for them, and the line items it
@@ -116,7 +118,7 @@ def steering(packs: Iterable[Pack], profiles: Mapping[str, Profile | None]) -> S
     so a corpus of articles is searched as if no pack were installed."""
     active = [(pack, {s: p for s, p in profiles.items() if p is not None and p.pack == pack.name})
               for pack in packs]
-    steers = [pack.steering(own) for pack, own in active if own]
+    steers = [pack.steering(own, whole=len(own) == len(profiles)) for pack, own in active if own]
     if not steers:
         return None
 

@@ -68,7 +68,10 @@ class HybridRetriever(BaseRetriever):
         steer = self.steer(query) if self.steer is not None else Steer()
         if scope is None and not steer.routed:
             scope = self.documents_named(query)
-        routed = steer.routed if scope is None else steer.routed & frozenset(scope)
+        # Searched as the question's: the documents it names; else those of the pack among the ones it is asked
+        # of (a user's chosen filing, the documents a rare name of the question scopes it to).
+        routed = steer.routed if scope is None else (steer.routed & frozenset(scope)
+                                                     or steer.among & frozenset(scope))
         named = steer.named if routed else {}
         # The documents' wording is for a question about them: an article's "revenue" is not a caption.
         extra = " ".join(steer.wording) if routed else ""
@@ -93,7 +96,7 @@ class HybridRetriever(BaseRetriever):
         fused = rrf(rankings, self.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], row))
         hits = self._distinct(order, fused, k, dense_rank, sparse_rank, named)
-        among = routed or (steer.among if scope is None else steer.among & frozenset(scope))
+        among = routed or (steer.among if scope is None else frozenset())
         if steer.topics and among and hits:
             # The part of a filing the question is about ("Risk Factors" for its risks), when no passage found
             # comes from it: its best passage, in the routed search or else the plain one, takes the last place.

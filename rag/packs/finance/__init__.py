@@ -31,19 +31,18 @@ class Finance:
         first = doc.text[: pages[COVER_PAGES]] if len(pages) > COVER_PAGES else doc.text
         return profile_of(doc.title, first[:COVER_CHARS], doc.text)
 
-    def steering(self, profiles: Mapping[str, Profile]) -> Steering:
+    def steering(self, profiles: Mapping[str, Profile], *, whole: bool = False) -> Steering:
         router = Router.from_profiles(profiles)
-
         filings = frozenset(profiles)
+        # A folder of one company's filings and nothing else: a question need not name the company.
+        everyone = dict.fromkeys(router.names, frozenset[str]()) if whole and router.one_company() else {}
 
         def steer(question: str) -> Steer:
-            named = router.named(question)  # the question's name keys, read once for both
+            named = router.named(question) or everyone  # the question's name keys, read once for both
             routed = router.route(question, named)
-            topics = tuple(topic_titles(asking(question)))
-            if not routed:
-                return Steer(topics=topics, among=filings) if topics else Steer()
             return Steer(routed=routed, named=named, wording=tuple(expansions(question)),
-                         sections=tuple(statement_titles(question)), topics=topics)
+                         sections=tuple(statement_titles(question)), topics=tuple(topic_titles(asking(question))),
+                         among=filings)
 
         return steer
 

@@ -117,6 +117,12 @@ class Router:
         names = {s: name_keys(p.company, p.ticker) for s, p in profiles.items() if p is not None and p.company}
         return cls(names, {s: profile_period(profiles[s]) for s in names})
 
+    def one_company(self) -> bool:
+        """Whether every document is one company's: all share a name key ('adobe' of "Adobe Systems
+        Incorporated" and of "Adobe Inc.")."""
+        keys = list(self.names.values())
+        return bool(keys) and bool(frozenset.intersection(*keys))
+
     def named(self, question: str) -> dict[str, frozenset[str]]:
         """For each document the question names, the question's terms that name it.
 
