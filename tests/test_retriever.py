@@ -223,6 +223,17 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
     routed_only = steer(question)
     assert first(lambda q: Steer(routed=routed_only.routed)) == "Item 7 › Liquidity"
     assert first(steer) == "Item 8 › Consolidated Statement of Cash Flows"
+    # Without naming the company: in a folder of its filings alone, the question is theirs all the same; beside
+    # an article, when it is asked of the filing (a user who chose it).
+    unnamed = "What was the capital spending in the year, per the cash flow statement?"
+    statement = "Item 8 › Consolidated Statement of Cash Flows"
+    alone = HybridRetriever(store=store.open(), embedder=embedder, k=2, steer=steer)
+    assert alone.search(unnamed)[0].chunk.section == statement
+    beside = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020",
+                                                   pack="finance"), "notes.md": None})
+    mixed = HybridRetriever(store=store.open(), embedder=embedder, k=2, steer=beside)
+    assert mixed.search(unnamed)[0].chunk.section == "Item 7 › Liquidity"
+    assert mixed.search(unnamed, scope={"acme.pdf"})[0].chunk.section == statement
 
 
 @pytest.mark.parametrize("question", ["What are Acme's main risks?", "What are the main risks?"])
