@@ -199,6 +199,20 @@ def test_a_routed_question_ranks_the_named_documents_passages_first(tmp_path: Pa
     assert routed[0].score > routed[1].score
 
 
+ACME = Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")
+
+
+def _acme_filing(root: Path, parts: list[tuple[str, str]], embedder: HashingEmbedder) -> FolderStore:
+    """Acme's 10-K as passages (text, section path), one a page, indexed in a folder store."""
+    chunks = [Chunk(f"c{i}", "acme.pdf", text, 100 * i, 100 * i + len(text), page=i + 1, section=section)
+              for i, (text, section) in enumerate(parts)]
+    store = FolderStore(root)
+    store.write(IndexInfo(embedder.name, embedder.dim, {}),
+                {"acme.pdf": NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
+                set(), None, lambda *_: None)
+    return store
+
+
 def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path: Path) -> None:
     """Of two passages of one filing, the one that repeats the question's words ranks first; the one in the
     statement the question names comes first once the wording (and with it the statement search) is on."""
@@ -206,13 +220,8 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
               "Item 7 › Liquidity"),
              ("Capital spending 1,577 million.", "Item 8 › Consolidated Statement of Cash Flows")]
     embedder = HashingEmbedder()
-    chunks = [Chunk(f"c{i}", "acme.pdf", text, 100 * i, 100 * i + len(text), page=i + 1, section=section)
-              for i, (text, section) in enumerate(parts)]
-    store = FolderStore(tmp_path)
-    store.write(IndexInfo(embedder.name, embedder.dim, {}),
-                {"acme.pdf": NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
-                set(), None, lambda *_: None)
-    steer = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")})
+    store = _acme_filing(tmp_path, parts, embedder)
+    steer = steering([PACK], {"acme.pdf": ACME})
     assert steer is not None
     question = "What was Acme's capital spending in the year, per the cash flow statement?"
 
@@ -229,8 +238,7 @@ def test_a_statement_the_question_names_is_searched_among_its_sections(tmp_path:
     statement = "Item 8 › Consolidated Statement of Cash Flows"
     alone = HybridRetriever(store=store.open(), embedder=embedder, k=2, steer=steer)
     assert alone.search(unnamed)[0].chunk.section == statement
-    beside = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020",
-                                                   pack="finance"), "notes.md": None})
+    beside = steering([PACK], {"acme.pdf": ACME, "notes.md": None})
     mixed = HybridRetriever(store=store.open(), embedder=embedder, k=2, steer=beside)
     assert mixed.search(unnamed)[0].chunk.section == "Item 7 › Liquidity"
     assert mixed.search(unnamed, scope={"acme.pdf"})[0].chunk.section == statement
@@ -245,13 +253,8 @@ def test_an_open_question_reads_the_part_of_the_filing_it_is_about(tmp_path: Pat
              ("Acme's risks committee met four times in the year to review Acme's risks.", "Item 10 › Governance"),
              ("Our supplier of glass may fail to deliver, and we may lose sales.", "Item 1A. Risk Factors")]
     embedder = HashingEmbedder()
-    chunks = [Chunk(f"c{i}", "acme.pdf", text, 100 * i, 100 * i + len(text), page=i + 1, section=section)
-              for i, (text, section) in enumerate(parts)]
-    store = FolderStore(tmp_path)
-    store.write(IndexInfo(embedder.name, embedder.dim, {}),
-                {"acme.pdf": NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))},
-                set(), None, lambda *_: None)
-    steer = steering([PACK], {"acme.pdf": Profile(company="Acme Corp", form="10-K", period="FY2020", pack="finance")})
+    store = _acme_filing(tmp_path, parts, embedder)
+    steer = steering([PACK], {"acme.pdf": ACME})
     assert steer is not None
 
     def sections(steer: Steering | None) -> list[str]:
