@@ -48,7 +48,8 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class Steer:
-    """What the packs add to one question's search; empty when no pack has anything to say."""
+    """What the packs add to one question's search: empty but for `among` (their documents) when they have
+    nothing to say of it."""
 
     routed: frozenset[str] = frozenset()
     """Documents the question names (its company and period): searched again on their own."""

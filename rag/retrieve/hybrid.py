@@ -55,7 +55,8 @@ class HybridRetriever(BaseRetriever):
     steer: Annotated[Steering | None, SkipValidation] = None
     """What the domain packs the documents switched on add to a question (`rag.packs.Steer`): the documents
     it names are searched again on their own, with their wording for its terms, and among their sections
-    that discuss what it asks; each such ranking joins the fusion. None: plain hybrid search."""
+    that discuss what it asks; each such ranking joins the fusion. The part of a filing an open question is about
+    takes the last place when no passage found comes from it. None: plain hybrid search."""
 
     _sections: dict[tuple[frozenset[str], tuple[re.Pattern[str], ...]], frozenset[int]] = PrivateAttr(
         default_factory=dict)
