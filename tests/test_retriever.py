@@ -377,6 +377,34 @@ def _named_store(root: Path) -> Index:
     return store.open()
 
 
+def test_a_filing_that_mentions_a_rare_name_is_not_searched_as_the_questions(tmp_path: Path) -> None:
+    """Acme's 10-K names CoreWeave as a customer: a question about CoreWeave is scoped to the article and the
+    filing that hold the name, and the filing is not routed to as if the question were Acme's."""
+    texts = {"article.md": "CoreWeave reaffirmed full-year CapEx guidance of $20 to $23 billion for its data centers.",
+             "acme-10k.txt": "Our customers include CoreWeave. Purchases of property and equipment were $1,577 "
+                             "million in fiscal 2025.",
+             **{f"notes-{n}.txt": f"The committee met {n} times in the year to review its charter." for n in range(28)}}
+    (tmp_path / "corpus").mkdir()
+    embedder = HashingEmbedder()
+    new = {}
+    for name, text in texts.items():
+        (tmp_path / "corpus" / name).write_text(text)
+        doc = load_document(tmp_path / "corpus" / name, tmp_path / "corpus")
+        chunks = chunk_document(doc, lambda ts: [len(t.split()) for t in ts], max_tokens=60, overlap_tokens=0)
+        new[doc.source] = NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))
+    store = FolderStore(tmp_path / "index")
+    store.write(IndexInfo(embedder.name, embedder.dim, {}), new, set(), None, lambda *_: None)
+    steer = steering([PACK], {"acme-10k.txt": ACME, **dict.fromkeys(set(texts) - {"acme-10k.txt"})})
+    question = "What capex guidance did CoreWeave reaffirm for its data centers?"
+
+    def sources(steer: Steering | None) -> list[str]:
+        return [h.chunk.source for h in HybridRetriever(store=store.open(), embedder=embedder, k=2,
+                                                        steer=steer).search(question)]
+
+    assert steer is not None and steer(question).routed == frozenset()
+    assert sources(steer) == sources(None) == ["article.md", "acme-10k.txt"]
+
+
 def test_a_rare_name_the_question_uses_scopes_its_search_to_the_documents_holding_it(tmp_path: Path) -> None:
     retriever = HybridRetriever(store=_named_store(tmp_path), embedder=HashingEmbedder(), k=3)
     hits = retriever.search("How much does CoreWeave plan to spend on capital expenditures in 2025?")

@@ -62,13 +62,12 @@ class Steer:
     of Cash Flows" for "using the cash flow statement")."""
     topics: tuple[re.Pattern[str], ...] = ()
     """Titles of the parts of a document that discuss the matter an open question asks about (its risks: "Risk
-    Factors"; its lawsuits: "Legal Proceedings"), in the routed documents, or in `among` when it names none.
-    Where none of the passages found comes from one, the best passage of one takes the last place: a part the
-    question is about is read, and the plain search keeps the others."""
+    Factors"; its lawsuits: "Legal Proceedings"). Where none of the passages found comes from one of the routed
+    documents' such parts, the best passage of one takes the last place: a part the question is about is read,
+    and the plain search keeps the others."""
     among: frozenset[str] = frozenset()
     """Every document of the pack. A question that names none of them (a user asking one 10-K "What are the main
-    risks?") is searched as theirs among the documents it is asked of (a chosen filing, the documents a rare name
-    of the question scopes it to), and `topics` are looked for among them."""
+    risks?") is searched as theirs among the documents it is asked of (a chosen filing)."""
 
 
 Steering = Callable[[str], Steer]

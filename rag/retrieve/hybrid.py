@@ -67,12 +67,14 @@ class HybridRetriever(BaseRetriever):
         store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
         steer = self.steer(query) if self.steer is not None else Steer()
+        chosen = frozenset(scope) if scope is not None else None
         if scope is None and not steer.routed:
             scope = self.documents_named(query)
         # Searched as the question's: the documents it names; else those of the pack among the ones it is asked
-        # of (a user's chosen filing, the documents a rare name of the question scopes it to).
+        # of (a user's chosen filing). Not among those a rare name scopes it to: a filing that mentions
+        # "Microsoft" is not what a question about Microsoft asks of.
         routed = steer.routed if scope is None else (steer.routed & frozenset(scope)
-                                                     or steer.among & frozenset(scope))
+                                                     or steer.among & (chosen or frozenset()))
         named = steer.named if routed else {}
         # The documents' wording is for a question about them: an article's "revenue" is not a caption.
         extra = " ".join(steer.wording) if routed else ""
@@ -97,13 +99,12 @@ class HybridRetriever(BaseRetriever):
         fused = rrf(rankings, self.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], row))
         hits = self._distinct(order, fused, k, dense_rank, sparse_rank, named)
-        among = routed or (steer.among if scope is None else frozenset())
-        if steer.topics and among and hits:
+        if steer.topics and routed and hits:
             # The part of a filing the question is about ("Risk Factors" for its risks), when no passage found
-            # comes from it: its best passage, in the routed search or else the plain one, takes the last place.
-            about = self._titled(among, steer.topics)
+            # comes from it: its best passage in the routed search takes the last place.
+            about = self._titled(routed, steer.topics)
             if not any(hit.key in about for hit in hits):
-                inside = [row for row in (ranked if routed else order) if row in about]
+                inside = [row for row in ranked if row in about]
                 for row in inside:
                     fused.setdefault(row, 0.0)
                 kept = hits[:-1]
