@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.extractive import translated
 from rag.load.corpus import load_document
 from rag.load.pdf import load_pdf
 from rag.numbers import Period, periods_in
@@ -18,6 +19,7 @@ from rag.packs.finance.glossary import analyst_terms, expansions, statement_titl
 from rag.packs.finance.profile import profile_of, quarter_of
 from rag.packs.finance.route import Router, name_keys, period_score, profile_period, question_keys
 from rag.packs.finance.sections import topic_titles
+from rag.text import terms
 from rag.types import Document, Profile
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
@@ -286,6 +288,16 @@ def test_expansions_word_analysts_terms_as_statements_do() -> None:
     assert expansions("Why is CoreWeave unprofitable?") == []
     assert expansions("the PPNE at year end") == ["property plant and equipment net"]
     assert expansions("a happening at Xepsilon") == []  # 'eps' inside a word is not EPS
+    # Lawsuits in a filing's words: proceedings, complaints filed.
+    for question in ("Has Acme reported material legal battles?", "Is Acme being sued?", "Any major lawsuits?"):
+        assert any("legal proceedings" in e for e in expansions(question))
+
+
+def test_a_lawsuit_asked_of_is_covered_by_a_passage_on_a_complaint_filed() -> None:
+    question = "What major lawsuits was Acme defending?"
+    vocabulary = set(terms("Legal Proceedings. In April 2019, a complaint was filed against Acme alleging that its "
+                           "devices infringe patents; the plaintiffs seek damages."))
+    assert "lawsuit" in translated(PACK.lexicon(question).translations, vocabulary)
 
 
 def test_named_gives_the_question_terms_that_name_each_document() -> None:

@@ -56,6 +56,9 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
      "segment results net revenue by segment"),
     (r"acquisitions?|acquired",
      "acquisitions business combinations purchase price"),
+    # Lawsuits as a filing reports them: Item 3 and the contingencies note speak of proceedings and complaints.
+    (r"lawsuits?|sued|suing|litigations?|legal (?:\w+ )?(?:battles?|disputes?|actions?|matters?|issues?|cases?)",
+     "legal proceedings litigation complaint filed alleging plaintiffs lawsuit"),
 )
 # A statement the question names ("relying on the cash flow statement") -> how filings title it, as the
 # chunks' section paths carry it ("Item 8 › Consolidated Statements of Cash Flows").
