@@ -240,6 +240,8 @@ PROFILES = {
                                                    form="earnings release", period="Q4 2022"),
     "PEPSICO_2023Q1_EARNINGS.pdf": Profile(company="PepsiCo, Inc.", form="earnings release", period="Q1 2023"),
     "PEPSICO_2023_8K.pdf": Profile(company="PepsiCo, Inc.", form="8-K", period="May 26, 2023"),
+    "MGM_2022_10K.pdf": Profile(company="MGM Resorts International", form="10-K", period="FY2022"),
+    "BESTBUY_2023_10K.pdf": Profile(company="Best Buy Co., Inc.", ticker="BBY", form="10-K", period="FY2023"),
     "coreweave-notes.txt": None,
 }
 
@@ -256,6 +258,10 @@ ROUTED = [
     ("What was revenue in FY2022?", set()),  # a period alone routes nowhere
     ("Why is CoreWeave unprofitable?", set()),  # an article's file name is not a company
     ("What did Microsoft spend in 2024?", set()),  # a company the corpus does not hold
+    # A name written as one ("MGM") makes a lower-case match a word: "the best" is not Best Buy.
+    ("Which region had the best topline performance for MGM?", {"MGM_2022_10K.pdf"}),
+    ("Is Best Buy's margin the best in its industry?", {"BESTBUY_2023_10K.pdf"}),
+    ("which region did best for mgm?", {"MGM_2022_10K.pdf", "BESTBUY_2023_10K.pdf"}),  # nothing written as a name
     # What a company expects of a year is in the report of the year before (the 2015 10-K guides 2016) as much
     # as in the year's own; a question about the year's figures is the year's own report's.
     ("What did Adobe expect its revenue to be in FY2016?", {"ADOBE_2015_10K.pdf", "ADOBE_2016_10K.pdf"}),

@@ -79,6 +79,20 @@ def question_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
                      for j in range(i + 1, min(len(words), i + longest) + 1))
 
 
+def written_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
+    """The keys of the runs of words the question writes as a name: each word holding a capital or a digit.
+
+    "Which region did best for MGM and J&J?" -> {'which', 'mgm', 'j&j'}
+    """
+    words = re.findall(r"[A-Za-z0-9&]+", re.sub(r"['’]s\b", "", question).replace(".", ""))
+    runs: set[str] = set()
+    for i in range(len(words)):
+        for j in range(i + 1, min(len(words), i + longest) + 1):
+            if all(w == "&" or any(ch.isupper() or ch.isdigit() for ch in w) for w in words[i:j]):
+                runs.add("".join(words[i:j]).lower())
+    return frozenset(runs)
+
+
 def profile_period(profile: Profile | None) -> tuple[int | None, int | None]:
     """(year, quarter) of a profile's period: 'FY2018' -> (2018, None); 'Q4 2023' -> (2023, 4);
     'May 26, 2023' -> (2023, None); None -> (None, None)."""
@@ -129,7 +143,13 @@ class Router:
         "Is JnJ's EPS up?" -> {'JOHNSON_JOHNSON_2022Q4_EARNINGS.pdf': {'jnj'}}
         """
         keys = question_keys(question)
-        return {s: frozenset(t for key in k & keys for t in terms(key)) for s, k in self.names.items() if k & keys}
+        found = {s: k & keys for s, k in self.names.items() if k & keys}
+        # Where the question writes some of the names it matches as names ("MGM"), a match it writes in lower
+        # case is a word ("the best region" is not Best Buy's).
+        written = written_keys(question)
+        if any(k & written for k in found.values()):
+            found = {s: k for s, k in found.items() if k & written}
+        return {s: frozenset(t for key in k for t in terms(key)) for s, k in found.items()}
 
     def scores(self, question: str, named: Mapping[str, frozenset[str]] | None = None) -> dict[str, float]:
         """Documents whose company the question names, scored 1 + how well their period fits; `named` is
