@@ -364,6 +364,11 @@ def _named_store(root: Path) -> Index:
              **{f"filing-{n}.txt": f"Capital expenditures for property and equipment were ${n},222 million in fiscal "
                                    f"2025; capital expenditures will rise. The quarter ended {_month(n)} 31."
                 for n in range(1, 30)}}
+    return _texts_store(root, texts).open()
+
+
+def _texts_store(root: Path, texts: dict[str, str]) -> FolderStore:
+    """Each text saved as a file of root/corpus, loaded, chunked and indexed in root/index (hashing vectors)."""
     (root / "corpus").mkdir()
     embedder = HashingEmbedder()
     new = {}
@@ -374,7 +379,7 @@ def _named_store(root: Path) -> Index:
         new[doc.source] = NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))
     store = FolderStore(root / "index")
     store.write(IndexInfo(embedder.name, embedder.dim, {}), new, set(), None, lambda *_: None)
-    return store.open()
+    return store
 
 
 def test_a_filing_that_mentions_a_rare_name_is_not_searched_as_the_questions(tmp_path: Path) -> None:
@@ -384,16 +389,7 @@ def test_a_filing_that_mentions_a_rare_name_is_not_searched_as_the_questions(tmp
              "acme-10k.txt": "Our customers include CoreWeave. Purchases of property and equipment were $1,577 "
                              "million in fiscal 2025.",
              **{f"notes-{n}.txt": f"The committee met {n} times in the year to review its charter." for n in range(28)}}
-    (tmp_path / "corpus").mkdir()
-    embedder = HashingEmbedder()
-    new = {}
-    for name, text in texts.items():
-        (tmp_path / "corpus" / name).write_text(text)
-        doc = load_document(tmp_path / "corpus" / name, tmp_path / "corpus")
-        chunks = chunk_document(doc, lambda ts: [len(t.split()) for t in ts], max_tokens=60, overlap_tokens=0)
-        new[doc.source] = NewFile("sha", chunks, embedder.embed_documents([c.text for c in chunks]))
-    store = FolderStore(tmp_path / "index")
-    store.write(IndexInfo(embedder.name, embedder.dim, {}), new, set(), None, lambda *_: None)
+    store, embedder = _texts_store(tmp_path, texts), HashingEmbedder()
     steer = steering([PACK], {"acme-10k.txt": ACME, **dict.fromkeys(set(texts) - {"acme-10k.txt"})})
     question = "What capex guidance did CoreWeave reaffirm for its data centers?"
 
