@@ -67,14 +67,13 @@ class HybridRetriever(BaseRetriever):
         store, embedder, n = self.store, self.embedder, self.candidates
         k = k or self.k
         steer = self.steer(query) if self.steer is not None else Steer()
-        chosen = frozenset(scope) if scope is not None else None
+        chosen = frozenset(scope or ())  # the documents the question is asked of, when it is asked of some
         if scope is None and not steer.routed:
             scope = self.documents_named(query)
         # Searched as the question's: the documents it names; else those of the pack among the ones it is asked
         # of (a user's chosen filing). Not among those a rare name scopes it to: a filing that mentions
         # "Microsoft" is not what a question about Microsoft asks of.
-        routed = steer.routed if scope is None else (steer.routed & frozenset(scope)
-                                                     or steer.among & (chosen or frozenset()))
+        routed = steer.routed if scope is None else (steer.routed & frozenset(scope) or steer.among & chosen)
         named = steer.named if routed else {}
         # The documents' wording is for a question about them: an article's "revenue" is not a caption.
         extra = " ".join(steer.wording) if routed else ""
