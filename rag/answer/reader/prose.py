@@ -101,6 +101,13 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
             continue
         figures = stated_figures(sentence)
         paired = _respectively(sentence, figures)
+        # The sentence's last amounts may be named by the words after them: "$41.9 million has been recorded
+        # within Special charges", "$2.7 billion and $2.0 billion, respectively, associated with X". Words after
+        # them naming another year than the one asked ("on AI infrastructure in 2025, and expects a similar
+        # increase in 2026") may be that year's: they name nothing asked of 2026.
+        after = re.split(r"[;:]", sentence[figures[-1].start + len(figures[-1].text):])[0] if figures else ""
+        named_after = (set() if ask.periods and any(y not in ask.periods for y in _YEAR.findall(after))
+                       else set(label_terms(after)))
         previous = 0
         for n, figure in enumerate(figures):
             if _MONTH_AFTER.match(sentence, figure.start + len(figure.text)):
@@ -111,14 +118,8 @@ def _candidates(ask: Asked, item: set[str], hits: Sequence[Hit], strict: bool) -
             of = _OF_AFTER.match(sentence, previous)
             if of:
                 window |= set(label_terms(of.group("item")))
-            elif _listed_last(sentence, figures, n) and (figure.money or figure.scale or figure.unit):
-                # The sentence's last amounts may be named by the words after them: "$41.9 million has been
-                # recorded within Special charges", "$2.7 billion and $2.0 billion, respectively, associated with
-                # X". Words after them naming another year than the one asked ("on AI infrastructure in 2025, and
-                # expects a similar increase in 2026") may be that year's: they name nothing asked of 2026.
-                after = re.split(r"[;:]", sentence[figures[-1].start + len(figures[-1].text):])[0]
-                if not (ask.periods and any(y not in ask.periods for y in _YEAR.findall(after))):
-                    window |= set(label_terms(after))
+            elif named_after and _listed_last(sentence, figures, n) and (figure.money or figure.scale or figure.unit):
+                window |= named_after
             clause = len(item & set(label_terms(re.split(r"[,;:]", before)[-1]))) / len(item)
             if ask.periods and strict:
                 own = paired.get(figure.start) or _year_after(sentence, previous)
