@@ -17,7 +17,7 @@ from rag.packs import Lexicon, Steer, installed, lexicon, recognise, steering
 from rag.packs.finance import PACK
 from rag.packs.finance.glossary import analyst_terms, expansions, statement_titles, translations
 from rag.packs.finance.profile import profile_of, quarter_of
-from rag.packs.finance.route import Router, name_keys, period_score, profile_period, question_keys
+from rag.packs.finance.route import Router, forms_named, name_keys, period_score, profile_period, question_keys
 from rag.packs.finance.sections import topic_titles
 from rag.text import terms
 from rag.types import Document, Profile
@@ -242,6 +242,8 @@ PROFILES = {
     "PEPSICO_2023_8K.pdf": Profile(company="PepsiCo, Inc.", form="8-K", period="May 26, 2023"),
     "MGM_2022_10K.pdf": Profile(company="MGM Resorts International", form="10-K", period="FY2022"),
     "BESTBUY_2023_10K.pdf": Profile(company="Best Buy Co., Inc.", ticker="BBY", form="10-K", period="FY2023"),
+    "PFIZER_2021_10K.pdf": Profile(company="Pfizer Inc.", form="10-K", period="FY2021"),
+    "PFIZER_2023Q2_10Q.pdf": Profile(company="Pfizer Inc.", form="10-Q", period="Q2 2023"),
     "coreweave-notes.txt": None,
 }
 
@@ -268,12 +270,35 @@ ROUTED = [
     ("What was Adobe's revenue in FY2016?", {"ADOBE_2016_10K.pdf"}),
     ("What was Adobe's guidance for FY2023?", {"ADOBE_2022_10K.pdf"}),
     ("What was Adobe's revenue in FY2023?", {"ADOBE_2015_10K.pdf", "ADOBE_2016_10K.pdf", "ADOBE_2022_10K.pdf"}),
+    # The kind of report a question says it asks of, among one company's filings of several forms.
+    ("Which companies did Pfizer acquire?", {"PFIZER_2021_10K.pdf", "PFIZER_2023Q2_10Q.pdf"}),
+    ("Which companies did Pfizer acquire, per this 10K report?", {"PFIZER_2021_10K.pdf"}),
+    ("What lawsuits does Pfizer's annual report list?", {"PFIZER_2021_10K.pdf"}),
+    ("What does Pfizer's latest Form 10-Q say of its debt?", {"PFIZER_2023Q2_10Q.pdf"}),
+    ("How much may Pepsico borrow, per its 8-K?", {"PEPSICO_2023_8K.pdf"}),
+    ("What did Pepsico's earnings release say of its outlook?", {"PEPSICO_2023Q1_EARNINGS.pdf"}),
+    # A period asked outweighs a form: the 10-Q of the quarter asked, not the 10-K of another year.
+    ("What was Pfizer's revenue in Q2 2023 in the 10-K?", {"PFIZER_2023Q2_10Q.pdf"}),
 ]
 
 
 @pytest.mark.parametrize(("question", "routed"), ROUTED)
 def test_router_routes_to_the_named_company_and_period(question: str, routed: set[str]) -> None:
     assert Router.from_profiles(PROFILES).route(question) == routed
+
+
+@pytest.mark.parametrize(("question", "forms"), [
+    ("What acquisitions does this 10K report mention?", {"10-K", "20-F", "40-F"}),
+    ("According to its 2019 annual report, what lawsuits was Acme defending?", {"10-K", "20-F", "40-F"}),
+    ("In the Form 10-Q for Q1 2021, what was net income?", {"10-Q"}),
+    ("What does Acme's latest quarterly report say of debt?", {"10-Q"}),
+    ("Per the 8-K, how much may Acme borrow?", {"8-K"}),
+    ("What did the earnings release say of the outlook?", {"earnings release"}),
+    ("How did Acme's 10 key products sell?", set()),
+    ("What did Acme report for the quarter?", set()),  # a period is not a form
+])
+def test_forms_named_reads_the_kind_of_report_a_question_asks_of(question: str, forms: set[str]) -> None:
+    assert forms_named(question) == forms
 
 
 def test_routing_reads_profiles_not_file_names() -> None:
@@ -345,6 +370,7 @@ def test_statement_titles_find_the_sections_a_question_names(question: str, sect
     ("Who are Acme's primary customers?", "PART I › Item 1. Business › Customers"),
     ("Is demand for Acme's products seasonal?", "PART I › Item 1. Business › Seasonality"),
     ("Which region had the worst sales growth for Acme?", "Note 13. Segment, Geographic and Other Revenue"),
+    ("How did Acme's U.S. sales growth compare to its international growth?", "REGIONAL SALES RESULTS"),
     ("What drove Acme's gross margin change in FY2022?",
      "PART II › Item 7. Management’s Discussion and Analysis › Results of Operations"),
     ("What is Acme's outlook for next year?", "Fiscal 2024 Outlook"),

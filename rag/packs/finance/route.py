@@ -32,6 +32,16 @@ NGRAM = 4  # the longest company name, in words, that is matched ("American Inte
 # A question about what a company expects, plans or guides: answered by a report made before the period.
 FORWARD = re.compile(r"(?i)\b(?:expect\w*|guid(?:e|es|ed|ance)|outlook|forecast\w*|anticipat\w*|project(?:s|ed|ions?)|"
                      r"plan(?:s|ned)?\s+to|targets?)\b")
+# The kind of report a question says it asks of ("according to its 2019 annual report", "this 10K"), as the
+# profiles name forms: among one company's filings, those of that form fit it better.
+FORMS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (re.compile(r"(?i)\b(?:form\s+)?10-?K\b|\bannual\s+report\b"), frozenset({"10-K", "20-F", "40-F"})),
+    (re.compile(r"(?i)\b(?:form\s+)?10-?Q\b|\bquarterly\s+report\b"), frozenset({"10-Q"})),
+    (re.compile(r"(?i)\b(?:form\s+)?8-?K\b"), frozenset({"8-K"})),
+    (re.compile(r"(?i)\b(?:earnings|press|results)\s+release\b"), frozenset({"earnings release"})),
+)
+FORM_FIT = 0.5
+"""What naming a document's form adds to its fit: as much as naming its quarter (`period_score`)."""
 
 
 def _fold(text: str) -> str:
@@ -101,6 +111,11 @@ def profile_period(profile: Profile | None) -> tuple[int | None, int | None]:
     return first_period(profile.period)
 
 
+def forms_named(question: str) -> frozenset[str]:
+    """The forms of the reports a question says it asks of: "in this 10K report" -> {'10-K', '20-F', '40-F'}."""
+    return frozenset(form for pattern, forms in FORMS if pattern.search(question) for form in forms)
+
+
 def period_score(asked: Period, year: int | None, quarter: int | None) -> float:
     """How well a document's period fits the periods asked about, 0 to 1.5.
 
@@ -124,12 +139,14 @@ class Router:
 
     names: Mapping[str, frozenset[str]]
     periods: Mapping[str, tuple[int | None, int | None]]
+    forms: Mapping[str, str | None]
 
     @classmethod
     def from_profiles(cls, profiles: Mapping[str, Profile | None]) -> Router:
         # Only documents known to be a company's (a profile: a filing, a release) are routed to.
-        names = {s: name_keys(p.company, p.ticker) for s, p in profiles.items() if p is not None and p.company}
-        return cls(names, {s: profile_period(profiles[s]) for s in names})
+        known = {s: p for s, p in profiles.items() if p is not None and p.company}
+        return cls({s: name_keys(p.company, p.ticker) for s, p in known.items()},
+                   {s: profile_period(p) for s, p in known.items()}, {s: p.form for s, p in known.items()})
 
     def one_company(self) -> bool:
         """Whether every document is one company's: all share a name key ('adobe' of "Adobe Systems
@@ -165,8 +182,10 @@ class Router:
         # What a company expects of a year it states in the report of the year before ("What did Amazon guide
         # for Q1 2018?" is answered by its 2017 10-K), so that report fits as the year's own does.
         before = Period(frozenset(y - 1 for y in asked.years)) if FORWARD.search(question) else None
+        forms = forms_named(question)
         return {s: 1.0 + max(period_score(asked, *self.periods[s]),
-                             period_score(before, *self.periods[s]) if before else 0.0) for s in named}
+                             period_score(before, *self.periods[s]) if before else 0.0)
+                + (FORM_FIT if self.forms.get(s) in forms else 0.0) for s in named}
 
     def route(self, question: str, named: Mapping[str, frozenset[str]] | None = None) -> frozenset[str]:
         """The best-scoring documents for the question (ties all kept); empty when none is named."""

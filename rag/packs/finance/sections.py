@@ -27,7 +27,7 @@ TOPICS: tuple[tuple[str, str], ...] = (
      r"\bbusiness\b|seasonal\w*|cyclical\w*"),
     # Segments and regions: the segment note and the MD&A's segment results.
     (r"segments?|regions?|regional|geograph\w*|countr(?:y|ies)|international|domestic",
-     r"segments?|geograph\w*|regions?\b"),
+     r"segments?|geograph\w*|region(?:s|al)?\b"),
     # What drove a change: the MD&A's discussion of results.
     (r"drove|drivers?|driven|caused?|reasons?|explain\w*|\bwhy\b|contribut\w*",
      r"management.s discussion|results of operations|overview"),
