@@ -1,4 +1,4 @@
-"""Document routing: which documents a question is about, from the company and period it names.
+"""Document routing: which documents a question is about, from the company, period and kind of report it names.
 
 Twenty 10-Ks share their vocabulary and their table shapes, so a question's words alone find
 "the cash-flow statement" of any of them. What tells its filing apart is the company the
@@ -35,9 +35,9 @@ FORWARD = re.compile(r"(?i)\b(?:expect\w*|guid(?:e|es|ed|ance)|outlook|forecast\
 # The kind of report a question says it asks of ("according to its 2019 annual report", "this 10K"), as the
 # profiles name forms: among one company's filings, those of that form fit it better.
 FORMS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
-    (re.compile(r"(?i)\b(?:form\s+)?10-?K\b|\bannual\s+report\b"), frozenset({"10-K", "20-F", "40-F"})),
-    (re.compile(r"(?i)\b(?:form\s+)?10-?Q\b|\bquarterly\s+report\b"), frozenset({"10-Q"})),
-    (re.compile(r"(?i)\b(?:form\s+)?8-?K\b"), frozenset({"8-K"})),
+    (re.compile(r"(?i)\b10-?K\b|\bannual\s+report\b"), frozenset({"10-K", "20-F", "40-F"})),
+    (re.compile(r"(?i)\b10-?Q\b|\bquarterly\s+report\b"), frozenset({"10-Q"})),
+    (re.compile(r"(?i)\b8-?K\b"), frozenset({"8-K"})),
     (re.compile(r"(?i)\b(?:earnings|press|results)\s+release\b"), frozenset({"earnings release"})),
 )
 FORM_FIT = 0.5
