@@ -243,6 +243,7 @@ PROFILES = {
     "MGM_2022_10K.pdf": Profile(company="MGM Resorts International", form="10-K", period="FY2022"),
     "BESTBUY_2023_10K.pdf": Profile(company="Best Buy Co., Inc.", ticker="BBY", form="10-K", period="FY2023"),
     "PFIZER_2021_10K.pdf": Profile(company="Pfizer Inc.", form="10-K", period="FY2021"),
+    "AMAZON_2022_10K.pdf": Profile(company="Amazon.com, Inc.", form="10-K", period="FY2022"),
     "PFIZER_2023Q2_10Q.pdf": Profile(company="Pfizer Inc.", form="10-Q", period="Q2 2023"),
     "coreweave-notes.txt": None,
 }
@@ -264,6 +265,8 @@ ROUTED = [
     ("Which region had the best topline performance for MGM?", {"MGM_2022_10K.pdf"}),
     ("Is Best Buy's margin the best in its industry?", {"BESTBUY_2023_10K.pdf"}),
     ("which region did best for mgm?", {"MGM_2022_10K.pdf", "BESTBUY_2023_10K.pdf"}),  # nothing written as a name
+    # A name is read alike however it is written: "Amazon.com's" is Amazon's beside "MGM".
+    ("How did Amazon.com's sales in 2022 compare with MGM's?", {"AMAZON_2022_10K.pdf", "MGM_2022_10K.pdf"}),
     # What a company expects of a year is in the report of the year before (the 2015 10-K guides 2016) as much
     # as in the year's own; a question about the year's figures is the year's own report's.
     ("What did Adobe expect its revenue to be in FY2016?", {"ADOBE_2015_10K.pdf", "ADOBE_2016_10K.pdf"}),

@@ -13,7 +13,7 @@ routes nowhere and is searched as before, and a routed search still competes wit
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.numbers import Period, first_period, periods_in
@@ -27,7 +27,7 @@ _LEGAL = frozenset({"inc", "incorporated", "corp", "corporation", "co", "company
 _GENERIC = frozenset({"american", "general", "united", "first", "international", "national", "global", "new",
                       "royal", "southern", "northern", "western", "eastern", "bank", "financial", "capital", "energy",
                       "systems", "communications", "technologies", "the", "us"})
-_WORD = re.compile(r"[a-z0-9&]+")
+_WORD = re.compile(r"[A-Za-z0-9&]+")
 NGRAM = 4  # the longest company name, in words, that is matched ("American International Group Inc")
 # A question about what a company expects, plans or guides: answered by a report made before the period.
 FORWARD = re.compile(r"(?i)\b(?:expect\w*|guid(?:e|es|ed|ance)|outlook|forecast\w*|anticipat\w*|project(?:s|ed|ions?)|"
@@ -44,10 +44,16 @@ FORM_FIT = 0.5
 """What naming a document's form adds to its fit: as much as naming its quarter (`period_score`)."""
 
 
-def _fold(text: str) -> str:
-    """Lower case; possessives, '.com' and dots dropped: "JnJ's" -> 'jnj', 'Amazon.com' -> 'amazon'."""
-    text = re.sub(r"\.com\b", "", text.lower())
-    return re.sub(r"['’]s\b", "", text).replace(".", "").replace("’", "'")
+def _words(text: str) -> list[str]:
+    """The words names are matched by, as written; possessives, '.com' and dots dropped:
+    "JnJ's Amazon.com" -> ['JnJ', 'Amazon']."""
+    text = re.sub(r"(?i)\.com\b", "", text)
+    return _WORD.findall(re.sub(r"(?i)['’]s\b", "", text).replace(".", ""))
+
+
+def _runs(words: Sequence[str], longest: int) -> Iterator[Sequence[str]]:
+    """Every run of one to `longest` consecutive words."""
+    return (words[i:j] for i in range(len(words)) for j in range(i + 1, min(len(words), i + longest) + 1))
 
 
 def name_keys(company: str | None, ticker: str | None) -> frozenset[str]:
@@ -59,11 +65,11 @@ def name_keys(company: str | None, ticker: str | None) -> frozenset[str]:
     """
     keys: set[str] = set()
     if company:
-        words = [w for w in _WORD.findall(_fold(company)) if w not in _LEGAL]
+        words = [w for w in (w.lower() for w in _words(company)) if w not in _LEGAL]
         words = [w for w in words if w != "&"] if len(words) > 1 else words
         if words:
             keys.add("".join(words))
-            if "&" in _fold(company) or " and " in _fold(company):
+            if "&" in company or " and " in company.lower():
                 keys.add("&".join(words))
             if len(words) > 1:
                 if words[0] not in _GENERIC and len(words[0]) >= 3:
@@ -84,9 +90,7 @@ def question_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
     "What is JnJ's EPS?" -> {'what', 'is', 'jnj', 'eps', 'whatis', 'isjnj', 'jnjeps', ...};
     'J&J' stays one word: 'j&j'.
     """
-    words = _WORD.findall(_fold(question))
-    return frozenset("".join(words[i:j]) for i in range(len(words))
-                     for j in range(i + 1, min(len(words), i + longest) + 1))
+    return frozenset("".join(run).lower() for run in _runs(_words(question), longest))
 
 
 def written_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
@@ -94,13 +98,8 @@ def written_keys(question: str, longest: int = NGRAM) -> frozenset[str]:
 
     "Which region did best for MGM and J&J?" -> {'which', 'mgm', 'j&j'}
     """
-    words = re.findall(r"[A-Za-z0-9&]+", re.sub(r"['’]s\b", "", question).replace(".", ""))
-    runs: set[str] = set()
-    for i in range(len(words)):
-        for j in range(i + 1, min(len(words), i + longest) + 1):
-            if all(w == "&" or any(ch.isupper() or ch.isdigit() for ch in w) for w in words[i:j]):
-                runs.add("".join(words[i:j]).lower())
-    return frozenset(runs)
+    return frozenset("".join(run).lower() for run in _runs(_words(question), longest)
+                     if all(w == "&" or any(ch.isupper() or ch.isdigit() for ch in w) for w in run))
 
 
 def profile_period(profile: Profile | None) -> tuple[int | None, int | None]:
