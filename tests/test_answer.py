@@ -12,6 +12,7 @@ import pytest
 
 from rag.answer.asked import asking
 from rag.answer.extractive import ExtractiveAnswerer, covers, question_terms
+from rag.answer.running import running_lines, shape, without_running
 from rag.app.engine import Engine
 from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
@@ -334,3 +335,98 @@ def test_what_drove_a_line_items_change_is_quoted_from_prose_not_its_statement_r
 
     figure = answerer.answer("What was Acme's total revenue in fiscal 2017?", hits)
     assert figure.citations[0].quote == "Total revenue $ 7,301.5 $ 5,854.4"
+
+
+# ---------------------------------------------------------------- a page's running footer is never quoted
+
+FOOTER = "(b) Pfizer Inc. 2021 Form 10-K 82"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Pfizer Inc. 2021 Form 10-K  41", "pfizer inc. # form #-k #"),
+        ("Table of Contents", "table of contents"),
+        ("  7 ", "#"),
+    ],
+)
+def test_a_lines_shape_ignores_its_page_number(line: str, expected: str) -> None:
+    assert shape(line) == expected
+
+
+def _pages(lines_by_page: list[list[str]]) -> list[Chunk]:
+    return [Chunk(f"c{p}", "f.pdf", "\n".join(lines), 0, 1, page=p) for p, lines in enumerate(lines_by_page, 1)]
+
+
+def test_running_lines_are_those_printed_on_most_pages() -> None:
+    regions = ["Europe", "Asia", "Africa", "Oceania", "the Americas", "the Middle East"]
+    pages = [[f"Revenue grew in {regions[p - 1]} this year.", f"Pfizer Inc. 2021 Form 10-K {p}", "(a)"]
+             + (["(in millions)"] if p < 3 else []) for p in range(1, 7)]
+    # The footer is on all six pages; a footnote's "(a)" holds no name; a unit label on two of six is a table's.
+    assert running_lines(_pages(pages)) == {"pfizer inc. # form #-k #"}
+    assert running_lines(_pages(pages[:4])) == {"pfizer inc. # form #-k #"}
+    assert running_lines(_pages(pages[:3])) == frozenset()  # three pages are too few to tell
+    assert running_lines([Chunk("t", "a.txt", "Revenue grew.\nAcme Inc.", 0, 1)] * 5) == frozenset()  # no pages
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said"),
+    [
+        (FOOTER, "(b)"),
+        ("Pfizer Inc. 2021 Form 10-K 9 Property, plant and equipment, net grew in 2021.",
+         "property, plant and equipment, net grew in #."),
+        ("Pfizer Inc. reported revenue.", "pfizer inc. reported revenue."),
+    ],
+)
+def test_what_a_sentence_says_besides_the_running_lines(sentence: str, said: str) -> None:
+    assert without_running(sentence, frozenset({"pfizer inc. # form #-k #"})) == said
+
+
+def test_a_running_footer_left_in_the_text_is_never_quoted() -> None:
+    """A layout that prints its footer mid-page leaves it in the text, where it names the company, the form and
+    the year: the best-scoring "sentence" for a question about the filing, stating nothing."""
+    text = (f"Property, plant and equipment $ 14,882 $ 13,745\n{FOOTER}\n"
+            "Pfizer Inc. 2021 Form 10-K 83 Depreciation expense was $1.4 billion in 2021.")
+    hit = Hit(Chunk("c", "pfizer.pdf", text, 0, len(text), page=82), 1.0)
+    running = {"pfizer.pdf": frozenset({"pfizer inc. # form #-k #"})}
+
+    plain = [c.text for c in ExtractiveAnswerer(HashingEmbedder()).candidates([hit])]
+    assert FOOTER in plain
+    answerer = ExtractiveAnswerer(HashingEmbedder(), running=lambda source: running.get(source, frozenset()))
+    quoted = [c.text for c in answerer.candidates([hit])]
+    # The footer goes; a sentence printed after it on the same line says something and stays.
+    assert quoted == ["Property, plant and equipment $ 14,882 $ 13,745",
+                      "Pfizer Inc. 2021 Form 10-K 83 Depreciation expense was $1.4 billion in 2021."]
+    answer = answerer.answer("What does the Pfizer Inc. 2021 Form 10-K say?", [hit])
+    assert FOOTER not in [c.quote for c in answer.citations]
+
+
+@pytest.mark.model
+def test_a_workspace_reads_a_pdfs_mid_page_footer_from_its_index(real_embedder: Embedder, tmp_path: Path) -> None:
+    """The footer printed under each page's last paragraph, mid-page, where the loader keeps it: the workspace
+    finds it in the index and its answers do not quote it."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.set_auto_page_break(False)
+    regions = ["Europe", "Asia", "Africa", "Oceania", "the Americas"]
+    products = ["gears", "springs", "levers", "valves", "pulleys", "bearings", "hinges", "rivets"]
+    for page, region in enumerate(regions, 1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=10)
+        pdf.set_xy(72, 90)
+        # A page's worth of text, so that each page starts passages of its own, as a filing's pages do.
+        pdf.multi_cell(468, 13, " ".join(
+            f"Sales of {product} in {region} grew by {page + i} percent in 2021, as demand for {product} kept "
+            f"rising among the customers of {region} and prices held." for i, product in enumerate(products)))
+        pdf.set_xy(72, 400)
+        pdf.cell(468, 12, f"Acme Widgets Inc. 2021 Annual Report {page + 40}")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "acme.pdf").write_bytes(bytes(pdf.output()))
+    ws = Workspace(corpus, tmp_path / "index", real_embedder, packs=installed())
+    ws.ingest()
+
+    assert ws.running("acme.pdf") == {"acme widgets inc. # annual report #"}
+    _, answer = ws.ask("What does the Acme Widgets Inc. 2021 Annual Report say?")
+    assert answer.citations and not any("Annual Report" in c.quote for c in answer.citations)

@@ -29,6 +29,7 @@ from rag.answer.cite import CALCULATION
 from rag.answer.reader import Read, header_of, read, with_short
 from rag.answer.reader.caption import asks_about_table
 from rag.answer.reader.prose import wants_figure
+from rag.answer.running import without_running
 from rag.answer.scoring import Scoring
 from rag.chunk import sentence_spans
 from rag.embed.base import CachedEmbedder, Embedder
@@ -157,10 +158,12 @@ def is_why(question: str) -> bool:
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE, cache_size: int = ANSWER_CACHE,
                  shortlist: int = SHORTLIST, scoring: Scoring | None = None,
-                 lexicon: Callable[[str], Lexicon] | None = None) -> None:
+                 lexicon: Callable[[str], Lexicon] | None = None,
+                 running: Callable[[str], frozenset[str]] | None = None) -> None:
         """`lexicon` gives what the domain packs the indexed documents switched on know of a question's words
         (`rag.packs.lexicon`: a trade's terms with the documents' wording, line items with their rows' labels);
-        None: no pack's."""
+        None: no pack's. `running` gives a document's running lines (`rag.answer.running`), which are not
+        quoted; None: none known."""
         # Sentence vectors by their text in context: the same passages come back for related
         # questions, and embedding their sentences is most of the cost of answering.
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder, cache_size)
@@ -168,13 +171,16 @@ class ExtractiveAnswerer:
         self.shortlist = shortlist
         self.scoring = scoring or Scoring()
         self.lexicon = lexicon or (lambda question: Lexicon())
+        self.running = running or (lambda source: frozenset())
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
-        """Answer-worthy sentences of the hits: no headings, no questions, each quoted once."""
+        """Answer-worthy sentences of the hits: no headings, no questions, no page's running footer, each
+        quoted once."""
         seen: set[tuple[str, int]] = set()
         out = []
         for i, hit in enumerate(hits):
             chunk = hit.chunk
+            running = self.running(chunk.source)
             previous = ""
             for a, b in sentence_spans(chunk.text):
                 text = chunk.text[a:b]
@@ -184,6 +190,8 @@ class ExtractiveAnswerer:
                 if key in seen or text.rstrip().endswith("?") or len(re.findall(r"\w+", text)) < 5:
                     continue
                 if is_years(text) and not text.rstrip().endswith("."):  # a table's column header says nothing
+                    continue
+                if running and len(re.findall(r"[\w#]+", without_running(text, running))) < 5:
                     continue
                 seen.add(key)
                 out.append(Candidate(i, chunk.start + a, chunk.start + b, text, lead=lead))

@@ -15,6 +15,7 @@ from typing import Any
 
 from rag.answer.extractive import ANSWER_CACHE, ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
+from rag.answer.running import running_lines
 from rag.answer.scoring import Scoring
 from rag.app import feedback, uploads
 from rag.app.conversation import condense, standalone
@@ -73,7 +74,8 @@ class Workspace:
         self._cached = CachedEmbedder(embedder, ANSWER_CACHE)
         self.packs = tuple(packs)
         self._lexicon: Callable[[str], Lexicon] = lambda question: Lexicon()
-        self._extractive = ExtractiveAnswerer(self._cached, lexicon=self.lexicon)
+        self._running: Callable[[str], frozenset[str]] = lambda source: frozenset()
+        self._extractive = ExtractiveAnswerer(self._cached, lexicon=self.lexicon, running=self.running)
         self.chat_model = chat_model
         # Generative answerers by model label: the configured one, and the one chosen last among the
         # local models (one at a time: a loaded GGUF holds its weights in memory).
@@ -116,6 +118,8 @@ class Workspace:
         profiles = {source: entry.profile for source, entry in index.files().items()}
         # The packs the indexed documents switch on; with none (articles, manuals), plain search and answers.
         self._lexicon = lexicon(self.packs, profiles)
+        # Read from the index once per document, when a passage of it is first quoted.
+        self._running = functools.lru_cache(maxsize=1024)(lambda source: running_lines(index.chunks_for(source)))
         return index, HybridRetriever(store=index, embedder=self._cached, k=self.k,
                                       steer=steering(self.packs, profiles))
 
@@ -124,11 +128,15 @@ class Workspace:
         served one is: the translations of the packs switched on, and the served one's embedding cache unless
         `shared_cache` is False (a cold answer, as bench/perf times it)."""
         return ExtractiveAnswerer(self._cached if shared_cache else self.embedder, scoring=scoring,
-                                  lexicon=self.lexicon)
+                                  lexicon=self.lexicon, running=self.running)
 
     def lexicon(self, question: str) -> Lexicon:
         """What the packs the indexed documents switched on know of the question's words, for the answerers."""
         return self._lexicon(question)
+
+    def running(self, source: str) -> frozenset[str]:
+        """The running lines of an indexed document (`rag.answer.running`), which answers do not quote."""
+        return self._running(source)
 
     @property
     def retriever(self) -> HybridRetriever:

@@ -1,0 +1,62 @@
+"""A document's running lines: what it prints on most of its pages ("Pfizer Inc. 2021 Form 10-K 41").
+
+The PDF loader leaves out running headers and footers at a page's edges. A layout that prints its footer
+mid-page, under the last paragraph, leaves it in the text, where it reads as a sentence that names the
+company, the form and the year, so it scores well as an answer while stating nothing. Left out of the
+text, such lines cost retrieval (bench/RESULTS.md); so the index keeps them, and the answerer only
+declines to quote them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from rag.types import Chunk
+
+SHARE = 0.5
+"""A line is running when its shape is on more than this share of its document's pages: printed on most
+pages, as a header or footer is, and not a column label a few tables repeat ("(in millions)" is on a
+third of a filing's pages at most here)."""
+MIN_PAGES = 3
+WORDS = 10
+"""A running line is a name, a title, a page number: this many words at most, as the PDF loader has it."""
+
+
+def shape(text: str) -> str:
+    """A line's shape: lower case, digits as '#', spaces collapsed, so each page's footer has the same one.
+
+    'Pfizer Inc. 2021 Form 10-K  41' -> 'pfizer inc. # form #-k #'
+    """
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
+
+
+def running_lines(chunks: Iterable[Chunk]) -> frozenset[str]:
+    """The shapes of the lines printed on most pages of the document these chunks are cut from; only short
+    lines with two words of letters (a name or a title, not a bare page number or a footnote's '(a)').
+
+    Page-less documents (text, HTML) have none: nothing runs where there are no pages.
+    """
+    pages: defaultdict[str, set[int]] = defaultdict(set)
+    every: set[int] = set()
+    for chunk in chunks:
+        if chunk.page is None:
+            continue
+        every.add(chunk.page)
+        for line in chunk.text.split("\n"):
+            if line.count(" ") < WORDS and len(re.findall(r"[a-z]{2,}", key := shape(line))) >= 2:
+                pages[key].add(chunk.page)
+    need = max(MIN_PAGES, SHARE * len(every))
+    return frozenset(key for key, on in pages.items() if len(on) > need)
+
+
+def without_running(text: str, running: frozenset[str]) -> str:
+    """The shape of `text` with its running lines taken out: what it says besides them.
+
+    ('(b) Pfizer Inc. 2021 Form 10-K 82', {'pfizer inc. # form #-k #'}) -> '(b)'
+    """
+    said = shape(text)
+    for key in running:
+        said = said.replace(key, " ")
+    return said.strip()
