@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -364,8 +365,15 @@ def test_running_lines_are_those_printed_on_most_pages() -> None:
              + (["(in millions)"] if p < 3 else []) for p in range(1, 7)]
     # The footer is on all six pages; a footnote's "(a)" holds no name; a unit label on two of six is a table's.
     assert running_lines(_pages(pages)) == {"pfizer inc. # form #-k #"}
-    assert running_lines(_pages(pages[:4])) == {"pfizer inc. # form #-k #"}
-    assert running_lines(_pages(pages[:3])) == frozenset()  # three pages are too few to tell
+    assert running_lines(_pages(pages[:3])) == {"pfizer inc. # form #-k #"}
+    assert running_lines(_pages(pages[:2])) == frozenset()  # two pages are too few to tell
+    # A row a statement prints on every page is the table's, not a footer.
+    row = "Net sales total 14,544 14,694"
+    tabled = [Chunk(f"t{p}", "f.pdf", f"{region}\n{row}", 0, 1, page=p,
+                    tables=(Table(len(region) + 1, len(region) + 1 + len(row), "2023 2022"),))
+              for p, region in enumerate(regions, 1)]
+    assert running_lines(tabled) == frozenset()
+    assert running_lines([replace(c, tables=()) for c in tabled]) == {"net sales total #,# #,#"}
     assert running_lines([Chunk("t", "a.txt", "Revenue grew.\nAcme Inc.", 0, 1)] * 5) == frozenset()  # no pages
 
 

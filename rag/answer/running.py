@@ -36,7 +36,8 @@ def running_lines(chunks: Iterable[Chunk]) -> frozenset[str]:
     """The shapes of the lines printed on most pages of the document these chunks are cut from; only short
     lines with two words of letters (a name or a title, not a bare page number or a footnote's '(a)').
 
-    Page-less documents (text, HTML) have none: nothing runs where there are no pages.
+    Lines inside a table are a table's. Page-less documents (text, HTML) have none: nothing runs where there
+    are no pages.
     """
     pages: defaultdict[str, set[int]] = defaultdict(set)
     every: set[int] = set()
@@ -44,11 +45,13 @@ def running_lines(chunks: Iterable[Chunk]) -> frozenset[str]:
         if chunk.page is None:
             continue
         every.add(chunk.page)
-        for line in chunk.text.split("\n"):
-            if line.count(" ") < WORDS and len(re.findall(r"[a-z]{2,}", key := shape(line))) >= 2:
+        for line in re.finditer(r"[^\n]+", chunk.text):
+            at = chunk.start + line.start()
+            if any(table.start <= at < table.end for table in chunk.tables):
+                continue  # a row a statement repeats page after page ("Net sales 14,544 14,694") is no footer
+            if line[0].count(" ") < WORDS and len(re.findall(r"[a-z]{2,}", key := shape(line[0]))) >= 2:
                 pages[key].add(chunk.page)
-    need = max(MIN_PAGES, SHARE * len(every))
-    return frozenset(key for key, on in pages.items() if len(on) > need)
+    return frozenset(key for key, on in pages.items() if len(on) > SHARE * len(every) and len(on) >= MIN_PAGES)
 
 
 def without_running(text: str, running: frozenset[str]) -> str:
