@@ -113,3 +113,15 @@ def is_years(text: str) -> bool:
     'Twelve Months Ended June 30, 2022 Twelve Months Ended June 30, 2023' -> True; 'Sales rose in 2018.' -> False."""
     words = text.split()
     return len(words) <= 16 and sum(bool(_YEAR.match(t)) for t in words) >= 2
+
+
+RUNNING_WORDS = 10
+"""A page's running header or footer is a name, a title, a page number: this many words at most."""
+
+
+def line_shape(text: str) -> str:
+    """A line's shape: lower case, digits as '#', spaces collapsed, so each page's running line has the same one.
+
+    'Pfizer Inc. 2021 Form 10-K  41' -> 'pfizer inc. # form #-k #'
+    """
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()

@@ -13,7 +13,7 @@ import pytest
 
 from rag.answer.asked import asking
 from rag.answer.extractive import ExtractiveAnswerer, covers, question_terms
-from rag.answer.running import running_lines, shape, without_running
+from rag.answer.running import running_lines, without_running
 from rag.app.engine import Engine
 from rag.app.workspace import Workspace
 from rag.embed.base import Embedder
@@ -22,6 +22,7 @@ from rag.load.corpus import load_document
 from rag.packs import installed
 from rag.retrieve.hybrid import HybridRetriever
 from rag.store.folder.index import FolderIndex
+from rag.text import line_shape
 from rag.types import Answer, Chunk, Hit, Table
 
 NOT_FOUND = "I couldn't find this in the documents."
@@ -352,7 +353,7 @@ FOOTER = "(b) Pfizer Inc. 2021 Form 10-K 82"
     ],
 )
 def test_a_lines_shape_ignores_its_page_number(line: str, expected: str) -> None:
-    assert shape(line) == expected
+    assert line_shape(line) == expected
 
 
 def _pages(lines_by_page: list[list[str]]) -> list[Chunk]:

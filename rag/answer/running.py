@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from rag.text import RUNNING_WORDS, line_shape
 from rag.types import Chunk
 
 SHARE = 0.5
@@ -20,16 +21,6 @@ SHARE = 0.5
 pages, as a header or footer is, and not a column label a few tables repeat ("(in millions)" is on a
 third of a filing's pages at most here)."""
 MIN_PAGES = 3
-WORDS = 10
-"""A running line is a name, a title, a page number: this many words at most, as the PDF loader has it."""
-
-
-def shape(text: str) -> str:
-    """A line's shape: lower case, digits as '#', spaces collapsed, so each page's footer has the same one.
-
-    'Pfizer Inc. 2021 Form 10-K  41' -> 'pfizer inc. # form #-k #'
-    """
-    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
 
 
 def running_lines(chunks: Iterable[Chunk]) -> frozenset[str]:
@@ -49,7 +40,9 @@ def running_lines(chunks: Iterable[Chunk]) -> frozenset[str]:
             at = chunk.start + line.start()
             if any(table.start <= at < table.end for table in chunk.tables):
                 continue  # a row a statement repeats page after page ("Net sales 14,544 14,694") is no footer
-            if line[0].count(" ") < WORDS and len(re.findall(r"[a-z]{2,}", key := shape(line[0]))) >= 2:
+            if len(line[0].split()) > RUNNING_WORDS:
+                continue
+            if len(re.findall(r"[a-z]{2,}", key := line_shape(line[0]))) >= 2:
                 pages[key].add(chunk.page)
     return frozenset(key for key, on in pages.items() if len(on) > SHARE * len(every) and len(on) >= MIN_PAGES)
 
@@ -59,7 +52,7 @@ def without_running(text: str, running: frozenset[str]) -> str:
 
     ('(b) Pfizer Inc. 2021 Form 10-K 82', {'pfizer inc. # form #-k #'}) -> '(b)'
     """
-    said = shape(text)
+    said = line_shape(text)
     for key in running:
         said = said.replace(key, " ")
     return said.strip()

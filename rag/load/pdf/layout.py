@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from rag.load.base import SEP
 from rag.load.pdf.extract import Line, Page
 from rag.load.pdf.tables import FIGURE, NOISE, PERIOD_WORDS, Pending, pending_table, structure
-from rag.text import is_years
+from rag.text import RUNNING_WORDS, is_years, line_shape
 from rag.types import PageLine, Section, Table
 
 PATH_SEP = " › "
@@ -98,10 +98,6 @@ def is_row(text: str) -> bool:
     return figures(text) >= 2 and not is_years(text)
 
 
-def _key(text: str) -> str:
-    return re.sub(r"\d+", "#", text.lower()).strip()
-
-
 def running_lines(pages: Sequence[Page], band: float = 0.12, edge: int = 3) -> set[tuple[int, int]]:
     """(page, line index) of running headers and footers and of bare page numbers.
 
@@ -119,10 +115,11 @@ def running_lines(pages: Sequence[Page], band: float = 0.12, edge: int = 3) -> s
             top = line.y1 >= page.height * (1 - band)
             bottom = line.y0 <= page.height * band
             text = clean(line.text)
-            if (i in (0, n - 1) and _PAGE_NUMBER.match(text)) or ((top or bottom) and len(text.split()) <= 10):
+            short = len(text.split()) <= RUNNING_WORDS
+            if (i in (0, n - 1) and _PAGE_NUMBER.match(text)) or ((top or bottom) and short):
                 # A page's first or last line that is a bare number is its page number wherever
                 # it sits (pages printed from HTML end mid-page).
-                candidates.append((p, i, _key(text)))
+                candidates.append((p, i, line_shape(text)))
     seen = Counter(key for _, key in {(p, key) for p, _, key in candidates})
     need = max(3, len(pages) // 5)
     return {(p, i) for p, i, key in candidates if seen[key] >= need or _PAGE_NUMBER.match(key.replace("#", "1"))}
